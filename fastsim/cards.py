@@ -1,0 +1,348 @@
+"""Run cards: YAML loading with includes and overrides, validation, the resolved card.
+
+A run card is YAML (read with a safe loader that also refuses duplicate keys).  Its
+``include:`` list names other cards (a detector card, a beam preset) relative to the
+including file, or by name among the cards shipped with fastsim.  Included cards are
+merged first, in order; the including card then overrides any value.  The merged
+mapping is validated against :data:`CARD_SCHEMA` before any work starts; errors name
+the file that set the offending value, the key path and the reason.
+
+Units: GeV, cm, ns.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fastsim.schema import REQUIRED, CardError, Field, ListOf, MapOf, Section
+
+__all__ = ["CARD_SCHEMA", "Card", "builtin_cards_dir", "dump_card", "load_card", "validate_card"]
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loader that refuses duplicate keys (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CardError(f"cannot read card: {exc.strerror}", file=str(path)) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CardError(f"{where}malformed YAML: {problem}", file=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CardError("a card must be a mapping of keys at the top level", file=str(path))
+    return data
+
+
+def builtin_cards_dir() -> Path:
+    """The cards shipped with fastsim (``cards/`` in a checkout, ``fastsim/_cards`` installed)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_cards", here.parent / "cards"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "cards"
+
+
+def _resolve_include(name: str, base: Path) -> Path:
+    for candidate in (base / name, builtin_cards_dir() / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(name)
+
+
+# --------------------------------------------------------------------------- merge
+
+
+def _nearest(origins: dict[tuple, str], path: tuple, default: str) -> str:
+    for n in range(len(path), -1, -1):
+        if path[:n] in origins:
+            return origins[path[:n]]
+    return default
+
+
+def _merge_tracked(
+    dst: dict[str, Any],
+    src: dict[str, Any],
+    origins: dict[tuple, str],
+    src_origins: dict[tuple, str],
+    src_file: str,
+    prefix: tuple = (),
+) -> None:
+    """Deep-merge ``src`` into ``dst``; record in ``origins`` which file set each key path.
+
+    ``src_origins`` says where ``src``'s own values came from (its includes), with
+    ``src_file`` as the fallback.
+    """
+    for key, value in src.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge_tracked(dst[key], value, origins, src_origins, src_file, path)
+            continue
+        dst[key] = copy.deepcopy(value)
+        for p in [p for p in origins if p[: len(path)] == path]:
+            del origins[p]
+        origins[path] = _nearest(src_origins, path, src_file)
+        for p, f in src_origins.items():
+            if len(p) > len(path) and p[: len(path)] == path:
+                origins[p] = f
+
+
+def _load_merged(
+    path: Path, stack: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], dict[tuple, str]]:
+    """The merged content of a card and its includes, with the file behind each key."""
+    path = path.resolve()
+    if path in stack:
+        chain = " -> ".join(p.name for p in (*stack, path))
+        raise CardError(f"include cycle: {chain}", ("include",), str(stack[-1]))
+    data = _read_yaml(path)
+    includes = data.pop("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise CardError("include must be a file name or a list of file names", ("include",), str(path))
+    merged: dict[str, Any] = {}
+    origins: dict[tuple, str] = {}
+    for i, name in enumerate(includes):
+        try:
+            inc = _resolve_include(name, path.parent)
+        except FileNotFoundError:
+            raise CardError(
+                f"included card {name!r} not found (looked beside the card and in {builtin_cards_dir()})",
+                ("include", i),
+                str(path),
+            ) from None
+        sub, sub_origins = _load_merged(inc, (*stack, path))
+        _merge_tracked(merged, sub, origins, sub_origins, str(inc))
+    _merge_tracked(merged, data, origins, {}, str(path))
+    return merged, origins
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def _beam_spec(doc: str) -> Section:
+    return Section(
+        {
+            "energy": Field(float, doc="nominal beam energy", unit="GeV", min=0.0, min_exclusive=True),
+            "energy_spread": Field(float, 0.0, "Gaussian sigma of the beam energy", unit="GeV", min=0.0),
+            "angle_x": Field(
+                float,
+                0.0,
+                "direction of the beam: rotation about y away from +z (e-) or from -z (e+), as basf2",
+                unit="rad",
+                min=-0.5,
+                max=0.5,
+            ),
+        },
+        doc=doc,
+    )
+
+
+BEAM_SCHEMA = Section(
+    {
+        "name": Field(str, doc="preset name"),
+        "source": Field(str, "", "where the numbers come from"),
+        "her": _beam_spec("high-energy ring (electrons, moving along +z)"),
+        "ler": _beam_spec("low-energy ring (positrons, moving along -z)"),
+        "spread": Field(bool, True, "sample the beam-energy spread event by event"),
+        "luminous_region": Section(
+            {
+                "x0": Field(float, 0.0, unit="cm"),
+                "y0": Field(float, 0.0, unit="cm"),
+                "z0": Field(float, 0.0, unit="cm"),
+                "sigma_x": Field(float, 0.0, unit="cm", min=0.0),
+                "sigma_y": Field(float, 0.0, unit="cm", min=0.0),
+                "sigma_z": Field(float, 0.0, unit="cm", min=0.0),
+                "corr_xz": Field(float, 0.0, "x-z correlation coefficient", min=-1.0, max=1.0),
+                "sigma_t": Field(float, 0.0, unit="ns", min=0.0),
+            },
+            optional=True,
+        ),
+    }
+)
+
+
+def _check_particle(entry: dict[str, Any], path: tuple, origin: Any) -> None:
+    if entry["ctau"] is not None and entry["width"] is not None:
+        raise CardError("give either ctau or width, not both", path, origin(path))
+
+
+PARTICLE_SCHEMA = Section(
+    {
+        "name": Field(str, doc="particle name"),
+        "mass": Field(float, unit="GeV", min=0.0),
+        "ctau": Field(float, None, "proper decay length (inf or omitted: stable)", unit="cm", min=0.0,
+                      nullable=True),
+        "width": Field(float, None, "total width", unit="GeV", min=0.0, nullable=True),
+        "charge": Field(float, 0.0, unit="e"),
+        "decays": ListOf(
+            Section(
+                {
+                    "br": Field(float, doc="branching fraction", min=0.0, max=1.0),
+                    "daughters": ListOf(Field(int), min_len=2, doc="PDG ids"),
+                }
+            ),
+            default=[],
+        ),
+    },
+    extra_check=_check_particle,
+)
+
+
+def _process_spec(name: str, value: Any, path: tuple, origin: Any) -> Section:
+    from fastsim.generators import GENERATORS, process_schema
+
+    gen = value.get("generator", name) if isinstance(value, dict) else name
+    if gen not in GENERATORS:
+        import difflib
+
+        hint = difflib.get_close_matches(str(gen), list(GENERATORS), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(sorted(GENERATORS))})"
+        key = (*path, "generator") if isinstance(value, dict) and "generator" in value else path
+        raise CardError(f"unknown generator {gen!r}{extra}", key, origin(key))
+    return process_schema(gen)
+
+
+def _detector_spec() -> Section:
+    from fastsim.detector.card import DETECTOR_SCHEMA
+
+    return DETECTOR_SCHEMA
+
+
+class _Lazy:
+    """Defer building a sub-schema until validation (avoids import cycles)."""
+
+    def __init__(self, build: Any) -> None:
+        self.build = build
+
+    def validate(self, value: Any, path: tuple, origin: Any) -> Any:
+        return self.build().validate(value, path, origin)
+
+    def default_value(self) -> Any:
+        return REQUIRED
+
+
+CARD_SCHEMA = Section(
+    {
+        "run": Section(
+            {
+                "seed": Field(int, doc="master seed: every random stream derives from it", min=0),
+                "events": Field(int, doc="events to generate per process", min=1),
+                "chunk_size": Field(int, 100_000, "events per chunk (part of the result)", min=1),
+                "output": Field(str, "fastsim.h5", "output HDF5 file (relative to the working directory)"),
+                "workers": Field(int, 1, "worker processes", min=1, max=1024),
+                "compression": Field(str, "lzf", "HDF5 compression filter", choices=("lzf", "gzip", "none")),
+            }
+        ),
+        "dataset": Section(
+            {
+                "name": Field(str, doc="data set the run stands for"),
+                "luminosity_fb": Field(float, doc="integrated luminosity", unit="fb^-1", min=0.0),
+                "source": Field(str, "", "where the luminosity comes from"),
+            }
+        ),
+        "beam": BEAM_SCHEMA,
+        "detector": _Lazy(_detector_spec),
+        "processes": MapOf(value_for=_process_spec, default=REQUIRED),
+        "particles": MapOf(PARTICLE_SCHEMA, key_type=int, doc="new or overridden particles by PDG id"),
+        "decays": Section(
+            {
+                "enabled": Field(bool, True, "decay unstable generated particles"),
+                "dec_file": Field(str, "DECAY_BELLE2.DEC", "EvtGen decay file (decaylanguage's by default)"),
+                "stable": ListOf(Field(int), [], "extra PDG ids left undecayed"),
+            },
+            optional=True,
+        ),
+    }
+)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+class Card(dict):
+    """A validated, fully resolved card (a dict) plus where it came from."""
+
+    path: str
+    origins: dict[tuple, str]
+
+    def text(self) -> str:
+        return dump_card(self)
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.text().encode()).hexdigest()[:16]
+
+
+def dump_card(data: dict[str, Any]) -> str:
+    """YAML text of a resolved card (stable key order, reloadable)."""
+
+    def plain(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [plain(v) for v in x]
+        if isinstance(x, float) and math.isinf(x):
+            return ".inf"
+        return x
+
+    return yaml.safe_dump(plain(dict(data)), sort_keys=False, default_flow_style=None, width=100)
+
+
+def validate_card(raw: dict[str, Any], origins: dict[tuple, str] | None = None, path: str = "<card>") -> Card:
+    """Validate a merged raw card and run the physics checks (thresholds, lifetimes)."""
+    origins = origins or {}
+
+    def origin(p: tuple) -> str | None:
+        return _nearest(origins, p, path)
+
+    data = CARD_SCHEMA.validate(raw, (), origin)
+    from fastsim.physics_checks import check_card_physics
+
+    check_card_physics(data, origin)
+    card = Card(data)
+    card.path = path
+    card.origins = origins
+    return card
+
+
+def load_card(path: str | Path, overrides: dict[str, Any] | None = None) -> Card:
+    """Load, merge (includes, then the card, then ``overrides``) and validate a card."""
+    p = Path(path)
+    if not p.is_file():
+        raise CardError("no such card file", file=str(p))
+    raw, origins = _load_merged(p)
+    if overrides:
+        _merge_tracked(raw, overrides, origins, {}, "command line")
+    return validate_card(raw, origins, str(p))

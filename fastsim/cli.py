@@ -1,0 +1,145 @@
+"""Command line: ``fastsim run | validate | info``.
+
+Bad input (a malformed or unphysical card, a corrupt or foreign HDF5 file) ends with a
+one-line message naming the file, key or event and the reason, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fastsim import __version__
+from fastsim.schema import CardError
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    """``--set run.seed=3 --set beam.spread=false`` -> nested override dict."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise CardError(f"--set expects KEY.PATH=VALUE, got {item!r}", file="command line")
+        key, value = item.split("=", 1)
+        node = out
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        try:
+            node[parts[-1]] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise CardError(f"cannot parse value {value!r}", tuple(parts), "command line") from None
+    return out
+
+
+def _load(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Any:
+    from fastsim.cards import _merge_tracked, load_card
+
+    overrides = _parse_set(getattr(args, "set", None) or [])
+    if extra:
+        _merge_tracked(overrides, extra, {}, {}, "command line")
+    return load_card(args.card, overrides or None)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from fastsim.run import run
+
+    extra: dict[str, Any] = {}
+    if args.events is not None:
+        extra.setdefault("run", {})["events"] = args.events
+    if args.workers is not None:
+        extra.setdefault("run", {})["workers"] = args.workers
+    card = _load(args, extra)
+    if args.events is not None:
+        for params in card["processes"].values():
+            params["events"] = None
+    summary = run(card, output=args.output, resume=args.resume, progress=not args.quiet)
+    if not args.quiet:
+        print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    card = _load(args)
+    sys.stdout.write(card.text())
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from fastsim.io import open_events
+
+    with open_events(args.file) as f:
+        info = f.summary()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['path']}: {info['n_events']} events, schema {info['schema_version']}, "
+          f"fastsim {info.get('fastsim_version', '?')}, created {info.get('created', '?')}")
+    print(f"data set {info.get('dataset', '?')}, L = {info.get('luminosity_fb', 0):g} fb^-1, seed {info.get('seed')}")
+    beams = info.get("beams", {})
+    if beams:
+        print(f"beams: e- {beams['e_her_gev']:g} GeV, e+ {beams['e_ler_gev']:g} GeV, "
+              f"sqrt(s) = {beams['sqrt_s_gev']:.4f} GeV")
+    for p in info.get("processes", []):
+        print(f"  process {p['id']} {p['name']} ({p['generator']}): sigma = {p['sigma_nb']:.6g} +- "
+              f"{p['sigma_err_nb']:.2g} nb, {p['n_events']} events")
+    print("per-event fields: " + ", ".join(info["event_fields"]))
+    for name, c in info["collections"].items():
+        print(f"  /{name}: {c['n_items']} items; fields " + ", ".join(c["fields"]))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fastsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fastsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="generate and simulate the events of a card into an HDF5 file")
+    p.add_argument("card", help="run card (YAML)")
+    p.add_argument("-o", "--output", help="output HDF5 file (default: the card's run.output)")
+    p.add_argument("--events", type=int, help="events per process (overrides the card)")
+    p.add_argument("--workers", type=int, help="worker processes (overrides run.workers)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its .part file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a card value, e.g. run.seed=7")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a card and print it fully resolved")
+    p.add_argument("card")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("info", help="what an HDF5 event file holds")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fastsim.io import FileFormatError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CardError as exc:
+        print(f"fastsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileFormatError as exc:
+        print(f"fastsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("fastsim: interrupted (use --resume to continue)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Detector response (Belle II and Belle): geometry and parametrisations from the detector cards."""

@@ -1,0 +1,316 @@
+"""HDF5 event files: a streaming writer with atomic finalisation and resume, and a reader.
+
+Layout (schema version :data:`SCHEMA_VERSION`)::
+
+    /meta                      attributes: schema_version, fastsim_version, card (resolved
+                               YAML), seed, chunk_size, beams (JSON), luminosity_fb,
+                               processes (JSON list: name, generator, id, sigma_nb,
+                               sigma_err_nb, n_events, ...), n_events, created, complete
+    /events/<field>            one entry per event (weight, process_id, ...)
+    /<collection>/<field>      one entry per item, 1-D, chunked and compressed
+    /<collection>/offsets      n_events + 1 entries; items of event i are offsets[i]:offsets[i+1]
+
+Every dataset carries ``unit`` (and ``doc`` where known) attributes.  A file is written
+under ``<name>.part`` and renamed when complete, so a file under the final name is always
+complete; a killed run leaves the ``.part`` file, from which ``--resume`` continues.
+
+Units: GeV, cm, ns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from fastsim.events import MC_UNITS, Collection, EventBatch
+
+__all__ = ["SCHEMA_VERSION", "EventFile", "EventFileWriter", "FileFormatError", "open_events"]
+
+SCHEMA_VERSION = "1.0"
+_READABLE_MAJOR = {"1"}
+_ITEM_CHUNK = 1 << 16  # HDF5 chunk length (items) of the 1-D datasets
+_UNITS = {"mc": MC_UNITS}
+
+
+class FileFormatError(Exception):
+    """A file that is not a (complete, readable) fastsim event file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def _compression(name: str) -> dict[str, Any]:
+    if name == "none":
+        return {}
+    if name == "gzip":
+        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    return {"compression": "lzf", "shuffle": True}
+
+
+class EventFileWriter:
+    """Append event batches chunk by chunk; finalise atomically.
+
+    ``identity`` (the resolved card text) is stored at creation; ``resume=True`` reopens a
+    ``.part`` file left by a killed run with the same identity and reports how many chunks
+    it holds (``chunks_done``), truncating anything written after the last complete chunk.
+    """
+
+    def __init__(self, path: str | Path, identity: str, compression: str = "lzf", resume: bool = False) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(self.path.name + ".part")
+        self.identity = identity
+        self.filters = _compression(compression)
+        self.chunks_done = 0
+        self.n_events = 0
+        self._file: h5py.File | None = None
+        if resume and self.tmp.exists() and self._reopen():
+            return
+        self.tmp.parent.mkdir(parents=True, exist_ok=True)
+        self._file = h5py.File(self.tmp, "w", libver=("v110", "latest"))
+        self._file.attrs["identity"] = identity
+        self._file.attrs["progress"] = json.dumps({"chunks_done": 0, "n_events": 0, "items": {}})
+
+    # ------------------------------------------------------------------ resume
+    def _reopen(self) -> bool:
+        try:
+            f = h5py.File(self.tmp, "r+")
+        except OSError:
+            return False
+        try:
+            if f.attrs.get("identity") != self.identity:
+                f.close()
+                return False
+            progress = json.loads(f.attrs["progress"])
+            n_events = progress["n_events"]
+            for name, group in f.items():
+                if not isinstance(group, h5py.Group):
+                    continue
+                n_items = progress["items"].get(name)
+                for dname, ds in group.items():
+                    if dname == "offsets":
+                        ds.resize((n_events + 1,))
+                    elif name == "events":
+                        ds.resize((n_events,))
+                    else:
+                        ds.resize((n_items or 0,))
+        except (KeyError, ValueError, OSError):
+            f.close()
+            return False
+        self._file = f
+        self.chunks_done = progress["chunks_done"]
+        self.n_events = n_events
+        return True
+
+    # ------------------------------------------------------------------ writing
+    def _dataset(self, group: str, name: str, dtype: np.dtype, initial: np.ndarray | None = None) -> h5py.Dataset:
+        assert self._file is not None
+        g = self._file.require_group(group)
+        if name in g:
+            return g[name]
+        data = initial if initial is not None else np.empty(0, dtype)
+        ds = g.create_dataset(name, data=data, maxshape=(None,), chunks=(_ITEM_CHUNK,), **self.filters)
+        unit = _UNITS.get(group, {}).get(name)
+        if unit:
+            ds.attrs["unit"] = unit
+        return ds
+
+    @staticmethod
+    def _append(ds: h5py.Dataset, values: np.ndarray) -> None:
+        n = ds.shape[0]
+        ds.resize((n + len(values),))
+        ds[n:] = values
+
+    @property
+    def chunk_records(self) -> list[Any]:
+        """The per-chunk records passed to :meth:`append` so far (kept across resume)."""
+        assert self._file is not None
+        return list(json.loads(self._file.attrs["progress"]).get("records", []))
+
+    def append(self, batch: EventBatch, record: Any = None) -> None:
+        """Write one chunk's events and record the progress (flushed to disk).
+
+        ``record`` is any JSON-serialisable summary of the chunk (e.g. its cross-section
+        tally); it survives a resume through :attr:`chunk_records`.
+        """
+        assert self._file is not None
+        progress = json.loads(self._file.attrs["progress"])
+        progress.setdefault("records", []).append(record)
+        for name, arr in batch.events.items():
+            self._append(self._dataset("events", name, arr.dtype), arr)
+        for cname, col in batch.collections.items():
+            start = progress["items"].get(cname, 0)
+            off = self._dataset(cname, "offsets", np.dtype(np.int64), initial=np.zeros(1, np.int64))
+            self._append(off, col.offsets[1:] + start)
+            for fname, arr in col.fields.items():
+                self._append(self._dataset(cname, fname, arr.dtype), arr)
+            progress["items"][cname] = start + col.n_items
+        self.n_events += batch.n_events
+        self.chunks_done += 1
+        progress["n_events"] = self.n_events
+        progress["chunks_done"] = self.chunks_done
+        self._file.attrs["progress"] = json.dumps(progress)
+        self._file.flush()
+
+    def finalize(self, meta: dict[str, Any]) -> Path:
+        """Write ``/meta``, close and rename to the final name.  Returns the final path."""
+        assert self._file is not None
+        m = self._file.require_group("meta")
+        for key, value in meta.items():
+            m.attrs[key] = json.dumps(value) if isinstance(value, dict | list) else value
+        m.attrs["schema_version"] = SCHEMA_VERSION
+        m.attrs["n_events"] = self.n_events
+        m.attrs["complete"] = True
+        for attr in ("progress", "identity"):
+            del self._file.attrs[attr]
+        self._file.close()
+        self._file = None
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def close(self) -> None:
+        """Close without finalising (the ``.part`` file stays for ``--resume``)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# ---------------------------------------------------------------------- reading
+
+
+class EventFile:
+    """Read a fastsim HDF5 file by collection, by event range or chunk by chunk."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileFormatError(path, "no such file")
+        try:
+            self._file = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise FileFormatError(path, f"not a readable HDF5 file ({exc})") from None
+        try:
+            meta = self._file["meta"].attrs
+            version = str(meta["schema_version"])
+        except KeyError:
+            self._file.close()
+            raise FileFormatError(path, "not a fastsim event file (no /meta schema_version)") from None
+        if version.split(".")[0] not in _READABLE_MAJOR:
+            self._file.close()
+            raise FileFormatError(
+                path, f"schema version {version} is not readable by this fastsim (reads {SCHEMA_VERSION})"
+            )
+        if not bool(meta.get("complete", False)):
+            self._file.close()
+            raise FileFormatError(path, "file is incomplete")
+        self.meta: dict[str, Any] = {}
+        for key, value in meta.items():
+            v = value.item() if isinstance(value, np.generic) else value
+            if isinstance(v, str) and v[:1] in "[{":
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    pass
+            self.meta[key] = v
+        self.n_events = int(self.meta["n_events"])
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        try:
+            for name in self.collections:
+                g = self._file[name]
+                off = g["offsets"]
+                if off.shape[0] != self.n_events + 1:
+                    raise FileFormatError(self.path, f"/{name}/offsets has {off.shape[0]} entries, "
+                                          f"expected {self.n_events + 1}")
+                n_items = int(off[-1])
+                for fname, ds in g.items():
+                    if fname != "offsets" and ds.shape[0] != n_items:
+                        raise FileFormatError(self.path, f"/{name}/{fname} has {ds.shape[0]} entries, "
+                                              f"expected {n_items}")
+            for fname, ds in self._file.get("events", {}).items():
+                if ds.shape[0] != self.n_events:
+                    raise FileFormatError(self.path, f"/events/{fname} has {ds.shape[0]} entries")
+        except (OSError, KeyError) as exc:
+            raise FileFormatError(self.path, f"corrupt file ({exc})") from None
+
+    def __enter__(self) -> EventFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def collections(self) -> list[str]:
+        return [k for k, v in self._file.items() if isinstance(v, h5py.Group) and "offsets" in v]
+
+    @property
+    def event_fields(self) -> list[str]:
+        return list(self._file["events"]) if "events" in self._file else []
+
+    def _read(self, ds: h5py.Dataset, a: int, b: int) -> np.ndarray:
+        try:
+            return ds[a:b]
+        except OSError as exc:
+            raise FileFormatError(self.path, f"corrupt dataset {ds.name} ({exc})") from None
+
+    def read(self, collection: str, start: int = 0, stop: int | None = None) -> Collection:
+        """Events ``start:stop`` of one collection."""
+        stop = self.n_events if stop is None else min(stop, self.n_events)
+        g = self._file[collection]
+        off = self._read(g["offsets"], start, stop + 1).astype(np.int64)
+        a, b = int(off[0]), int(off[-1])
+        fields = {k: self._read(ds, a, b) for k, ds in g.items() if k != "offsets"}
+        return Collection(fields, off - a)
+
+    def read_events(self, start: int = 0, stop: int | None = None) -> EventBatch:
+        """All per-event fields and collections for events ``start:stop``."""
+        stop = self.n_events if stop is None else min(stop, self.n_events)
+        events = {k: self._read(ds, start, stop) for k, ds in self._file.get("events", {}).items()}
+        cols = {c: self.read(c, start, stop) for c in self.collections}
+        return EventBatch(stop - start, events, cols)
+
+    def iter_chunks(self, size: int = 100_000) -> Iterator[EventBatch]:
+        """Stream the file in blocks of ``size`` events (memory independent of the file size)."""
+        for start in range(0, self.n_events, size):
+            yield self.read_events(start, start + size)
+
+    def to_awkward(self, collection: str) -> Any:
+        """The collection as an awkward array of records (needs ``awkward``)."""
+        import awkward as ak
+
+        col = self.read(collection)
+        content = ak.zip({k: v for k, v in col.fields.items()}, depth_limit=1)
+        return ak.unflatten(content, col.counts())
+
+    def summary(self) -> dict[str, Any]:
+        """What the file holds, as a JSON-friendly dict (used by ``fastsim info``)."""
+        cols = {}
+        for name in self.collections:
+            g = self._file[name]
+            cols[name] = {
+                "n_items": int(g["offsets"][-1]),
+                "fields": {k: str(ds.dtype) for k, ds in g.items() if k != "offsets"},
+            }
+        keep = ("schema_version", "fastsim_version", "seed", "chunk_size", "luminosity_fb", "dataset",
+                "created", "beams", "processes")
+        out = {"path": str(self.path), "n_events": self.n_events}
+        out.update({k: self.meta[k] for k in keep if k in self.meta})
+        out["event_fields"] = {k: str(ds.dtype) for k, ds in self._file.get("events", {}).items()}
+        out["collections"] = cols
+        return out
+
+
+def open_events(path: str | Path) -> EventFile:
+    """Open a fastsim HDF5 event file for reading."""
+    return EventFile(path)

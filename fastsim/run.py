@@ -1,0 +1,241 @@
+"""The run loop: plan chunks, run the pipeline stages per chunk, write in order.
+
+Chunk ``i`` of a run draws every random number from streams seeded by
+``SeedSequence(card.run.seed, spawn_key=(i, stage))``: one independent stream per
+pipeline stage, so the output is bit-identical whatever the number of workers, the
+order in which chunks finish, or which later stages are switched on.  Chunks are
+written in index order; at most ``2 * workers`` chunks are in flight, so memory does
+not grow with the number of events.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import fastsim
+from fastsim.cards import Card
+from fastsim.events import EventBatch
+from fastsim.generators.base import XsecTally
+from fastsim.io import EventFileWriter
+
+__all__ = ["ChunkTask", "RunSummary", "plan_chunks", "run", "run_chunk", "stage_rng"]
+
+# Stage slots of the per-chunk random streams.  Never renumber: results depend on them.
+STAGE_GENERATOR = 0
+STAGE_DECAYS = 1
+STAGE_DETECTOR = 2
+STAGE_TRIGGER = 3
+STAGE_RECO = 4
+
+
+def stage_rng(seed: int, chunk: int, stage: int) -> np.random.Generator:
+    """The random stream of one pipeline stage in one chunk."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk, stage))))
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    index: int
+    process: str
+    process_id: int
+    n_events: int
+
+
+def plan_chunks(card: dict[str, Any]) -> list[ChunkTask]:
+    """All chunks of a run: the processes in card order, each split by ``run.chunk_size``."""
+    tasks = []
+    size = card["run"]["chunk_size"]
+    index = 0
+    for pid, (name, params) in enumerate(card["processes"].items()):
+        n = params["events"] or card["run"]["events"]
+        for start in range(0, n, size):
+            tasks.append(ChunkTask(index, name, pid, min(size, n - start)))
+            index += 1
+    return tasks
+
+
+class _Context:
+    """Objects built once per process from the card (generators, tables)."""
+
+    def __init__(self, card: dict[str, Any]) -> None:
+        from fastsim.setup import build_beams, build_decay_table, build_generator, build_particle_table, stable_ids
+
+        self.card = card
+        self.beams = build_beams(card)
+        self.particles = build_particle_table(card)
+        self.generators = {
+            name: build_generator(params, self.beams, self.particles) for name, params in card["processes"].items()
+        }
+        self.decays_enabled = card["decays"]["enabled"]
+        self.decay_table = build_decay_table(card) if self.decays_enabled else None
+        self.stable = stable_ids(card)
+
+
+_WORKER_CONTEXT: _Context | None = None
+
+
+def _init_worker(card: dict[str, Any]) -> None:
+    global _WORKER_CONTEXT  # noqa: PLW0603 - one context per worker process
+    _WORKER_CONTEXT = _Context(card)
+
+
+def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
+    """Generate one chunk and pass it through the pipeline stages."""
+    seed = ctx.card["run"]["seed"]
+    gen = ctx.generators[task.process]
+    batch, tally = gen.generate(task.n_events, stage_rng(seed, task.index, STAGE_GENERATOR))
+    if ctx.decays_enabled:
+        from fastsim.decays import decay_particles
+
+        mc = decay_particles(
+            batch["mc"], ctx.decay_table, stage_rng(seed, task.index, STAGE_DECAYS), ctx.particles, ctx.stable
+        )
+        batch.collections["mc"] = mc
+    events = {
+        "weight": batch.events.get("weight", np.ones(batch.n_events)),
+        "process_id": np.full(batch.n_events, task.process_id, np.int32),
+    }
+    events.update({k: v for k, v in batch.events.items() if k not in events})
+    return EventBatch(batch.n_events, events, batch.collections), tally
+
+
+def _run_in_worker(task: ChunkTask) -> tuple[EventBatch, XsecTally]:
+    assert _WORKER_CONTEXT is not None
+    return run_chunk(_WORKER_CONTEXT, task)
+
+
+@dataclass
+class RunSummary:
+    output: Path
+    n_events: int
+    seconds: float
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    resumed_chunks: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"{'process':<20} {'generator':<16} {'sigma [nb]':>22} {'events':>10} {'expected (L)':>14}"]
+        for p in self.processes:
+            sig = f"{p['sigma_nb']:.6g} +- {p['sigma_err_nb']:.2g}"
+            out.append(
+                f"{p['name']:<20} {p['generator']:<16} {sig:>22} {p['n_events']:>10d} {p['expected_events']:>14.4g}"
+            )
+        rate = self.n_events / self.seconds if self.seconds > 0 else float("inf")
+        out.append(f"{self.n_events} events in {self.seconds:.1f} s ({rate:,.0f} events/s) -> {self.output}")
+        if self.resumed_chunks:
+            out.append(f"(resumed: {self.resumed_chunks} chunks were already written)")
+        return out
+
+
+def run(
+    card: Card,
+    output: str | Path | None = None,
+    workers: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_chunk: Callable[[int], None] | None = None,
+) -> RunSummary:
+    """Run the whole card and write the HDF5 file.  Returns the summary."""
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    run_cfg = card["run"]
+    output = Path(output or run_cfg["output"])
+    workers = workers or run_cfg["workers"]
+    tasks = plan_chunks(card)
+    card_text = card.text()
+    writer = EventFileWriter(output, identity=card_text, compression=run_cfg["compression"], resume=resume)
+    done = writer.chunks_done
+    tallies: dict[str, XsecTally] = {name: XsecTally() for name in card["processes"]}
+    counts: dict[str, int] = dict.fromkeys(card["processes"], 0)
+    for task, rec in zip(tasks[:done], writer.chunk_records, strict=False):
+        tallies[task.process] = tallies[task.process].merge(XsecTally(*rec))
+        counts[task.process] += task.n_events
+    total = sum(t.n_events for t in tasks)
+    bar = tqdm(
+        total=total, initial=sum(t.n_events for t in tasks[:done]), unit="ev", unit_scale=True,
+        disable=not progress, desc=output.name, dynamic_ncols=True,
+    )
+
+    def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
+        writer.append(batch, [tally.n_trials, tally.sum_w, tally.sum_w2])
+        tallies[task.process] = tallies[task.process].merge(tally)
+        counts[task.process] += batch.n_events
+        bar.update(batch.n_events)
+        if on_chunk is not None:
+            on_chunk(task.index)
+
+    todo = tasks[done:]
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            ctx = _Context(card)
+            for task in todo:
+                consume(task, *run_chunk(ctx, task))
+        else:
+            mp = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker, initargs=(dict(card),)) as pool:
+                window: deque[tuple[ChunkTask, Future]] = deque()
+                it = iter(todo)
+                for task in it:
+                    window.append((task, pool.submit(_run_in_worker, task)))
+                    if len(window) >= 2 * workers:
+                        break
+                while window:
+                    task, fut = window.popleft()
+                    consume(task, *fut.result())
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        window.append((nxt, pool.submit(_run_in_worker, nxt)))
+    except BaseException:
+        writer.close()
+        bar.close()
+        raise
+    bar.close()
+
+    lumi = card["dataset"]["luminosity_fb"]
+    processes = []
+    from fastsim.setup import build_beams, build_generator, build_particle_table
+
+    beams = build_beams(card)
+    table = build_particle_table(card)
+    for pid, (name, params) in enumerate(card["processes"].items()):
+        t = tallies[name]
+        processes.append(
+            {
+                "name": name,
+                "id": pid,
+                "generator": params["generator"],
+                "sigma_nb": t.sigma_nb,
+                "sigma_err_nb": t.sigma_err_nb,
+                "n_trials": t.n_trials,
+                "n_events": counts[name],
+                # 1 fb^-1 = 1e6 nb^-1
+                "expected_events": t.sigma_nb * lumi * 1e6,
+                "model": build_generator(params, beams, table).describe(),
+            }
+        )
+    meta = {
+        "fastsim_version": fastsim.__version__,
+        "card": card_text,
+        "card_path": str(card.path),
+        "seed": card["run"]["seed"],
+        "chunk_size": card["run"]["chunk_size"],
+        "n_chunks": len(tasks),
+        "dataset": card["dataset"]["name"],
+        "luminosity_fb": lumi,
+        "beams": beams.describe(),
+        "detector": card["detector"]["name"],
+        "processes": processes,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    path = writer.finalize(meta)
+    return RunSummary(path, sum(counts.values()), time.perf_counter() - t0, processes, done)

@@ -1,0 +1,59 @@
+"""Build the run's objects (beams, particle table, decay table, generators) from a card."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from fastsim.beams import BeamSetup
+from fastsim.generators import GENERATORS, Generator
+from fastsim.particles import ParticleTable
+
+__all__ = ["build_beams", "build_decay_table", "build_generator", "build_particle_table"]
+
+
+def build_beams(card: dict[str, Any]) -> BeamSetup:
+    return BeamSetup.from_card(card["beam"])
+
+
+def build_particle_table(card: dict[str, Any]) -> ParticleTable:
+    """PDG data from ``particle`` plus the card's new or overridden particles."""
+    table = ParticleTable()
+    for pdg, entry in card.get("particles", {}).items():
+        table.register(
+            pdg, entry["name"], mass=entry["mass"], ctau=entry["ctau"], width=entry["width"], charge=entry["charge"]
+        )
+    return table
+
+
+def build_generator(params: dict[str, Any], beams: BeamSetup, table: ParticleTable) -> Generator:
+    cls = GENERATORS[params["generator"]]
+    return cls(params, beams, table)
+
+
+@functools.lru_cache(maxsize=4)
+def _dec_table(dec_file: str) -> Any:
+    from fastsim.decays import DecayTable, sm_decay_table
+
+    if dec_file == "DECAY_BELLE2.DEC":
+        return sm_decay_table()
+    return DecayTable.from_dec_file(dec_file)
+
+
+def build_decay_table(card: dict[str, Any]) -> Any:
+    """The SM decay table (from the card's DEC file) plus the card's particles' own modes."""
+    import copy
+
+    table = copy.deepcopy(_dec_table(card["decays"]["dec_file"]))
+    for pdg, entry in card.get("particles", {}).items():
+        if entry["decays"]:
+            table.add(pdg, [(d["br"], tuple(d["daughters"])) for d in entry["decays"]])
+    return table
+
+
+def stable_ids(card: dict[str, Any]) -> frozenset[int]:
+    from fastsim.decays import DEFAULT_STABLE
+
+    return frozenset(DEFAULT_STABLE) | frozenset(int(x) for x in np.asarray(card["decays"]["stable"], int))

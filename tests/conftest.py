@@ -1,0 +1,31 @@
+"""Shared fixtures: small cards written to a temporary directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CARDS = REPO / "cards"
+
+
+def write_card(tmp_path: Path, body: str, name: str = "card.yaml") -> Path:
+    """A run card in ``tmp_path`` including the shipped Belle II detector and beam cards."""
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+SMALL_CARD = """
+include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]
+run: {{seed: 7, events: {events}, chunk_size: {chunk}, output: out.h5, workers: 1}}
+dataset: {{name: test, luminosity_fb: 1.0}}
+processes:
+  ee_mumu: {{generator: ee_mumu}}
+"""
+
+
+@pytest.fixture
+def small_card(tmp_path: Path) -> Path:
+    return write_card(tmp_path, SMALL_CARD.format(events=2000, chunk=500))

@@ -74,7 +74,7 @@ class EventFileWriter:
         if resume and self.tmp.exists() and self._reopen():
             return
         self.tmp.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self.tmp, "w", libver=("v110", "latest"))
+        self._file = h5py.File(self.tmp, "w", libver=("v110", "latest"), track_order=True)
         self._file.attrs["identity"] = identity
         self._file.attrs["progress"] = json.dumps({"chunks_done": 0, "n_events": 0, "items": {}})
 
@@ -112,7 +112,7 @@ class EventFileWriter:
     # ------------------------------------------------------------------ writing
     def _dataset(self, group: str, name: str, dtype: np.dtype, initial: np.ndarray | None = None) -> h5py.Dataset:
         assert self._file is not None
-        g = self._file.require_group(group)
+        g = self._file[group] if group in self._file else self._file.create_group(group, track_order=True)
         if name in g:
             return g[name]
         data = initial if initial is not None else np.empty(0, dtype)

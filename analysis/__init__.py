@@ -1,0 +1,1 @@
+"""Slim analysis modules: fastsim HDF5 files -> efficiencies -> limits."""

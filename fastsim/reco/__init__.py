@@ -1,0 +1,1 @@
+"""Reconstruction: particle lists, vertex fits, displaced vertices, CM-frame kinematics."""

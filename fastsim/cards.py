@@ -36,9 +36,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -52,7 +50,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CardError(f"cannot read card: {exc.strerror}", file=str(path)) from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -118,9 +116,7 @@ def _merge_tracked(
                 origins[p] = f
 
 
-def _load_merged(
-    path: Path, stack: tuple[Path, ...] = ()
-) -> tuple[dict[str, Any], dict[tuple, str]]:
+def _load_merged(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple, str]]:
     """The merged content of a card and its includes, with the file behind each key."""
     path = path.resolve()
     if path in stack:
@@ -203,8 +199,9 @@ PARTICLE_SCHEMA = Section(
     {
         "name": Field(str, doc="particle name"),
         "mass": Field(float, unit="GeV", min=0.0),
-        "ctau": Field(float, None, "proper decay length (inf or omitted: stable)", unit="cm", min=0.0,
-                      nullable=True),
+        "ctau": Field(
+            float, None, "proper decay length (inf or omitted: stable)", unit="cm", min=0.0, nullable=True
+        ),
         "width": Field(float, None, "total width", unit="GeV", min=0.0, nullable=True),
         "charge": Field(float, 0.0, unit="e"),
         "decays": ListOf(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -81,16 +80,24 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"{info['path']}: {info['n_events']} events, schema {info['schema_version']}, "
-          f"fastsim {info.get('fastsim_version', '?')}, created {info.get('created', '?')}")
-    print(f"data set {info.get('dataset', '?')}, L = {info.get('luminosity_fb', 0):g} fb^-1, seed {info.get('seed')}")
+    print(
+        f"{info['path']}: {info['n_events']} events, schema {info['schema_version']}, "
+        f"fastsim {info.get('fastsim_version', '?')}, created {info.get('created', '?')}"
+    )
+    print(
+        f"data set {info.get('dataset', '?')}, L = {info.get('luminosity_fb', 0):g} fb^-1, seed {info.get('seed')}"
+    )
     beams = info.get("beams", {})
     if beams:
-        print(f"beams: e- {beams['e_her_gev']:g} GeV, e+ {beams['e_ler_gev']:g} GeV, "
-              f"sqrt(s) = {beams['sqrt_s_gev']:.4f} GeV")
+        print(
+            f"beams: e- {beams['e_her_gev']:g} GeV, e+ {beams['e_ler_gev']:g} GeV, "
+            f"sqrt(s) = {beams['sqrt_s_gev']:.4f} GeV"
+        )
     for p in info.get("processes", []):
-        print(f"  process {p['id']} {p['name']} ({p['generator']}): sigma = {p['sigma_nb']:.6g} +- "
-              f"{p['sigma_err_nb']:.2g} nb, {p['n_events']} events")
+        print(
+            f"  process {p['id']} {p['name']} ({p['generator']}): sigma = {p['sigma_nb']:.6g} +- "
+            f"{p['sigma_err_nb']:.2g} nb, {p['n_events']} events"
+        )
     print("per-event fields: " + ", ".join(info["event_fields"]))
     for name, c in info["collections"].items():
         print(f"  /{name}: {c['n_items']} items; fields " + ", ".join(c["fields"]))
@@ -109,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="worker processes (overrides run.workers)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its .part file")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a card value, e.g. run.seed=7")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a card value, e.g. run.seed=7"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a card and print it fully resolved")

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MC_FIELDS", "MC_UNITS", "Collection", "EventBatch", "STATUS_BEAM", "STATUS_DECAYED", "STATUS_FINAL"]
+__all__ = [
+    "MC_FIELDS",
+    "MC_UNITS",
+    "STATUS_BEAM",
+    "STATUS_DECAYED",
+    "STATUS_FINAL",
+    "Collection",
+    "EventBatch",
+]
 
 # HepMC3 status codes (HepMC3 manual, "status codes"): 1 undecayed final state,
 # 2 decayed, 4 incoming beam.

@@ -19,11 +19,11 @@ Units: GeV, cm, ns.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -63,7 +63,9 @@ class EventFileWriter:
     it holds (``chunks_done``), truncating anything written after the last complete chunk.
     """
 
-    def __init__(self, path: str | Path, identity: str, compression: str = "lzf", resume: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, identity: str, compression: str = "lzf", resume: bool = False
+    ) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".part")
         self.identity = identity
@@ -110,7 +112,9 @@ class EventFileWriter:
         return True
 
     # ------------------------------------------------------------------ writing
-    def _dataset(self, group: str, name: str, dtype: np.dtype, initial: np.ndarray | None = None) -> h5py.Dataset:
+    def _dataset(
+        self, group: str, name: str, dtype: np.dtype, initial: np.ndarray | None = None
+    ) -> h5py.Dataset:
         assert self._file is not None
         g = self._file[group] if group in self._file else self._file.create_group(group, track_order=True)
         if name in g:
@@ -172,7 +176,7 @@ class EventFileWriter:
             del self._file.attrs[attr]
         self._file.close()
         self._file = None
-        os.replace(self.tmp, self.path)
+        self.tmp.replace(self.path)
         return self.path
 
     def close(self) -> None:
@@ -202,7 +206,7 @@ class EventFile:
         except KeyError:
             self._file.close()
             raise FileFormatError(path, "not a fastsim event file (no /meta schema_version)") from None
-        if version.split(".")[0] not in _READABLE_MAJOR:
+        if version.split(".", maxsplit=1)[0] not in _READABLE_MAJOR:
             self._file.close()
             raise FileFormatError(
                 path, f"schema version {version} is not readable by this fastsim (reads {SCHEMA_VERSION})"
@@ -214,10 +218,8 @@ class EventFile:
         for key, value in meta.items():
             v = value.item() if isinstance(value, np.generic) else value
             if isinstance(v, str) and v[:1] in "[{":
-                try:
+                with contextlib.suppress(ValueError):
                     v = json.loads(v)
-                except ValueError:
-                    pass
             self.meta[key] = v
         self.n_events = int(self.meta["n_events"])
         self._check_consistency()
@@ -228,20 +230,22 @@ class EventFile:
                 g = self._file[name]
                 off = g["offsets"]
                 if off.shape[0] != self.n_events + 1:
-                    raise FileFormatError(self.path, f"/{name}/offsets has {off.shape[0]} entries, "
-                                          f"expected {self.n_events + 1}")
+                    raise FileFormatError(
+                        self.path, f"/{name}/offsets has {off.shape[0]} entries, expected {self.n_events + 1}"
+                    )
                 n_items = int(off[-1])
                 for fname, ds in g.items():
                     if fname != "offsets" and ds.shape[0] != n_items:
-                        raise FileFormatError(self.path, f"/{name}/{fname} has {ds.shape[0]} entries, "
-                                              f"expected {n_items}")
+                        raise FileFormatError(
+                            self.path, f"/{name}/{fname} has {ds.shape[0]} entries, expected {n_items}"
+                        )
             for fname, ds in self._file.get("events", {}).items():
                 if ds.shape[0] != self.n_events:
                     raise FileFormatError(self.path, f"/events/{fname} has {ds.shape[0]} entries")
         except (OSError, KeyError) as exc:
             raise FileFormatError(self.path, f"corrupt file ({exc})") from None
 
-    def __enter__(self) -> EventFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -302,8 +306,17 @@ class EventFile:
                 "n_items": int(g["offsets"][-1]),
                 "fields": {k: str(ds.dtype) for k, ds in g.items() if k != "offsets"},
             }
-        keep = ("schema_version", "fastsim_version", "seed", "chunk_size", "luminosity_fb", "dataset",
-                "created", "beams", "processes")
+        keep = (
+            "schema_version",
+            "fastsim_version",
+            "seed",
+            "chunk_size",
+            "luminosity_fb",
+            "dataset",
+            "created",
+            "beams",
+            "processes",
+        )
         out = {"path": str(self.path), "n_events": self.n_events}
         out.update({k: self.meta[k] for k in keep if k in self.meta})
         out["event_fields"] = {k: str(ds.dtype) for k, ds in self._file.get("events", {}).items()}

@@ -31,11 +31,15 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
             try:
                 masses = table.mass(np.array(mode["daughters"], dtype=np.int64))
             except KeyError as exc:
-                raise CardError(f"unknown particle {exc.args[0]} among the daughters", path, origin(path)) from None
+                raise CardError(
+                    f"unknown particle {exc.args[0]} among the daughters", path, origin(path)
+                ) from None
             charge = table.charge(np.array(mode["daughters"], dtype=np.int64)).sum()
             if not math.isclose(charge, entry["charge"], abs_tol=1e-9):
                 raise CardError(
-                    f"daughters' charge {charge:g} differs from the parent's {entry['charge']:g}", path, origin(path)
+                    f"daughters' charge {charge:g} differs from the parent's {entry['charge']:g}",
+                    path,
+                    origin(path),
                 )
             threshold = float(masses.sum())
             if entry["mass"] <= threshold:

@@ -68,13 +68,20 @@ class _Context:
     """Objects built once per process from the card (generators, tables)."""
 
     def __init__(self, card: dict[str, Any]) -> None:
-        from fastsim.setup import build_beams, build_decay_table, build_generator, build_particle_table, stable_ids
+        from fastsim.setup import (
+            build_beams,
+            build_decay_table,
+            build_generator,
+            build_particle_table,
+            stable_ids,
+        )
 
         self.card = card
         self.beams = build_beams(card)
         self.particles = build_particle_table(card)
         self.generators = {
-            name: build_generator(params, self.beams, self.particles) for name, params in card["processes"].items()
+            name: build_generator(params, self.beams, self.particles)
+            for name, params in card["processes"].items()
         }
         self.decays_enabled = card["decays"]["enabled"]
         self.decay_table = build_decay_table(card) if self.decays_enabled else None
@@ -162,8 +169,13 @@ def run(
         counts[task.process] += task.n_events
     total = sum(t.n_events for t in tasks)
     bar = tqdm(
-        total=total, initial=sum(t.n_events for t in tasks[:done]), unit="ev", unit_scale=True,
-        disable=not progress, desc=output.name, dynamic_ncols=True,
+        total=total,
+        initial=sum(t.n_events for t in tasks[:done]),
+        unit="ev",
+        unit_scale=True,
+        disable=not progress,
+        desc=output.name,
+        dynamic_ncols=True,
     )
 
     def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
@@ -182,7 +194,9 @@ def run(
                 consume(task, *run_chunk(ctx, task))
         else:
             mp = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(workers, mp_context=mp, initializer=_init_worker, initargs=(dict(card),)) as pool:
+            with ProcessPoolExecutor(
+                workers, mp_context=mp, initializer=_init_worker, initargs=(dict(card),)
+            ) as pool:
                 window: deque[tuple[ChunkTask, Future]] = deque()
                 it = iter(todo)
                 for task in it:

@@ -149,7 +149,9 @@ class Section:
         for key in value:
             if key not in self.fields:
                 hint = difflib.get_close_matches(str(key), list(self.fields), n=1)
-                extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known keys: {', '.join(self.fields)})"
+                extra = (
+                    f" (did you mean {hint[0]!r}?)" if hint else f" (known keys: {', '.join(self.fields)})"
+                )
                 raise CardError(f"unknown key {key!r}{extra}", (*path, key), origin((*path, key)))
         for key, spec in self.fields.items():
             if key in value:

@@ -23,7 +23,12 @@ def build_particle_table(card: dict[str, Any]) -> ParticleTable:
     table = ParticleTable()
     for pdg, entry in card.get("particles", {}).items():
         table.register(
-            pdg, entry["name"], mass=entry["mass"], ctau=entry["ctau"], width=entry["width"], charge=entry["charge"]
+            pdg,
+            entry["name"],
+            mass=entry["mass"],
+            ctau=entry["ctau"],
+            width=entry["width"],
+            charge=entry["charge"],
         )
     return table
 

@@ -51,7 +51,9 @@ def test_unknown_key_did_you_mean(tmp_path: Path) -> None:
 
 
 def test_unknown_generator(tmp_path: Path) -> None:
-    err = _error(tmp_path, SMALL_CARD.format(events=10, chunk=10).replace("generator: ee_mumu", "generator: ee_mumuu"))
+    err = _error(
+        tmp_path, SMALL_CARD.format(events=10, chunk=10).replace("generator: ee_mumu", "generator: ee_mumuu")
+    )
     assert err.path == ("processes", "ee_mumu", "generator")
     assert "did you mean 'ee_mumu'" in str(err)
 
@@ -90,7 +92,9 @@ def test_duplicate_key(tmp_path: Path) -> None:
 
 
 def test_missing_include(tmp_path: Path) -> None:
-    err = _error(tmp_path, SMALL_CARD.format(events=10, chunk=10).replace("detectors/belle2.yaml", "nope.yaml"))
+    err = _error(
+        tmp_path, SMALL_CARD.format(events=10, chunk=10).replace("detectors/belle2.yaml", "nope.yaml")
+    )
     assert err.path == ("include", 0)
     assert "not found" in err.reason
 
@@ -131,7 +135,10 @@ def test_cli_bad_card_exit_2_one_line_nothing_written(tmp_path: Path) -> None:
     card = write_card(tmp_path, SMALL_CARD.format(events=10, chunk=10).replace("seed", "sed"))
     proc = subprocess.run(
         [sys.executable, "-m", "fastsim", "run", str(card), "-o", str(tmp_path / "x.h5")],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -143,7 +150,9 @@ def test_cli_bad_card_exit_2_one_line_nothing_written(tmp_path: Path) -> None:
 def test_cli_validate_prints_resolved_card(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "fastsim", "validate", str(CARDS / "belle2_run1.yaml"), "--set", "run.seed=5"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     resolved = yaml.safe_load(proc.stdout)
     assert resolved["run"]["seed"] == 5

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from fastsim.particles import ParticleTable
 from scipy import stats
 
 from fastsim.beams import BeamSetup, lab_to_cm
 from fastsim.cards import load_card
 from fastsim.constants import ALPHA_EM, GEV2_TO_NB
 from fastsim.generators.ee_mumu import EEMuMuBorn, born_sigma_nb
-from fastsim.particles import ParticleTable
 from tests.conftest import CARDS
 
 M_MU = 0.1056583755  # PDG 2024, GeV: an independent check of the table lookup
@@ -34,7 +34,7 @@ def test_born_formula_against_textbook() -> None:
 
 def test_generated_cross_section_matches_formula() -> None:
     gen = generator(spread=True)
-    batch, tally = gen.generate(20_000, np.random.default_rng(1))
+    _batch, tally = gen.generate(20_000, np.random.default_rng(1))
     s0 = gen.beams.sqrt_s**2
     # with a 5 MeV sqrt(s) spread the average of sigma(s) differs from sigma(s0) by < 1e-6
     assert abs(tally.sigma_nb / born_sigma_nb(s0, M_MU) - 1) < 1e-3

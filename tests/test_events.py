@@ -10,7 +10,9 @@ from fastsim.events import Collection, EventBatch
 
 def make(counts: list[int]) -> Collection:
     n = sum(counts)
-    return Collection.from_counts(np.array(counts), {"a": np.arange(n, dtype=np.float64), "b": np.arange(n) * 10})
+    return Collection.from_counts(
+        np.array(counts), {"a": np.arange(n, dtype=np.float64), "b": np.arange(n) * 10}
+    )
 
 
 def test_offsets_and_counts() -> None:

@@ -22,7 +22,9 @@ from tests.conftest import SMALL_CARD, write_card
 def datasets(path: Path) -> dict[str, np.ndarray]:
     out = {}
     with h5py.File(path) as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        f.visititems(
+            lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+        )
     return out
 
 
@@ -57,8 +59,11 @@ def test_bit_identical_across_worker_counts(tmp_path: Path) -> None:
     assert s1.n_events == s2.n_events == 6000
     assert_same_file(tmp_path / "w1.h5", tmp_path / "w2.h5")
     # a different seed gives a different file
-    other = load_card(write_card(tmp_path, SMALL_CARD.format(events=6000, chunk=1000).replace("seed: 7", "seed: 8"),
-                                 "other.yaml"))
+    other = load_card(
+        write_card(
+            tmp_path, SMALL_CARD.format(events=6000, chunk=1000).replace("seed: 7", "seed: 8"), "other.yaml"
+        )
+    )
     run(other, output=tmp_path / "w3.h5", progress=False)
     assert not np.array_equal(datasets(tmp_path / "w1.h5")["mc/px"], datasets(tmp_path / "w3.h5")["mc/px"])
 
@@ -104,18 +109,34 @@ def test_cli_run_and_info_json(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     proc = subprocess.run(
         [sys.executable, "-m", "fastsim", "run", str(card), "-o", "x.h5", "--events", "2500"],
-        cwd=tmp_path, capture_output=True, text=True, check=True, env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     assert "ee_mumu" in proc.stdout and "events/s" in proc.stdout
     info = json.loads(
-        subprocess.run([sys.executable, "-m", "fastsim", "info", "x.h5", "--json"], cwd=tmp_path,
-                       capture_output=True, text=True, check=True, env=env).stdout
+        subprocess.run(
+            [sys.executable, "-m", "fastsim", "info", "x.h5", "--json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout
     )
     assert info["n_events"] == 2500
     assert info["schema_version"] == "1.0"
     (p,) = info["processes"]
     assert p["name"] == "ee_mumu" and p["sigma_nb"] > 0 and p["sigma_err_nb"] >= 0
     assert "mc" in info["collections"]
-    bad = subprocess.run([sys.executable, "-m", "fastsim", "info", "card.yaml"], cwd=tmp_path,
-                         capture_output=True, text=True, check=False, env=env)
+    bad = subprocess.run(
+        [sys.executable, "-m", "fastsim", "info", "card.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert bad.returncode == 2 and "card.yaml" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

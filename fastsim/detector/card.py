@@ -66,8 +66,12 @@ DETECTOR_SCHEMA = Section(
             {
                 "layers": ListOf(TRACKER_LAYER, min_len=1, doc="material and measurement layers, inside out"),
                 "cdc_superlayers": ListOf(Field(str, choices=("A", "U", "V")), [], "CDC superlayer pattern"),
-                "theta_min_deg": Field(float, doc="polar acceptance, lower edge", unit="deg", min=0.0, max=180.0),
-                "theta_max_deg": Field(float, doc="polar acceptance, upper edge", unit="deg", min=0.0, max=180.0),
+                "theta_min_deg": Field(
+                    float, doc="polar acceptance, lower edge", unit="deg", min=0.0, max=180.0
+                ),
+                "theta_max_deg": Field(
+                    float, doc="polar acceptance, upper edge", unit="deg", min=0.0, max=180.0
+                ),
                 "pt_resolution": Section(
                     {
                         "a": Field(float, doc="sigma_pt/pt = a*pt (+) b/beta: a in 1/GeV", min=0.0),

@@ -32,6 +32,6 @@ def process_schema(generator: str) -> Section:
     )
 
 
-from fastsim.generators import ee_mumu  # noqa: E402  (registers itself)
+from fastsim.generators import ee_mumu
 
 __all__ += ["ee_mumu"]

@@ -58,7 +58,12 @@ class EEMuMuBorn(Generator):
     doc = "e+e- -> mu+mu- at Born level (QED, muon mass kept), boosted to the lab"
     params: ClassVar[dict[str, Field]] = {
         "cos_theta_max": Field(
-            float, 1.0, "cut on |cos theta*| of the muons in the CM frame", min=0.0, max=1.0, min_exclusive=True
+            float,
+            1.0,
+            "cut on |cos theta*| of the muons in the CM frame",
+            min=0.0,
+            max=1.0,
+            min_exclusive=True,
         ),
     }
 
@@ -110,5 +115,7 @@ class EEMuMuBorn(Generator):
         p4[:, 1, 3] = e
         lab = cm_to_lab(p4, her, ler)
         vertex = self.beams.sample_vertices(n_events, rng)
-        mc = hard_process_record(her, ler, np.array([MUON, -MUON]), lab, np.array([self.m_mu, self.m_mu]), vertex)
+        mc = hard_process_record(
+            her, ler, np.array([MUON, -MUON]), lab, np.array([self.m_mu, self.m_mu]), vertex
+        )
         return EventBatch(n_events, {}, {"mc": mc}), tally

@@ -5,7 +5,8 @@
 Writes one JSON object of named figures.  Each figure is measured after a warm-up run
 (numba compilation and decay-table parsing excluded), on one worker unless said.
 
-Figures:
+Figures defined here (other modules ``benchmarks/bench_*.py`` add theirs through a
+``FIGURES`` dict of name -> function(tmp: Path, quick: bool) -> float):
   mumu_born_events_per_s   e+e- -> mu+mu- Born: generate, decay, write HDF5 (1 worker)
   peak_rss_mib_1e6         peak resident memory of `fastsim run` writing 1e6 events
   peak_rss_mib_1e7         the same for 1e7 events (1e6 and 1e7 become 1e5 and 1e6 with --quick)
@@ -14,6 +15,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import subprocess
 import sys
@@ -85,6 +87,10 @@ def main() -> int:
             "peak_rss_mib_1e6": lambda: peak_rss_mib(tmp, small),
             "peak_rss_mib_1e7": lambda: peak_rss_mib(tmp, large),
         }
+        for mod_path in sorted(Path(__file__).parent.glob("bench_*.py")):
+            mod = importlib.import_module(f"benchmarks.{mod_path.stem}")
+            for name, fn in mod.FIGURES.items():
+                todo[name] = lambda fn=fn: fn(tmp, args.quick)
         for name, fn in todo.items():
             if args.only and name not in args.only:
                 continue

@@ -11,6 +11,7 @@ not grow with the number of events.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import multiprocessing
 import time
 from collections import deque
@@ -86,6 +87,18 @@ class _Context:
         self.decays_enabled = card["decays"]["enabled"]
         self.decay_table = build_decay_table(card) if self.decays_enabled else None
         self.stable = stable_ids(card)
+        # Later pipeline stages: each package exposes ``build_stage(card, particles)``
+        # returning ``stage(batch, rng) -> batch`` or None when the card switches it off.
+        self.stages: list[tuple[int, Any]] = []
+        for slot, module in (
+            (STAGE_DETECTOR, "fastsim.detector"),
+            (STAGE_TRIGGER, "fastsim.trigger"),
+            (STAGE_RECO, "fastsim.reco"),
+        ):
+            build = getattr(importlib.import_module(module), "build_stage", None)
+            stage = build(card, self.particles) if build is not None else None
+            if stage is not None:
+                self.stages.append((slot, stage))
 
 
 _WORKER_CONTEXT: _Context | None = None
@@ -108,6 +121,8 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
             batch["mc"], ctx.decay_table, stage_rng(seed, task.index, STAGE_DECAYS), ctx.particles, ctx.stable
         )
         batch.collections["mc"] = mc
+    for slot, stage in ctx.stages:
+        batch = stage(batch, stage_rng(seed, task.index, slot))
     events = {
         "weight": batch.events.get("weight", np.ones(batch.n_events)),
         "process_id": np.full(batch.n_events, task.process_id, np.int32),

@@ -50,6 +50,7 @@ class ChunkTask:
     process: str
     process_id: int
     n_events: int
+    first_event: int = 0  # index of the chunk's first event within its process
 
 
 def plan_chunks(card: dict[str, Any]) -> list[ChunkTask]:
@@ -57,10 +58,16 @@ def plan_chunks(card: dict[str, Any]) -> list[ChunkTask]:
     tasks = []
     size = card["run"]["chunk_size"]
     index = 0
+    from fastsim.generators import GENERATORS
+
     for pid, (name, params) in enumerate(card["processes"].items()):
         n = params["events"] or card["run"]["events"]
+        cls = GENERATORS[params["generator"]]
+        if getattr(cls, "reads_files", False):
+            # external samples: at most the events the files hold
+            n = min(n, cls.events_available(params)) if params["events"] else cls.events_available(params)
         for start in range(0, n, size):
-            tasks.append(ChunkTask(index, name, pid, min(size, n - start)))
+            tasks.append(ChunkTask(index, name, pid, min(size, n - start), start))
             index += 1
     return tasks
 
@@ -113,7 +120,11 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
     """Generate one chunk and pass it through the pipeline stages."""
     seed = ctx.card["run"]["seed"]
     gen = ctx.generators[task.process]
-    batch, tally = gen.generate(task.n_events, stage_rng(seed, task.index, STAGE_GENERATOR))
+    rng = stage_rng(seed, task.index, STAGE_GENERATOR)
+    if getattr(gen, "reads_files", False):
+        batch, tally = gen.read_events(task.first_event, task.n_events, rng)
+    else:
+        batch, tally = gen.generate(task.n_events, rng)
     if ctx.decays_enabled:
         from fastsim.decays import decay_particles
 

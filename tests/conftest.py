@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,11 @@ processes:
 @pytest.fixture
 def small_card(tmp_path: Path) -> Path:
     return write_card(tmp_path, SMALL_CARD.format(events=2000, chunk=500))
+
+
+def run_cli(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """``python -m fastsim ARGS`` with this checkout importable, output captured as text."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "fastsim", *args], cwd=cwd, env=env, capture_output=True, text=True, check=check
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ import yaml
 
 from fastsim.cards import load_card
 from fastsim.schema import CardError
-from tests.conftest import CARDS, SMALL_CARD, write_card
+from tests.conftest import CARDS, SMALL_CARD, run_cli, write_card
 
 
 def test_shipped_cards_validate() -> None:
@@ -133,13 +131,7 @@ def test_process_below_threshold(tmp_path: Path) -> None:
 
 def test_cli_bad_card_exit_2_one_line_nothing_written(tmp_path: Path) -> None:
     card = write_card(tmp_path, SMALL_CARD.format(events=10, chunk=10).replace("seed", "sed"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastsim", "run", str(card), "-o", str(tmp_path / "x.h5")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+    proc = run_cli("run", str(card), "-o", str(tmp_path / "x.h5"), cwd=tmp_path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -148,12 +140,7 @@ def test_cli_bad_card_exit_2_one_line_nothing_written(tmp_path: Path) -> None:
 
 
 def test_cli_validate_prints_resolved_card(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "fastsim", "validate", str(CARDS / "belle2_run1.yaml"), "--set", "run.seed=5"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    proc = run_cli("validate", str(CARDS / "belle2_run1.yaml"), "--set", "run.seed=5", check=True)
     resolved = yaml.safe_load(proc.stdout)
     assert resolved["run"]["seed"] == 5
     assert resolved["beam"]["her"]["energy"] == 7.004

@@ -1,0 +1,661 @@
+"""Decays of unstable particles in the lab frame, generation by generation.
+
+:class:`DecayTable` holds, per parent PDG id, a list of :class:`DecayMode` (branching
+fraction, daughter ids, model name, optional matrix-element weight).  It is read from an
+EvtGen ``.DEC`` file with ``decaylanguage`` (:meth:`DecayTable.from_dec_file`;
+:func:`sm_decay_table` loads Belle II's ``DECAY_BELLE2.DEC`` shipped with decaylanguage)
+and extended by model code with :meth:`DecayTable.add`.
+
+:func:`decay_particles` decays every final-state particle that has a decay table entry
+and is not declared detector-stable, appends the daughters to their event, and repeats
+on the daughters until nothing decayable is left.
+
+Physics simplifications (deliberate; documented here once):
+
+- **All decay models are phase space.**  The model name of a DEC-file line (SVS, VSS,
+  TAUHADNU, SLPOLE, ...) is kept for reference but the kinematics is flat n-body phase
+  space (:mod:`fastsim.kinematics`), unless the mode carries a ``me_weight`` hook:
+  ``me_weight(parent_p4 (n, 4), daughters_p4 (n, k, 4)) -> (n,)`` weights in [0, 1],
+  both in the **lab frame**, used for accept-reject on top of phase space.
+- **Modes with partons or unknown particles are dropped** and the remaining branching
+  fractions renormalised per parent.  These are EvtGen's ``PYTHIA`` lines with quarks,
+  gluons or diquarks in the final state (hadronised by Pythia in basf2; there is no
+  hadronisation here), and lines with states that ``particle`` does not know (e.g.
+  X_1(3872), D(2S)).  The dropped fraction per parent is in :attr:`DecayTable.dropped`:
+  for DECAY_BELLE2.DEC 50 % for B0, 44 % for B+ (quark-level b -> c lines), 48 % for
+  J/psi (ggg, gamma gg), nothing for tau, D0, D+, K_S0, pi0.
+- **Aliases** are resolved to the particles they stand for (``K*L`` -> K*0 ...); the
+  alias-specific decay blocks are ignored, so an aliased daughter decays with the
+  generic decay table of its particle.  B0-anti-B0 mixing is not simulated.
+- **Masses of daughters**: particles with Gamma/m > :data:`BW_MIN_REL_WIDTH` get a
+  relativistic Breit-Wigner mass (:func:`fastsim.kinematics.sample_breit_wigner`) in
+  [max(m0 - W Gamma, lightest own decay threshold), m0 + W Gamma] with
+  W = :data:`BW_WINDOW`, further truncated so that the mode is open; the joint mass
+  distribution is Breit-Wigner x phase-space volume (accept-reject, exact).  Narrower
+  particles get their nominal mass.  Only modes open at the parent's mass are chosen
+  (branching fractions renormalised over the open ones); a parent with no open mode is
+  left undecayed.
+- One-body "decays" (EvtGen's K0 -> K_S0 / K_L0) relabel the particle: the daughter
+  takes the parent's four-momentum and mass.
+- Particles without a measured width in ``particle`` (D_s*+, B*0, K0, ...) decay
+  promptly (ctau = 0); ids that the particle table does not know are treated likewise.
+
+Units: GeV, cm, ns.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fastsim import kinematics
+from fastsim.constants import C_CM_PER_NS
+from fastsim.events import MC_FIELDS, STATUS_DECAYED, STATUS_FINAL, Collection, offsets_from_counts
+from fastsim.particles import ParticleTable, default_table
+
+__all__ = [
+    "BW_MIN_REL_WIDTH",
+    "BW_WINDOW",
+    "DEFAULT_STABLE",
+    "DecayMode",
+    "DecayTable",
+    "decay_particles",
+    "sm_decay_table",
+]
+
+#: Particles left to the detector simulation (decays in flight): e, mu, pi+-, K+-, K_L0,
+#: p, n, photon, neutrinos, and their antiparticles.
+DEFAULT_STABLE: frozenset[int] = frozenset(
+    {11, -11, 13, -13, 211, -211, 321, -321, 130, 2212, -2212, 2112, -2112, 22, 12, -12, 14, -14, 16, -16}
+)
+#: Daughters with Gamma / m above this get Breit-Wigner masses; narrower ones are fixed
+#: at the nominal mass (omega, phi, K*, rho ... are broad; J/psi, D*+ are narrow).
+BW_MIN_REL_WIDTH: float = 1e-4
+#: Breit-Wigner mass window, in units of the width, around the nominal mass.
+BW_WINDOW: float = 10.0
+
+MeWeight = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_MAX_ROUNDS = 10_000
+
+
+@dataclass(frozen=True)
+class DecayMode:
+    """One decay channel: branching fraction, daughter PDG ids, model name, optional
+    matrix-element weight ``me_weight(parent_p4 (n, 4), daughters_p4 (n, k, 4)) -> [0, 1]``
+    (lab frame)."""
+
+    br: float
+    daughters: tuple[int, ...]
+    model: str = "PHSP"
+    me_weight: MeWeight | None = None
+
+
+def _as_mode(m: DecayMode | tuple) -> DecayMode:
+    if isinstance(m, DecayMode):
+        mode = m
+    else:
+        br, daughters, *rest = m
+        mode = DecayMode(float(br), tuple(int(d) for d in daughters), *rest)
+    if mode.br < 0 or not np.isfinite(mode.br):
+        msg = f"branching fraction must be finite and >= 0, got {mode.br}"
+        raise ValueError(msg)
+    if len(mode.daughters) == 0:
+        msg = "a decay mode needs at least one daughter"
+        raise ValueError(msg)
+    return DecayMode(mode.br, tuple(int(d) for d in mode.daughters), str(mode.model), mode.me_weight)
+
+
+@dataclass
+class _Compiled:
+    """Flat arrays for vectorised mode choice (independent of the particle table)."""
+
+    parents: np.ndarray  # (n_p,) sorted PDG ids
+    first: np.ndarray  # (n_p + 1,) mode offsets per parent
+    br: np.ndarray  # (n_modes,) normalised per parent
+    cum: np.ndarray  # (n_modes,) parent index + cumulative BR (ends at parent index + 1)
+    k: np.ndarray  # (n_modes,) multiplicities
+    dau: np.ndarray  # (n_modes, kmax) daughter ids, 0-padded
+    hooks: dict[int, MeWeight]  # mode index -> me_weight
+
+
+@dataclass
+class _Props:
+    """Particle-table dependent arrays: species properties and mode thresholds."""
+
+    species: np.ndarray  # sorted ids of all parents and daughters
+    m0: np.ndarray
+    gamma: np.ndarray
+    broad: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    thr: np.ndarray  # (n_modes,) sum of the lowest daughter masses (0 for 1-body)
+    parent_ctau: np.ndarray  # (n_p,)
+    parent_decays: np.ndarray  # (n_p,) bool: not stable and ctau < inf
+
+
+class DecayTable:
+    """Decay modes by parent PDG id.  Picklable and compact (see ``__getstate__``)."""
+
+    def __init__(self, modes: Mapping[int, Iterable[DecayMode | tuple]] | None = None) -> None:
+        self._modes: dict[int, tuple[DecayMode, ...]] = {}
+        #: fraction of the DEC-file branching fraction dropped per parent (see module doc)
+        self.dropped: dict[int, float] = {}
+        self._compiled: _Compiled | None = None
+        self._props_cache: dict[tuple, _Props] = {}
+        for parent, ms in (modes or {}).items():
+            self.add(parent, ms)
+
+    # ------------------------------------------------------------------ editing
+    def add(self, parent: int, modes: Iterable[DecayMode | tuple]) -> None:
+        """Set the modes of ``parent`` (replacing existing ones); branching fractions are
+        normalised to sum to 1.  ``modes``: DecayMode or tuples (br, daughters[, model[, me_weight]])."""
+        ms = [_as_mode(m) for m in modes]
+        ms = [m for m in ms if m.br > 0]
+        total = sum(m.br for m in ms)
+        if not ms or total <= 0:
+            msg = f"no decay mode with a positive branching fraction for {parent}"
+            raise ValueError(msg)
+        self._modes[int(parent)] = tuple(
+            DecayMode(m.br / total, m.daughters, m.model, m.me_weight) for m in ms
+        )
+        self._invalidate()
+
+    def remove(self, parent: int) -> None:
+        """Forget the modes of ``parent`` (it becomes stable)."""
+        self._modes.pop(int(parent), None)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._compiled = None
+        self._props_cache = {}
+
+    def copy(self) -> DecayTable:
+        new = DecayTable()
+        new._modes = dict(self._modes)
+        new.dropped = dict(self.dropped)
+        return new
+
+    # ------------------------------------------------------------------ queries
+    def modes(self, parent: int) -> tuple[DecayMode, ...]:
+        return self._modes.get(int(parent), ())
+
+    @property
+    def parents(self) -> list[int]:
+        return sorted(self._modes)
+
+    def __contains__(self, parent: object) -> bool:
+        return parent in self._modes
+
+    def __len__(self) -> int:
+        return len(self._modes)
+
+    def branching_fraction(self, parent: int, daughters: Iterable[int]) -> float:
+        """Normalised BR of ``parent`` into ``daughters`` (order-insensitive; summed over
+        identical modes)."""
+        key = sorted(int(d) for d in daughters)
+        return float(sum(m.br for m in self.modes(parent) if sorted(m.daughters) == key))
+
+    # ------------------------------------------------------------------ DEC files
+    @classmethod
+    def from_dec_file(cls, path: str | Path, extra_names: Mapping[str, int] | None = None) -> DecayTable:
+        """Parse an EvtGen .DEC file with ``decaylanguage.DecFileParser``.
+
+        Aliases are resolved, charge-conjugate decays (CDecay) included, BRs normalised
+        per parent; lines with partons or unknown particles are dropped (module doc).
+        ``extra_names`` maps EvtGen names of new particles to PDG ids.  The parse (about
+        2 s for DECAY_BELLE2.DEC) is cached per process and file version; a copy is returned.
+        """
+        p = Path(path).resolve()
+        extra = tuple(sorted((extra_names or {}).items()))
+        return _parse_dec_cached(str(p), p.stat().st_mtime_ns, extra).copy()
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Compact state: flat arrays instead of ~10^4 dataclass instances."""
+        parents = sorted(self._modes)
+        modes = [m for p in parents for m in self._modes[p]]
+        names = sorted({m.model for m in modes})
+        code = {n: i for i, n in enumerate(names)}
+        return {
+            "parents": np.array(parents, np.int64),
+            "n_modes": np.array([len(self._modes[p]) for p in parents], np.int32),
+            "br": np.array([m.br for m in modes], np.float64),
+            "k": np.array([len(m.daughters) for m in modes], np.int8),
+            "daughters": np.array([d for m in modes for d in m.daughters], np.int64),
+            "model_names": names,
+            "model": np.array([code[m.model] for m in modes], np.int16),
+            "hooks": {i: m.me_weight for i, m in enumerate(modes) if m.me_weight is not None},
+            "dropped": self.dropped,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._modes = {}
+        self.dropped = dict(state["dropped"])
+        self._compiled = None
+        self._props_cache = {}
+        dstart = np.concatenate([[0], np.cumsum(state["k"].astype(np.int64))])
+        i = 0
+        for parent, nm in zip(state["parents"].tolist(), state["n_modes"].tolist(), strict=True):
+            ms = []
+            for _ in range(nm):
+                ds = tuple(state["daughters"][dstart[i] : dstart[i + 1]].tolist())
+                ms.append(
+                    DecayMode(
+                        float(state["br"][i]),
+                        ds,
+                        state["model_names"][state["model"][i]],
+                        state["hooks"].get(i),
+                    )
+                )
+                i += 1
+            self._modes[parent] = tuple(ms)
+
+    # ------------------------------------------------------------------ compiled forms
+    def _compile(self) -> _Compiled:
+        if self._compiled is not None:
+            return self._compiled
+        parents = np.array(sorted(self._modes), dtype=np.int64)
+        nm = np.array([len(self._modes[int(p)]) for p in parents], dtype=np.int64)
+        first = offsets_from_counts(nm)
+        modes = [m for p in parents.tolist() for m in self._modes[p]]
+        br = np.array([m.br for m in modes], dtype=np.float64)
+        k = np.array([len(m.daughters) for m in modes], dtype=np.int64)
+        kmax = int(k.max()) if len(k) else 1
+        dau = np.zeros((len(modes), kmax), dtype=np.int64)
+        for i, m in enumerate(modes):  # once per table version, over modes
+            dau[i, : len(m.daughters)] = m.daughters
+        parent_of_mode = np.repeat(np.arange(len(parents)), nm)
+        # cumulative BR per parent, offset by the parent index so one searchsorted serves all
+        cum = np.cumsum(br)
+        cum -= np.repeat(np.concatenate([[0.0], cum[first[1:-1] - 1]]) if len(parents) else [], nm)
+        cum = parent_of_mode + cum
+        if len(parents):
+            cum[first[1:] - 1] = np.arange(1, len(parents) + 1)  # exact upper ends
+        hooks = {i: m.me_weight for i, m in enumerate(modes) if m.me_weight is not None}
+        self._compiled = _Compiled(parents, first, br, cum, k, dau, hooks)
+        return self._compiled
+
+    def _props(self, particles: ParticleTable, stable: frozenset[int]) -> _Props:
+        key = (particles.token, particles.version, stable)
+        if key in self._props_cache:
+            return self._props_cache[key]
+        c = self._compile()
+        species = np.unique(np.concatenate([c.parents, c.dau[c.dau != 0]]))
+        known = particles.knows(species)
+        dau_known = particles.knows(c.dau[c.dau != 0])
+        if not np.all(dau_known):
+            missing = int(c.dau[c.dau != 0][~dau_known][0])
+            raise KeyError(missing)
+        m0 = np.zeros(len(species))
+        gam = np.zeros(len(species))
+        ctau = np.zeros(len(species))  # unknown parents: prompt
+        m0[known] = particles.mass(species[known])
+        gam[known] = particles.width(species[known])
+        ctau[known] = particles.ctau(species[known])
+        broad = known & (gam > BW_MIN_REL_WIDTH * m0)
+        lo = np.where(broad, np.maximum(m0 - BW_WINDOW * gam, 0.0), m0)
+        hi = np.where(broad, m0 + BW_WINDOW * gam, m0)
+        # species that decay: in the table, not stable, finite ctau
+        sp_parent = np.searchsorted(c.parents, species)
+        sp_parent = np.minimum(sp_parent, max(len(c.parents) - 1, 0))
+        has_modes = (c.parents[sp_parent] == species) if len(c.parents) else np.zeros(len(species), bool)
+        decays = has_modes & ~np.isin(species, np.fromiter(stable, np.int64, len(stable))) & (ctau < np.inf)
+        dau_sp = np.searchsorted(species, c.dau)  # positions of daughters in species (pad: junk)
+        pad = np.arange(c.dau.shape[1])[None, :] >= c.k[:, None]
+        lo_floor = lo.copy()
+        # a broad particle's lower mass limit is at least its lightest decay threshold
+        # (iterated because daughters may be broad themselves)
+        for _ in range(10):
+            thr = np.where(pad, 0.0, lo[np.minimum(dau_sp, len(species) - 1)]).sum(axis=1)
+            thr[c.k == 1] = 0.0
+            min_thr = np.minimum.reduceat(thr, c.first[:-1]) if len(thr) else np.zeros(0)
+            new_lo = lo_floor.copy()
+            sel = broad & decays
+            new_lo[sel] = np.maximum(lo_floor[sel], min_thr[sp_parent[sel]])
+            if np.array_equal(new_lo, lo):
+                break
+            lo = new_lo
+        closed = broad & (lo >= hi)  # threshold above the window: use the nominal mass
+        lo[closed] = hi[closed] = m0[closed]
+        broad &= ~closed
+        thr = np.where(pad, 0.0, lo[np.minimum(dau_sp, len(species) - 1)]).sum(axis=1)
+        thr[c.k == 1] = 0.0
+        pidx = np.searchsorted(species, c.parents)
+        props = _Props(species, m0, gam, broad, lo, hi, thr, ctau[pidx], decays[pidx])
+        self._props_cache = {key: props}
+        return props
+
+
+_PARTON_IDS = frozenset(range(1, 9)) | {21} | frozenset(range(81, 101))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_dec_cached(path: str, mtime_ns: int, extra: tuple[tuple[str, int], ...]) -> DecayTable:
+    from decaylanguage import DecFileParser
+    from particle.converters import EvtGenName2PDGIDBiMap
+    from particle.pdgid import is_diquark
+
+    del mtime_ns  # part of the cache key only
+    extra_names = dict(extra)
+    parser = DecFileParser(path)
+    parser.parse()
+    aliases = parser.dict_aliases()
+    mothers = parser.list_decay_mother_names()
+    known = default_table()
+
+    @functools.cache
+    def to_id(name: str) -> int | None:
+        name = aliases.get(name, name)
+        if name in extra_names:
+            return int(extra_names[name])
+        try:
+            return int(EvtGenName2PDGIDBiMap[name])
+        except (KeyError, ValueError, TypeError):
+            return None
+
+    @functools.cache
+    def usable(pdg: int) -> bool:
+        if pdg in extra_names.values():
+            return True
+        if abs(pdg) in _PARTON_IDS or is_diquark(pdg):
+            return False
+        return bool(known.knows(np.array([pdg]))[0])
+
+    table = DecayTable()
+    for mother in mothers:
+        if mother in aliases:  # alias-specific decay blocks are not used (module doc)
+            continue
+        parent = to_id(mother)
+        if parent is None:
+            continue
+        lines = parser.build_decay_chains(mother, stable_particles=mothers)[mother]
+        total = sum(float(x["bf"]) for x in lines)
+        kept = []
+        for line in lines:
+            names = [f if isinstance(f, str) else next(iter(f)) for f in line["fs"]]
+            ids = [to_id(n) for n in names]
+            if float(line["bf"]) <= 0 or not ids or any(i is None or not usable(i) for i in ids):
+                continue
+            kept.append(DecayMode(float(line["bf"]), tuple(ids), str(line["model"])))  # type: ignore[arg-type]
+        if not kept:
+            continue
+        table.add(parent, kept)
+        if total > 0:
+            table.dropped[parent] = max(0.0, 1.0 - sum(m.br for m in kept) / total)
+    return table
+
+
+def sm_decay_table() -> DecayTable:
+    """Belle II's DECAY_BELLE2.DEC as shipped with decaylanguage (parsed once per process)."""
+    from decaylanguage.data import basepath
+
+    return DecayTable.from_dec_file(Path(str(basepath)) / "DECAY_BELLE2.DEC")
+
+
+# ====================================================================== the engine
+def decay_particles(
+    mc: Collection,
+    table: DecayTable,
+    rng: np.random.Generator,
+    particles: ParticleTable | None = None,
+    stable: frozenset[int] | None = None,
+    max_generations: int = 20,
+) -> Collection:
+    """Decay all decayable final-state particles of ``mc`` (MC_FIELDS record), recursively.
+
+    A status-1 particle decays if ``table`` has modes for it, it is not in ``stable``
+    (default :data:`DEFAULT_STABLE`) and its ctau (from ``particles``, default
+    :func:`fastsim.particles.default_table`) is finite.  Per generation, vectorised:
+    mode by BR (one ``searchsorted`` on a global cumulative array; closed modes redrawn),
+    daughter masses (Breit-Wigner where broad), phase space in the parent rest frame
+    with the stored mass ``m`` (grouped by multiplicity), boost to the lab.  Proper decay
+    distance c*t ~ Exp(ctau) goes to the parent's ``lifetime`` (cm); daughters start at
+    vertex + (p/m) c*t and time vt + (E/m) t (ns).  Parents get status 2 and
+    daughter1/daughter2; daughters (status 1, mother1 = parent's local index) are
+    appended at the end of their event, so existing local indices do not change.
+    Fields other than MC_FIELDS are carried over and filled with zeros for daughters.
+
+    Returns a new Collection (the input is not modified; it is returned as is when
+    nothing decays).
+
+    Measured (shared 2-core machine, numba already compiled, min of 5): 1e5 tau+ tau-
+    events at 5.29 GeV (2e5 taus -> 1.13e6 particles, 5 generations) in 0.50 s; 1e4
+    Upsilon(4S) at rest (3.7e5 particles) in 0.47 s; 1e5 D0 in 1.0 s.
+    """
+    particles = default_table() if particles is None else particles
+    stable = DEFAULT_STABLE if stable is None else frozenset(int(s) for s in stable)
+    missing = [f for f in MC_FIELDS if f not in mc.fields]
+    if missing:
+        msg = f"MC collection lacks fields {missing}"
+        raise ValueError(msg)
+    comp = table._compile()
+    props = table._props(particles, stable)
+
+    n_ev = mc.n_events
+    # fast path: nothing to decay (e.g. e+e- -> mu+mu-): no copies at all
+    first = np.flatnonzero(mc.fields["status"] == STATUS_FINAL)
+    if not np.any(_decayable(mc.fields["id"][first], comp, props)):
+        return mc
+    block0 = {k: v.copy() for k, v in mc.fields.items()}
+    blocks: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = [
+        (block0, mc.event_index(), mc.local_index())
+    ]
+    count = mc.counts().astype(np.int64)
+    cand = np.flatnonzero(block0["status"] == STATUS_FINAL)
+    for _ in range(max_generations):
+        fields, ev, loc = blocks[-1]
+        sel = cand[_decayable(fields["id"][cand], comp, props)]
+        if len(sel) == 0:
+            cand = sel
+            break
+        new = _decay_generation(fields, ev, loc, sel, count, n_ev, comp, props, rng)
+        if new is None:
+            cand = np.empty(0, np.int64)
+            break
+        blocks.append(new)
+        cand = np.arange(len(new[1]))
+    else:
+        fields = blocks[-1][0]
+        if np.any(_decayable(fields["id"][cand], comp, props)):
+            warnings.warn(
+                f"decay_particles stopped after max_generations={max_generations} with decayable particles left",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    # assemble: every item goes to new_offsets[event] + local index
+    offsets = offsets_from_counts(count)
+    out = {k: np.empty(int(offsets[-1]), dtype=v.dtype) for k, v in mc.fields.items()}
+    for fields, ev, loc in blocks:
+        pos = offsets[ev] + loc
+        for k, arr in out.items():
+            arr[pos] = fields[k]
+    return Collection(out, offsets)
+
+
+def _decayable(ids: np.ndarray, comp: _Compiled, props: _Props) -> np.ndarray:
+    if len(comp.parents) == 0:
+        return np.zeros(len(ids), bool)
+    pidx = np.minimum(np.searchsorted(comp.parents, ids), len(comp.parents) - 1)
+    return (comp.parents[pidx] == ids) & props.parent_decays[pidx]
+
+
+def _choose_modes(pidx: np.ndarray, M: np.ndarray, comp: _Compiled, props: _Props, rng: np.random.Generator):
+    """Mode index per parent (-1: no open mode).  BR-weighted among the modes open at M."""
+    n = len(pidx)
+    lo_mode = comp.first[pidx]
+    hi_mode = comp.first[pidx + 1] - 1
+    mode = np.empty(n, np.int64)
+    todo = np.arange(n)
+    for _ in range(20):  # rejection of closed modes == BR renormalised over open modes
+        x = pidx[todo] + rng.random(len(todo))
+        m = np.clip(np.searchsorted(comp.cum, x, side="right"), lo_mode[todo], hi_mode[todo])
+        mode[todo] = m
+        todo = todo[M[todo] < props.thr[m]]
+        if len(todo) == 0:
+            return mode
+    # few parents near thresholds: explicit choice among the open modes, per species
+    for p in np.unique(pidx[todo]).tolist():
+        rows = todo[pidx[todo] == p]
+        a, b = comp.first[p], comp.first[p + 1]
+        w = comp.br[a:b][None, :] * (M[rows][:, None] >= props.thr[a:b][None, :])
+        cw = np.cumsum(w, axis=1)
+        tot = cw[:, -1]
+        u = rng.random(len(rows)) * tot
+        choice = a + np.minimum((cw <= u[:, None]).sum(axis=1), b - a - 1)
+        mode[rows] = np.where(tot > 0, choice, -1)
+    return mode
+
+
+def _decay_generation(
+    fields: dict[str, np.ndarray],
+    ev: np.ndarray,
+    loc: np.ndarray,
+    sel: np.ndarray,
+    count: np.ndarray,
+    n_ev: int,
+    comp: _Compiled,
+    props: _Props,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
+    """Decay the items ``sel`` of a block (updated in place); return the daughters' block."""
+    ids = fields["id"][sel].astype(np.int64)
+    pidx = np.searchsorted(comp.parents, ids)
+    M = fields["m"][sel].astype(np.float64)
+    mode = _choose_modes(pidx, M, comp, props, rng)
+    ok = mode >= 0
+    sel, pidx, M, mode = sel[ok], pidx[ok], M[ok], mode[ok]
+    n = len(sel)
+    if n == 0:
+        return None
+    P = np.stack([fields[f][sel] for f in ("px", "py", "pz", "e")], axis=1).astype(np.float64)
+    ct = rng.standard_exponential(n) * props.parent_ctau[pidx]  # proper decay distance, cm
+
+    k = comp.k[mode]
+    dstart = offsets_from_counts(k)
+    n_d = int(dstart[-1])
+    d_id = np.empty(n_d, np.int64)
+    d_p4 = np.empty((n_d, 4))
+    d_m = np.empty(n_d)
+    for kk in np.unique(k).tolist():  # loop over multiplicities
+        rows = np.flatnonzero(k == kk)
+        pos = dstart[rows][:, None] + np.arange(kk)[None, :]
+        dau = comp.dau[mode[rows], :kk]
+        d_id[pos] = dau
+        if kk == 1:  # relabelling (K0 -> K_S0): same four-momentum and mass
+            d_p4[pos[:, 0]] = P[rows]
+            d_m[pos[:, 0]] = M[rows]
+            continue
+        masses, p4 = _phase_space_with_masses(M[rows], P[rows], mode[rows], dau, comp, props, rng)
+        d_p4[pos.reshape(-1)] = p4.reshape(-1, 4)
+        d_m[pos.reshape(-1)] = masses.reshape(-1)
+
+    # vertices: parent vertex + (p/m) c t ; time + (E/m) t  (exponential decay law in the
+    # parent rest frame, PDG "Kinematics", survival probability: mean lab decay length
+    # = beta gamma c tau with beta gamma = p/m, and t_lab = gamma t = (E/m) t)
+    parent_of_d = np.repeat(np.arange(n), k)
+    scale = np.divide(ct, M, out=np.zeros(n), where=M > 0)
+    vx = fields["vx"][sel] + P[:, 0] * scale
+    vy = fields["vy"][sel] + P[:, 1] * scale
+    vz = fields["vz"][sel] + P[:, 2] * scale
+    vt = fields["vt"][sel] + P[:, 3] * scale / C_CM_PER_NS
+
+    # local indices of the daughters: after everything already in their event
+    d_ev = ev[sel][parent_of_d]
+    n_new = np.bincount(d_ev, minlength=n_ev)
+    first_in_block = offsets_from_counts(n_new)
+    rank = np.arange(n_d) - first_in_block[d_ev]
+    d_loc = count[d_ev] + rank
+    count += n_new
+
+    # parents
+    fields["status"][sel] = STATUS_DECAYED
+    fields["lifetime"][sel] = ct
+    fields["daughter1"][sel] = d_loc[dstart[:-1]]
+    fields["daughter2"][sel] = d_loc[dstart[1:] - 1]
+
+    new: dict[str, np.ndarray] = {}
+    for name, arr in fields.items():
+        new[name] = np.zeros(n_d, dtype=arr.dtype)
+    new["id"][:] = d_id
+    new["status"][:] = STATUS_FINAL
+    new["mother1"][:] = loc[sel][parent_of_d]
+    new["mother2"][:] = -1
+    new["daughter1"][:] = -1
+    new["daughter2"][:] = -1
+    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = d_p4.T
+    new["m"][:] = d_m
+    new["vx"][:] = vx[parent_of_d]
+    new["vy"][:] = vy[parent_of_d]
+    new["vz"][:] = vz[parent_of_d]
+    new["vt"][:] = vt[parent_of_d]
+    new["lifetime"][:] = 0.0
+    return new, d_ev, d_loc
+
+
+def _phase_space_with_masses(
+    M: np.ndarray,
+    P: np.ndarray,
+    mode: np.ndarray,
+    dau: np.ndarray,
+    comp: _Compiled,
+    props: _Props,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Daughter masses (n, k) and lab four-momenta (n, k, 4) for n parents with the same
+    multiplicity: masses ~ Breit-Wigner x phase-space volume, momenta flat in phase space
+    (times the modes' me_weight), by accept-reject in vectorised rounds."""
+    n, kk = dau.shape
+    sp = np.searchsorted(props.species, dau)
+    lo = props.lo[sp]
+    broad = props.broad[sp]
+    m0 = props.m0[sp]
+    gam = props.gamma[sp]
+    # upper limits: window, and room left by the other daughters at their lowest masses
+    hi = np.minimum(props.hi[sp], M[:, None] - (lo.sum(axis=1)[:, None] - lo))
+    hooked = [h for h in np.unique(mode).tolist() if h in comp.hooks]
+    any_broad = bool(broad.any())
+    out_m = lo.copy()
+    out_p4 = np.empty((n, kk, 4))
+    pending = np.arange(n)
+    mult = 1
+    for _ in range(_MAX_ROUNDS):
+        idx = np.repeat(pending, mult)
+        lo_i, M_i = lo[idx], M[idx]
+        masses = lo_i.copy()
+        fits = None
+        if any_broad:
+            b = broad[idx]
+            masses[b] = kinematics.sample_breit_wigner(m0[idx][b], gam[idx][b], lo_i[b], hi[idx][b], rng)
+            fits = masses.sum(axis=1) <= M_i
+            masses[~fits] = lo_i[~fits]
+        p4, a = kinematics.n_body_phase_space_weighted(M_i, masses, rng, m_min=lo_i)
+        if fits is not None:
+            a[~fits] = 0.0
+        if hooked:  # the hooks see lab-frame momenta
+            p4 = kinematics.boost_to_frame_of(p4, P[idx], mass=M_i)
+            for h in hooked:
+                r = np.flatnonzero(mode[idx] == h)
+                if len(r):
+                    a[r] *= np.clip(np.asarray(comp.hooks[h](P[idx][r], p4[r]), dtype=np.float64), 0.0, 1.0)
+        acc = rng.random(len(idx)) < a
+        acc2 = acc.reshape(len(pending), mult)
+        has = acc2.any(axis=1)
+        rows = np.flatnonzero(has)
+        pick = rows * mult + np.argmax(acc2[rows], axis=1)
+        out_m[pending[rows]] = masses[pick]
+        out_p4[pending[rows]] = p4[pick]
+        pending = pending[~has]
+        if len(pending) == 0:
+            if not hooked:
+                out_p4 = kinematics.boost_to_frame_of(out_p4, P, mass=M)
+            return out_m, out_p4
+        mult = kinematics.next_multiplicity(int(acc.sum()), len(acc), len(pending) * kk)
+    msg = f"decay kinematics did not converge for modes {np.unique(mode[pending]).tolist()} (me_weight always 0?)"
+    raise RuntimeError(msg)

@@ -1,0 +1,558 @@
+"""The detector stage: MC particles -> tracks, ECL clusters, KLM objects.
+
+Units: GeV, cm, ns, rad.
+
+Steps per batch (all vectorised over the flat particle arrays, kernels in numba):
+1. simulated particles: final-state MC particles (status 1; neutrinos and neutral particles
+   unknown to the detector skipped) and charged decayed ones (status 2, which leave a track
+   up to their decay vertex);
+2. pi+- and K+- draw a decay length Exp(ctau p/m) (ctau from the particle table); charged
+   particles are propagated (:func:`propagate_charged`), neutrals go straight
+   (:func:`propagate_neutral`), photons may convert;
+3. secondaries (conversion pairs, decay-in-flight daughters from the decay engine) are
+   propagated in the next generation (up to three);
+4. the finder, covariance and smearing give the ``tracks``; ECL deposits give ``clusters``;
+   the KLM range model gives ``klm`` objects and the muon-ID gate; PID scores per track.
+
+Truth links: ``mc_index`` is the event-local index of the MC particle the object comes from
+(for secondaries: of the MC particle that converted or decayed in flight), ``origin`` says
+0 primary, 1 conversion pair, 2 decay-in-flight daughter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fastsim.detector.ecl import arrival_time, deposits, make_clusters
+from fastsim.detector.geometry import Geometry
+from fastsim.detector.klm import KL_PDG, klm_layers, klm_region
+from fastsim.detector.pid import PID_FIELDS, pid_scores
+from fastsim.detector.propagation import (
+    END_CONVERTED,
+    END_DECAYED,
+    END_ECL,
+    propagate_charged,
+    propagate_neutral,
+)
+from fastsim.detector.tracking import (
+    COV_FIELDS,
+    HELIX_FIELDS,
+    find_tracks,
+    helix_params,
+    smear,
+    track_covariance,
+)
+from fastsim.events import STATUS_DECAYED, STATUS_FINAL, Collection, EventBatch
+
+__all__ = ["CLUSTER_FIELDS", "KLM_FIELDS", "TRACK_FIELDS", "DetectorStage"]
+
+ORIGIN_PRIMARY, ORIGIN_CONVERSION, ORIGIN_DECAY = 0, 1, 2
+_NEUTRINOS = (12, 14, 16)
+_DECAY_IN_FLIGHT = (211, 321)
+# in-flight decay modes, PDG 2024 (Review of Particle Physics, pi+- and K+- listings)
+_PI_MODES = [(0.999877, (-13, 14)), (1.23e-4, (-11, 12))]
+_K_MODES = [
+    (0.6356, (-13, 14)),
+    (0.2067, (211, 111)),
+    (0.0558, (211, 211, -211)),
+    (0.0507, (111, -11, 12)),
+    (0.0335, (111, -13, 14)),
+    (0.0176, (211, 111, 111)),
+]
+
+TRACK_FIELDS: dict[str, np.dtype] = {
+    **{k: np.dtype(np.float64) for k in HELIX_FIELDS},
+    **{k: np.dtype(np.float64) for k in COV_FIELDS},
+    "charge": np.dtype(np.int8),
+    "px": np.dtype(np.float64),
+    "py": np.dtype(np.float64),
+    "pz": np.dtype(np.float64),
+    "n_pxd": np.dtype(np.int16),
+    "n_svd": np.dtype(np.int16),
+    "n_cdc": np.dtype(np.int16),
+    "first_hit_r": np.dtype(np.float32),
+    "mc_index": np.dtype(np.int32),
+    "origin": np.dtype(np.int8),
+    "true_pdg": np.dtype(np.int32),
+    "cluster_index": np.dtype(np.int32),
+    "klm_layers": np.dtype(np.int16),
+    **{k: np.dtype(np.float32) for k in PID_FIELDS},
+}
+CLUSTER_FIELDS: dict[str, np.dtype] = {
+    "energy": np.dtype(np.float64),
+    "theta": np.dtype(np.float64),
+    "phi": np.dtype(np.float64),
+    "x": np.dtype(np.float64),
+    "y": np.dtype(np.float64),
+    "z": np.dtype(np.float64),
+    "time": np.dtype(np.float64),
+    "region": np.dtype(np.int8),
+    "n_merged": np.dtype(np.int32),
+    "mc_index": np.dtype(np.int32),
+    "true_pdg": np.dtype(np.int32),
+    "track_index": np.dtype(np.int32),
+}
+KLM_FIELDS: dict[str, np.dtype] = {
+    "theta": np.dtype(np.float64),
+    "phi": np.dtype(np.float64),
+    "n_layers": np.dtype(np.int16),
+    "region": np.dtype(np.int8),
+    "mc_index": np.dtype(np.int32),
+    "true_pdg": np.dtype(np.int32),
+    "track_index": np.dtype(np.int32),
+}
+UNITS = {
+    "tracks": {"d0": "cm", "phi0": "rad", "omega": "1/cm", "z0": "cm", "px": "GeV", "py": "GeV", "pz": "GeV"},
+    "clusters": {
+        "energy": "GeV",
+        "theta": "rad",
+        "phi": "rad",
+        "x": "cm",
+        "y": "cm",
+        "z": "cm",
+        "time": "ns",
+    },
+    "klm": {"theta": "rad", "phi": "rad"},
+}
+
+_SIM_KEYS = (
+    "ev",
+    "mc",
+    "pdg",
+    "q",
+    "m",
+    "x",
+    "y",
+    "z",
+    "t",
+    "px",
+    "py",
+    "pz",
+    "s3",
+    "origin",
+    "vx0",
+    "vy0",
+    "vz0",
+)
+
+
+def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+class DetectorStage:
+    """Callable ``stage(batch, rng) -> batch`` adding ``tracks``, ``clusters`` and ``klm``."""
+
+    def __init__(self, det: dict[str, Any], particles: Any) -> None:
+        self.det = det
+        self.geom = Geometry.from_card(det)
+        self.particles = particles
+        self._engine: tuple | None = None
+        self.m_mu = float(particles.mass(np.array([13]))[0])
+        self.m_e = float(particles.mass(np.array([11]))[0])
+
+    # ------------------------------------------------------------------ helpers
+    def _decay_engine(self) -> tuple:
+        """(table for pi/K in-flight decays, prompt particle table, stable set, SM table)."""
+        if self._engine is None:
+            from fastsim.decays import DEFAULT_STABLE, DecayTable, sm_decay_table
+            from fastsim.particles import ParticleTable
+
+            table = DecayTable()
+            for pdg, modes in ((211, _PI_MODES), (321, _K_MODES)):
+                table.add(pdg, modes)
+                table.add(-pdg, [(br, tuple(-d if d not in (111,) else d for d in dau)) for br, dau in modes])
+            prompt = ParticleTable()
+            for pdg in (211, 321):
+                info = self.particles.info(pdg)
+                prompt.register(pdg, info.name, mass=info.mass, ctau=0.0, charge=info.charge)
+            stable = frozenset(DEFAULT_STABLE) - {211, -211, 321, -321}
+            self._engine = (table, prompt, stable, sm_decay_table(), DEFAULT_STABLE)
+        return self._engine
+
+    def _decay_in_flight(
+        self, parents: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """Daughters (final state) of pi/K decaying at the given points, via the decay engine."""
+        from fastsim.decays import decay_particles
+        from fastsim.events import MC_FIELDS
+
+        table, prompt, stable, sm, default_stable = self._decay_engine()
+        n = len(parents["pdg"])
+        f = {k: np.zeros(n, dt) for k, dt in MC_FIELDS.items()}
+        f["id"] = parents["pdg"].astype(np.int32)
+        f["status"][:] = STATUS_FINAL
+        for k in ("mother1", "mother2", "daughter1", "daughter2"):
+            f[k][:] = -1
+        for k in ("px", "py", "pz"):
+            f[k] = parents[k].copy()
+        f["m"] = parents["m"].copy()
+        f["e"] = np.sqrt(parents["px"] ** 2 + parents["py"] ** 2 + parents["pz"] ** 2 + parents["m"] ** 2)
+        f["vx"], f["vy"], f["vz"], f["vt"] = parents["x"], parents["y"], parents["z"], parents["t"]
+        col = Collection.from_counts(np.ones(n, np.int64), f)
+        col = decay_particles(col, table, rng, prompt, stable, max_generations=1)
+        col = decay_particles(col, sm, rng, self.particles, default_stable)
+        keep = (col["status"] == STATUS_FINAL) & (col.local_index() > 0)
+        keep &= ~np.isin(np.abs(col["id"]), _NEUTRINOS)
+        owner = col.event_index()[keep]
+        ids = col["id"][keep].astype(np.int64)
+        return {
+            "ev": parents["ev"][owner],
+            "mc": parents["mc"][owner],
+            "pdg": ids,
+            "q": self.particles.charge(ids).astype(np.float64),
+            "m": col["m"][keep].astype(np.float64),
+            "x": col["vx"][keep],
+            "y": col["vy"][keep],
+            "z": col["vz"][keep],
+            "t": col["vt"][keep],
+            "px": col["px"][keep],
+            "py": col["py"][keep],
+            "pz": col["pz"][keep],
+            "s3": np.full(int(keep.sum()), np.inf),
+            "origin": np.full(int(keep.sum()), ORIGIN_DECAY, np.int8),
+            "vx0": col["vx"][keep],
+            "vy0": col["vy"][keep],
+            "vz0": col["vz"][keep],
+        }
+
+    def _primaries(self, mc: Collection, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        ids = mc["id"].astype(np.int64)
+        status = mc["status"]
+        known = self.particles.knows(ids)
+        q = np.zeros(len(ids))
+        q[known] = self.particles.charge(ids[known])
+        final = (status == STATUS_FINAL) & known & ~np.isin(np.abs(ids), _NEUTRINOS)
+        # neutral final-state particles the detector sees: photons, K_L, neutrons (others invisible)
+        visible_neutral = np.isin(np.abs(ids), (22, KL_PDG, 2112))
+        final &= (q != 0) | visible_neutral
+        ev = mc.event_index()
+        local = mc.local_index()
+        # charged decayed particles leave a track up to the vertex of their first daughter
+        decayed = (status == STATUS_DECAYED) & (q != 0) & (mc["daughter1"] >= 0)
+        sel = np.flatnonzero(final | decayed)
+        s3 = np.full(len(sel), np.inf)
+        dec = decayed[sel]
+        if dec.any():
+            d_global = mc.offsets[ev[sel][dec]] + mc["daughter1"][sel][dec]
+            s3[dec] = np.sqrt(
+                (mc["vx"][d_global] - mc["vx"][sel][dec]) ** 2
+                + (mc["vy"][d_global] - mc["vy"][sel][dec]) ** 2
+                + (mc["vz"][d_global] - mc["vz"][sel][dec]) ** 2
+            )
+        sel_ids = ids[sel]
+        fly = np.isin(np.abs(sel_ids), _DECAY_IN_FLIGHT) & ~dec
+        if fly.any():
+            p = np.sqrt(mc["px"][sel] ** 2 + mc["py"][sel] ** 2 + mc["pz"][sel] ** 2)[fly]
+            m = mc["m"][sel][fly]
+            ctau = self.particles.ctau(sel_ids[fly])
+            s3[fly] = rng.exponential(1.0, int(fly.sum())) * ctau * p / np.maximum(m, 1e-9)
+        return {
+            "ev": ev[sel],
+            "mc": local[sel].astype(np.int64),
+            "pdg": sel_ids,
+            "q": q[sel],
+            "m": mc["m"][sel].astype(np.float64),
+            "x": mc["vx"][sel],
+            "y": mc["vy"][sel],
+            "z": mc["vz"][sel],
+            "t": mc["vt"][sel],
+            "px": mc["px"][sel],
+            "py": mc["py"][sel],
+            "pz": mc["pz"][sel],
+            "s3": s3,
+            "origin": np.zeros(len(sel), np.int8),
+            "vx0": mc["vx"][sel],
+            "vy0": mc["vy"][sel],
+            "vz0": mc["vz"][sel],
+        }
+
+    # ------------------------------------------------------------------ propagation
+    def propagate(self, sim: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Propagate particles and their secondaries; returns all simulated particles with results."""
+        g = self.geom
+        done: list[dict[str, np.ndarray]] = []
+        gen = sim
+        for generation in range(3):
+            n = len(gen["pdg"])
+            if n == 0:
+                break
+            res = {
+                "end_code": np.zeros(n, np.int8),
+                "end": np.zeros((n, 6)),
+                "path": np.zeros(n),
+                "vxd_mask": np.zeros(n, np.int32),
+                "n_hits": np.zeros((n, 3), np.int16),
+                "sl_hits": np.zeros((n, max(g.n_superlayers, 1)), np.int16),
+                "r_first": np.full(n, -1.0),
+                "r_last": np.full(n, -1.0),
+                "frac": np.zeros(n),
+            }
+            charged = gen["q"] != 0
+            seed_c, seed_n = (np.uint64(s) for s in rng.integers(0, 2**63, 2))
+            ic = np.flatnonzero(charged)
+            if len(ic):
+                out = propagate_charged(
+                    gen["x"][ic], gen["y"][ic], gen["z"][ic], gen["px"][ic], gen["py"][ic], gen["pz"][ic],
+                    gen["q"][ic], gen["m"][ic], gen["s3"][ic], seed_c,
+                    g.radius, g.z_min, g.z_max, g.x0, g.dedx_x0, g.efficiency, g.kind, g.superlayer,
+                    g.pxd_index, g.svd_index, g.bz, g.ecl_radius, g.ecl_z_fwd, g.ecl_z_bwd, g.n_superlayers,
+                )  # fmt: skip
+                for key, arr in zip(
+                    ("end_code", "end", "path", "vxd_mask", "n_hits", "sl_hits", "r_first", "r_last"),
+                    out[:8],
+                    strict=True,
+                ):
+                    res[key][ic] = arr
+            ineu = np.flatnonzero(~charged)
+            if len(ineu):
+                conv = gen["pdg"][ineu] == 22
+                code, end3, path, frac = propagate_neutral(
+                    gen["x"][ineu], gen["y"][ineu], gen["z"][ineu],
+                    gen["px"][ineu], gen["py"][ineu], gen["pz"][ineu], conv, seed_n,
+                    g.radius, g.z_min, g.z_max, g.x0, g.kind, g.ecl_radius, g.ecl_z_fwd, g.ecl_z_bwd,
+                )  # fmt: skip
+                res["end_code"][ineu] = code
+                res["end"][ineu, :3] = end3
+                res["end"][ineu, 3] = gen["px"][ineu]
+                res["end"][ineu, 4] = gen["py"][ineu]
+                res["end"][ineu, 5] = gen["pz"][ineu]
+                res["path"][ineu] = path
+                res["frac"][ineu] = frac
+            done.append({**gen, **res})
+            # secondaries
+            nxt = []
+            ic_conv = np.flatnonzero(res["end_code"] == END_CONVERTED)
+            if len(ic_conv):
+                nxt.append(self._pairs(gen, res, ic_conv))
+            fly = (res["end_code"] == END_DECAYED) & np.isin(np.abs(gen["pdg"]), _DECAY_IN_FLIGHT)
+            fly &= gen["origin"] == ORIGIN_PRIMARY if generation == 0 else np.zeros(n, bool)
+            fly &= np.isfinite(gen["s3"])
+            idx = np.flatnonzero(fly)
+            if len(idx):
+                par = {k: gen[k][idx] for k in ("ev", "mc", "pdg", "m")}
+                e6 = res["end"][idx]
+                par.update(x=e6[:, 0], y=e6[:, 1], z=e6[:, 2], px=e6[:, 3], py=e6[:, 4], pz=e6[:, 5])
+                beta = self._beta(par["px"], par["py"], par["pz"], par["m"])
+                par["t"] = arrival_time(gen["t"][idx], res["path"][idx], beta)
+                nxt.append(self._decay_in_flight(par, rng))
+            gen = _cat(nxt) if nxt else {k: np.zeros(0) for k in _SIM_KEYS}
+        return _cat(done)
+
+    @staticmethod
+    def _beta(px, py, pz, m):
+        p2 = px**2 + py**2 + pz**2
+        return np.sqrt(p2 / (p2 + m**2))
+
+    def _pairs(
+        self, gen: dict[str, np.ndarray], res: dict[str, np.ndarray], idx: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """e- and e+ of converted photons, collinear with the photon, energy fractions x, 1-x."""
+        me = self.m_e
+        px, py, pz = gen["px"][idx], gen["py"][idx], gen["pz"][idx]
+        e = np.sqrt(px**2 + py**2 + pz**2)
+        x = np.clip(res["frac"][idx], me / e, 1 - me / e)
+        out = []
+        for pdg, f in ((11, x), (-11, 1 - x)):
+            ee = np.maximum(f * e, me * 1.000001)
+            scale = np.sqrt(ee**2 - me**2) / e
+            pos = res["end"][idx, :3]
+            beta = np.ones(len(idx))
+            out.append(
+                {
+                    "ev": gen["ev"][idx],
+                    "mc": gen["mc"][idx],
+                    "pdg": np.full(len(idx), pdg, np.int64),
+                    "q": np.full(len(idx), -1.0 if pdg == 11 else 1.0),
+                    "m": np.full(len(idx), me),
+                    "x": pos[:, 0],
+                    "y": pos[:, 1],
+                    "z": pos[:, 2],
+                    "t": arrival_time(gen["t"][idx], res["path"][idx], beta),
+                    "px": px * scale,
+                    "py": py * scale,
+                    "pz": pz * scale,
+                    "s3": np.full(len(idx), np.inf),
+                    "origin": np.full(len(idx), ORIGIN_CONVERSION, np.int8),
+                    "vx0": pos[:, 0],
+                    "vy0": pos[:, 1],
+                    "vz0": pos[:, 2],
+                }
+            )
+        return _cat(out)
+
+    # ------------------------------------------------------------------ the stage
+    def __call__(self, batch: EventBatch, rng: np.random.Generator) -> EventBatch:
+        out = self.simulate(batch["mc"], rng)
+        batch.collections.update(out)
+        return batch
+
+    def simulate(self, mc: Collection, rng: np.random.Generator) -> dict[str, Collection]:
+        """``tracks``, ``clusters`` and ``klm`` collections for the MC record ``mc``."""
+        n_events = mc.n_events
+        sim = self.propagate(self._primaries(mc, rng), rng)
+        # stable order: by event, then by simulation order
+        order = np.argsort(sim["ev"], kind="stable")
+        sim = {k: v[order] for k, v in sim.items()}
+        n = len(sim["pdg"])
+        g = self.geom
+        det = self.det
+        px, py, pz = sim["px"], sim["py"], sim["pz"]
+        pt = np.hypot(px, py)
+        p = np.sqrt(pt**2 + pz**2)
+        charged = sim["q"] != 0
+        # ---------------------------------------------------------- finding
+        found = np.zeros(n, bool)
+        if charged.any():
+            found[charged] = find_tracks(
+                g, det["tracker"]["finder"], pt[charged], sim["sl_hits"][charged], sim["vxd_mask"][charged]
+            )
+        # ---------------------------------------------------------- ECL
+        at_ecl = np.flatnonzero(sim["end_code"] == END_ECL)
+        e_face_all = np.sqrt(np.sum(sim["end"][:, 3:] ** 2, axis=1) + sim["m"] ** 2)
+        pe = sim["end"][at_ecl]
+        pf = np.sqrt(np.sum(pe[:, 3:] ** 2, axis=1))
+        r_face = np.hypot(pe[:, 0], pe[:, 1])
+        barrel_face = r_face >= g.ecl_radius * 0.999
+        cos_inc = np.where(
+            barrel_face,
+            np.abs(pe[:, 0] * pe[:, 3] + pe[:, 1] * pe[:, 4]) / np.maximum(r_face * pf, 1e-12),
+            np.abs(pe[:, 5]) / np.maximum(pf, 1e-12),
+        )
+        ecl = det["ecl"]
+        dep = deposits(
+            ecl, sim["pdg"][at_ecl], e_face_all[at_ecl], sim["m"][at_ecl], sim["q"][at_ecl], cos_inc, rng
+        )
+        beta_face = pf / np.maximum(e_face_all[at_ecl], 1e-12)
+        t_arr = arrival_time(sim["t"][at_ecl], sim["path"][at_ecl], beta_face)
+        cl = make_clusters(ecl, sim["ev"][at_ecl], dep, pe[:, :3], t_arr, rng)
+        cl_sim = at_ecl[cl["seed"]]  # simulated particle that seeded each cluster
+        # ---------------------------------------------------------- KLM
+        theta_face = np.arctan2(np.hypot(sim["end"][:, 0], sim["end"][:, 1]), sim["end"][:, 2])
+        t_face = np.maximum(e_face_all - sim["m"], 0.0)
+        # energy left after the ECL: subtract the deposit of the particle
+        t_after_ecl = t_face.copy()
+        t_after_ecl[at_ecl] = np.maximum(t_face[at_ecl] - dep, 0.0)
+        reach = (sim["end_code"] == END_ECL) & charged
+        hadron = ~np.isin(np.abs(sim["pdg"]), (11, 13))
+        layers_mu, layers_had = klm_layers(det["klm"], t_face, theta_face, self.m_mu, hadron, rng)
+        layers_mu = np.where(reach, layers_mu, 0)
+        layers_had = np.where(reach & (np.abs(sim["pdg"]) != 11), layers_had, 0)
+        kl = np.flatnonzero((sim["pdg"] == KL_PDG) & (sim["end_code"] == END_ECL))
+        kl_det = kl[
+            (klm_region(det["klm"], theta_face[kl]) > 0) & (rng.random(len(kl)) < det["klm"]["kl_efficiency"])
+        ]
+        # ---------------------------------------------------------- tracks
+        it = np.flatnonzero(found)
+        ev_t = sim["ev"][it]
+        tr_counts = np.bincount(ev_t, minlength=n_events)
+        tr_offsets = np.concatenate([[0], np.cumsum(tr_counts)])
+        tr_local = np.arange(len(it)) - tr_offsets[ev_t]
+        track_of_sim = np.full(n, -1, np.int64)
+        track_of_sim[it] = tr_local
+        tracks = self._tracks(sim, it, p, pt, rng)
+        # cluster <-> track links
+        cl_ev = sim["ev"][cl_sim]
+        cl_counts = np.bincount(cl_ev, minlength=n_events)
+        cl_offsets = np.concatenate([[0], np.cumsum(cl_counts)])
+        cl_local = np.arange(len(cl_sim)) - cl_offsets[cl_ev]
+        cluster_of_sim = np.full(n, -1, np.int64)
+        cluster_of_sim[cl_sim] = cl_local
+        tracks["cluster_index"] = cluster_of_sim[it].astype(np.int32)
+        tracks["klm_layers"] = layers_mu[it].astype(np.int16)
+        klm_ok = layers_mu[it] >= det["klm"]["min_layers_muon"]
+        theta_t = np.arctan2(pt[it], pz[it])
+        tracks.update(pid_scores(det["pid"], klm_ok, sim["pdg"][it], p[it], theta_t, rng))
+        clusters = {
+            "energy": cl["energy"],
+            "theta": cl["theta"],
+            "phi": cl["phi"],
+            "x": cl["x"],
+            "y": cl["y"],
+            "z": cl["z"],
+            "time": cl["time"],
+            "region": cl["region"].astype(np.int8),
+            "n_merged": cl["n_merged"].astype(np.int32),
+            "mc_index": sim["mc"][cl_sim].astype(np.int32),
+            "true_pdg": sim["pdg"][cl_sim].astype(np.int32),
+            "track_index": track_of_sim[cl_sim].astype(np.int32),
+        }
+        # KLM objects: charged particles reaching >= 1 layer, detected K_L
+        ik = np.flatnonzero(layers_had > 0)
+        ik = np.sort(np.concatenate([ik, kl_det]), kind="stable")
+        n_lay = np.where(sim["pdg"][ik] == KL_PDG, 1, layers_had[ik])
+        ang = det["klm"]["kl_angular_resolution"]
+        is_kl = sim["pdg"][ik] == KL_PDG
+        dth = np.where(is_kl, ang * rng.standard_normal(len(ik)), 0.0)
+        dph = np.where(is_kl, ang * rng.standard_normal(len(ik)), 0.0)
+        klm_fields = {
+            "theta": theta_face[ik] + dth,
+            "phi": np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0]) + dph,
+            "n_layers": n_lay.astype(np.int16),
+            "region": klm_region(det["klm"], theta_face[ik]),
+            "mc_index": sim["mc"][ik].astype(np.int32),
+            "true_pdg": sim["pdg"][ik].astype(np.int32),
+            "track_index": track_of_sim[ik].astype(np.int32),
+        }
+        return {
+            "tracks": Collection.from_counts(
+                tr_counts, {k: tracks[k].astype(dt) for k, dt in TRACK_FIELDS.items()}
+            ),
+            "clusters": Collection.from_counts(
+                cl_counts, {k: clusters[k].astype(dt) for k, dt in CLUSTER_FIELDS.items()}
+            ),
+            "klm": Collection.from_counts(
+                np.bincount(sim["ev"][ik], minlength=n_events),
+                {k: klm_fields[k].astype(dt) for k, dt in KLM_FIELDS.items()},
+            ),
+        }
+
+    def _tracks(
+        self, sim: dict[str, np.ndarray], it: np.ndarray, p, pt, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        g = self.geom
+        true = helix_params(
+            sim["x"][it],
+            sim["y"][it],
+            sim["z"][it],
+            sim["px"][it],
+            sim["py"][it],
+            sim["pz"][it],
+            sim["q"][it],
+            g.bz,
+        )
+        beta = p[it] / np.sqrt(p[it] ** 2 + sim["m"][it] ** 2)
+        sin_t = pt[it] / p[it]
+        nh = sim["n_hits"][it].astype(np.int64)
+        cov = track_covariance(
+            g, p[it], pt[it], beta, sin_t, true[2], nh.sum(axis=1), sim["r_first"][it], sim["r_last"][it]
+        )
+        dev = smear(cov, rng)
+        reco = [true[k] + dev[:, k] for k in range(5)]
+        reco[1] = np.mod(reco[1] + np.pi, 2 * np.pi) - np.pi
+        out: dict[str, Any] = dict(zip(HELIX_FIELDS, reco, strict=True))
+        k = 0
+        for i in range(5):
+            for j in range(i, 5):
+                out[COV_FIELDS[k]] = cov[:, i, j]
+                k += 1
+        from fastsim.detector.geometry import KAPPA
+
+        pt_r = KAPPA * g.bz / np.abs(reco[2])
+        out["charge"] = np.sign(reco[2]).astype(np.int8)
+        out["px"] = pt_r * np.cos(reco[1])
+        out["py"] = pt_r * np.sin(reco[1])
+        out["pz"] = pt_r * reco[4]
+        out["n_pxd"], out["n_svd"], out["n_cdc"] = nh[:, 0], nh[:, 1], nh[:, 2]
+        out["first_hit_r"] = sim["r_first"][it]
+        out["mc_index"] = sim["mc"][it]
+        out["origin"] = sim["origin"][it]
+        out["true_pdg"] = sim["pdg"][it]
+        return out
+
+
+def build(det: dict[str, Any], particles: Any) -> Callable[[EventBatch, np.random.Generator], EventBatch]:
+    return DetectorStage(det, particles)

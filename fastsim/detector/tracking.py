@@ -1,0 +1,141 @@
+"""Track finding (hit-pattern rule), helix parameters, covariance and smearing.
+
+Units: cm, GeV, rad.  Helix parameters at the POCA to the z axis, in this order:
+d0 (cm), phi0 (rad), omega (1/cm, positive for positive charge), z0 (cm), tanLambda.
+Conventions in :mod:`fastsim.detector.propagation` and docs/detector.md.
+
+Finder rule (docs/detector.md, "Track finding"): a CDC *segment* is a superlayer with at
+least ``segment_min_hits`` hits; a CDC track needs ``cdc_min_segments`` segments of which
+``cdc_min_axial_segments`` axial; a VXD-standalone track needs hits in ``vxd_min_layers``
+SVD layers and pT > ``vxd_min_pt``; no track below ``min_pt``.
+
+Covariance: the card's parametrisations (sigma_pT/pT = a pT (+) b/beta; d0, z0, phi0,
+tanLambda = a (+) b/(p beta sin^k theta) with k = 3/2, 5/2, 3/2, 5/2) hold for a prompt track
+with the full hit pattern.  They are scaled with the hits actually used: the curvature
+term as a Gluckstern fit, (L_ref/L)^2 sqrt((N_ref+4)/(N+4)) with L the radial lever arm
+between the first and last hit (Gluckstern, NIM 24 (1963) 381; PDG eq. 35.x), its
+multiple-scattering term by sqrt(L_ref/L); the impact-parameter terms by the
+extrapolation distance r_first/r_ref (and the first hit's resolution relative to the
+innermost silicon layer); the angle terms like the curvature.  The multiple-scattering
+parts of (d0, phi0) and (z0, tanLambda) are correlated (+0.9 and -0.9: one effective
+scatter at the beam pipe moves d0 by +r dphi and z0 by -r dtanLambda).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_PXD, KIND_SVD, Geometry
+
+__all__ = ["COV_FIELDS", "HELIX_FIELDS", "find_tracks", "helix_params", "track_covariance"]
+
+HELIX_FIELDS = ("d0", "phi0", "omega", "z0", "tanl")
+#: upper triangle of the 5x5 covariance, row-major over HELIX_FIELDS
+COV_FIELDS = tuple(f"cov_{HELIX_FIELDS[i]}_{HELIX_FIELDS[j]}" for i in range(5) for j in range(i, 5))
+_MS_CORRELATION = 0.9
+
+
+def helix_params(x, y, z, px, py, pz, q, bz: float) -> tuple[np.ndarray, ...]:
+    """Vectorised helix parameters (d0, phi0, omega, z0, tanl) of particles at their vertex."""
+    pt = np.hypot(px, py)
+    w = -q * KAPPA * bz / pt
+    cx = x - py / pt / w
+    cy = y + px / pt / w
+    cn = np.hypot(cx, cy)
+    sg = np.sign(w)
+    phi0 = np.arctan2(-sg * cx, sg * cy)
+    d0 = sg * (1.0 / np.abs(w) - cn)
+    dphi = np.arctan2(py, px) - phi0
+    dphi = dphi - 2 * np.pi * np.floor((dphi + np.pi) / (2 * np.pi))
+    s = dphi / w
+    tanl = pz / pt
+    return d0, phi0, -w, z - tanl * s, tanl
+
+
+def find_tracks(
+    geom: Geometry, finder: dict[str, Any], pt: np.ndarray, sl_hits: np.ndarray, vxd_mask: np.ndarray
+) -> np.ndarray:
+    """Boolean mask of found tracks from the hit pattern (see the module doc)."""
+    seg = sl_hits[:, : geom.n_superlayers] >= finder["segment_min_hits"]
+    n_seg = seg.sum(axis=1)
+    n_ax = seg[:, geom.sl_axial].sum(axis=1)
+    cdc_ok = (n_seg >= finder["cdc_min_segments"]) & (n_ax >= finder["cdc_min_axial_segments"])
+    svd_bits = (vxd_mask >> 8) & 0xFF
+    n_svd = np.zeros(len(pt), np.int64)
+    for b in range(8):
+        n_svd += (svd_bits >> b) & 1
+    vxd_ok = (n_svd >= finder["vxd_min_layers"]) & (pt >= finder["vxd_min_pt"])
+    return (cdc_ok | vxd_ok) & (pt >= finder["min_pt"])
+
+
+def _reference(geom: Geometry) -> tuple[float, float, float, float]:
+    """Lever arm, hit count, first radius and first-hit resolution of a full prompt track."""
+    meas = (geom.kind == KIND_PXD) | (geom.kind == KIND_SVD) | (geom.kind == KIND_CDC)
+    r = geom.radius[meas]
+    n_ref = float(np.sum(geom.efficiency[meas]))
+    return float(r[-1] - r[0]), n_ref, float(r[0]), float(geom.sigma_rphi[meas][0])
+
+
+def track_covariance(
+    geom: Geometry,
+    p: np.ndarray,
+    pt: np.ndarray,
+    beta: np.ndarray,
+    sin_theta: np.ndarray,
+    omega: np.ndarray,
+    n_hits: np.ndarray,
+    r_first: np.ndarray,
+    r_last: np.ndarray,
+) -> np.ndarray:
+    """(n, 5, 5) covariance of (d0, phi0, omega, z0, tanl) from the card and the hits used."""
+    trk = geom.card["tracker"]
+    l_ref, n_ref, r_ref, s_ref = _reference(geom)
+    lever = np.maximum(r_last - r_first, 1.0)
+    nh = np.maximum(n_hits, 3)
+    f_meas = (l_ref / lever) ** 2 * np.sqrt((n_ref + 4.0) / (nh + 4.0))
+    f_ms = np.sqrt(l_ref / lever)
+    idx = np.clip(np.searchsorted(geom.radius, r_first - 1e-6), 0, geom.n_layers - 1)
+    sig_first = np.where(geom.sigma_rphi[idx] > 0, geom.sigma_rphi[idx], s_ref)
+    h_b = np.maximum(r_first / r_ref, 1.0)
+    h_a = h_b * np.maximum(sig_first / s_ref, 1.0)
+    f_ang = (l_ref / lever) * np.sqrt((n_ref + 4.0) / (nh + 4.0))
+
+    pr = trk["pt_resolution"]
+    rel_pt = np.hypot(pr["a"] * pt * f_meas, pr["b"] / beta * f_ms)
+    s_om = np.abs(omega) * rel_pt
+
+    def form(key: str, k: float, fa: np.ndarray, fb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = trk[key]["a"], trk[key]["b"]
+        ms = b * fb / (p * beta * sin_theta**k)
+        return np.hypot(a * fa, ms), ms
+
+    s_d0, ms_d0 = form("d0_resolution", 1.5, h_a, h_b)
+    s_z0, ms_z0 = form("z0_resolution", 2.5, h_a, h_b)
+    s_ph, ms_ph = form("phi0_resolution", 1.5, f_ang, np.ones_like(p))
+    s_tl, ms_tl = form("tanl_resolution", 2.5, f_ang, np.ones_like(p))
+    cov = np.zeros((len(p), 5, 5))
+    cov[:, 0, 0] = s_d0**2
+    cov[:, 1, 1] = s_ph**2
+    cov[:, 2, 2] = s_om**2
+    cov[:, 3, 3] = s_z0**2
+    cov[:, 4, 4] = s_tl**2
+    cov[:, 0, 1] = cov[:, 1, 0] = _MS_CORRELATION * ms_d0 * ms_ph
+    cov[:, 3, 4] = cov[:, 4, 3] = -_MS_CORRELATION * ms_z0 * ms_tl
+    return cov
+
+
+def smear(cov: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(n, 5) Gaussian deviations with covariance ``cov`` (block Cholesky: (d0, phi0), omega, (z0, tanl))."""
+    n = len(cov)
+    g = rng.standard_normal((n, 5))
+    out = np.empty((n, 5))
+    for a, b in ((0, 1), (3, 4)):
+        l11 = np.sqrt(cov[:, a, a])
+        l21 = cov[:, a, b] / l11
+        l22 = np.sqrt(np.maximum(cov[:, b, b] - l21**2, 0.0))
+        out[:, a] = l11 * g[:, a]
+        out[:, b] = l21 * g[:, a] + l22 * g[:, b]
+    out[:, 2] = np.sqrt(cov[:, 2, 2]) * g[:, 2]
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -104,6 +105,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from fastsim.external.convert import convert
+
+    out = convert(Path(args.input), Path(args.output), Path(args.card) if args.card else None)
+    if not args.quiet:
+        print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fastsim", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fastsim {__version__}")
@@ -130,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "convert", help="LHE/LHEH5/HepMC3 -> HDF5 (no detector), or HDF5 -> HepMC3 / LHEH5 (generator level)"
+    )
+    p.add_argument("input")
+    p.add_argument("output", help="*.h5, *.hepmc3 or *.lheh5")
+    p.add_argument("--card", help="run card giving the beams (for reading external samples)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_convert)
     return parser
 
 

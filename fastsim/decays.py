@@ -406,6 +406,7 @@ def decay_particles(
     particles: ParticleTable | None = None,
     stable: frozenset[int] | None = None,
     max_generations: int = 20,
+    warn_unfinished: bool = True,
 ) -> Collection:
     """Decay all decayable final-state particles of ``mc`` (MC_FIELDS record), recursively.
 
@@ -420,6 +421,9 @@ def decay_particles(
     daughter1/daughter2; daughters (status 1, mother1 = parent's local index) are
     appended at the end of their event, so existing local indices do not change.
     Fields other than MC_FIELDS are carried over and filled with zeros for daughters.
+
+    ``warn_unfinished=False`` silences the warning for decayable particles left after
+    ``max_generations`` (for callers that limit the generations on purpose).
 
     Returns a new Collection (the input is not modified; it is returned as is when
     nothing decays).
@@ -462,7 +466,7 @@ def decay_particles(
         cand = np.arange(len(new[1]))
     else:
         fields = blocks[-1][0]
-        if np.any(_decayable(fields["id"][cand], comp, props)):
+        if warn_unfinished and np.any(_decayable(fields["id"][cand], comp, props)):
             warnings.warn(
                 f"decay_particles stopped after max_generations={max_generations} with decayable particles left",
                 RuntimeWarning,

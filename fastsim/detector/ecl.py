@@ -55,7 +55,7 @@ def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
     ns = 0
     ev_start = 0
     cur_ev = -1
-    for k in range(n):
+    for k in range(len(order)):  # only the deposits in ``order`` (those above zero)
         i = order[k]
         if ev[i] != cur_ev:
             cur_ev = ev[i]

@@ -193,7 +193,7 @@ class DetectorStage:
         f["e"] = np.sqrt(parents["px"] ** 2 + parents["py"] ** 2 + parents["pz"] ** 2 + parents["m"] ** 2)
         f["vx"], f["vy"], f["vz"], f["vt"] = parents["x"], parents["y"], parents["z"], parents["t"]
         col = Collection.from_counts(np.ones(n, np.int64), f)
-        col = decay_particles(col, table, rng, prompt, stable, max_generations=1)
+        col = decay_particles(col, table, rng, prompt, stable, max_generations=1, warn_unfinished=False)
         col = decay_particles(col, sm, rng, self.particles, default_stable)
         keep = (col["status"] == STATUS_FINAL) & (col.local_index() > 0)
         keep &= ~np.isin(np.abs(col["id"]), _NEUTRINOS)

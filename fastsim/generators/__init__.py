@@ -35,3 +35,6 @@ def process_schema(generator: str) -> Section:
 from fastsim.generators import ee_mumu
 
 __all__ += ["ee_mumu"]
+
+# External samples (LHE, LHEH5, HepMC3) register themselves as generators too.
+import fastsim.external  # noqa: E402, F401

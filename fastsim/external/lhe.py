@@ -1,0 +1,399 @@
+"""LHE (Les Houches Event) files as a fastsim process: ``generator: lhe``.
+
+Format: the Les Houches Event File standard, J. Alwall et al., hep-ph/0609017 (and its
+version 3 additions, arXiv:1405.1067 sec. 3).  ``<init>``: IDBMUP(1,2) (beam PDG ids),
+EBMUP(1,2) (beam energies, GeV; beam 1 along +z), IDWTUP, NPRUP, then one line per
+process with XSECUP (pb), XERRUP, XMAXUP, LPRUP.  ``<event>``: a line NUP IDPRUP XWGTUP
+SCALUP AQEDUP AQCDUP, then NUP lines IDUP ISTUP MOTHUP(1,2) ICOLUP(1,2) PUP(1..5) VTIMUP
+SPINUP (momenta and mass in GeV, MOTHUP 1-based, VTIMUP = c*tau in mm), then optional
+``#`` comments and tags (weights, scales).
+
+Reading: the ``<init>`` block and the header are read with pylhe; the events are parsed
+by fastsim's own vectorised reader, because a run reads disjoint event ranges in
+several processes and needs random access, and because a bad event must be reported
+with its number and line.  A file is indexed once per process (byte offset of every
+``<event``, declared particle counts and nominal weights, cached by path, size and
+modification time); a chunk is then one read of its byte range, split per event with
+bytes methods and converted to numbers with one numpy call (no per-particle Python).
+Plain and gzip-compressed files are read (gzip: detected by its magic bytes).
+
+Status codes (ISTUP -> fastsim/HepMC3): -1 incoming and -9 incoming beam -> 4 (beam);
+1 outgoing -> 1 (final); 2 intermediate resonance -> 2 (decayed); -2 (space-like
+propagator) and 3 (documentation) -> 3.  Particles with status 1 that are unstable (tau,
+pi0, K0S, the card's long-lived particles) are decayed by fastsim's decay engine; a
+non-zero VTIMUP is kept in the ``lifetime`` field (cm).
+
+Units: GeV, cm, ns; cross sections in pb in the file, nb in fastsim.
+"""
+
+from __future__ import annotations
+
+import gzip
+import mmap
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fastsim.events import STATUS_BEAM, STATUS_DECAYED, STATUS_FINAL
+from fastsim.external.common import (
+    COMMON_PARAMS,
+    MM_TO_CM,
+    RAW_FIELDS,
+    ExternalGenerator,
+    FileSample,
+    RawRecord,
+    collinear_beams,
+    file_key,
+    input_error,
+)
+from fastsim.generators import register
+from fastsim.io import FileFormatError
+from fastsim.schema import Field
+
+__all__ = ["LHEGenerator", "LHEIndex", "index_lhe", "raw_from_lhe_columns", "read_lhe_range"]
+
+# ISTUP -> fastsim status (see the module docstring)
+ISTUP_TO_STATUS = {-1: STATUS_BEAM, -9: STATUS_BEAM, 1: STATUS_FINAL, 2: STATUS_DECAYED, -2: 3, 3: 3}
+_N_COLUMNS = 13  # IDUP ISTUP MOTHUP1 MOTHUP2 ICOLUP1 ICOLUP2 PX PY PZ E M VTIMUP SPINUP
+_EVENT_OPEN = re.compile(rb"<event[\s>]")
+_EVENT_CLOSE = re.compile(rb"</event>")
+_DECAY_LINE = re.compile(rb"^\s*DECAY\s+(-?\d+)\s+([-+0-9.eEdD]+)", re.MULTILINE)
+_BLOCK = 1 << 24  # bytes per read while indexing a compressed file
+
+
+class LHEIndex:
+    """Byte layout of an LHE file: offsets of each ``<event`` and the end of the last one."""
+
+    def __init__(self, path: Path, starts: np.ndarray, end: int, gz: bool) -> None:
+        self.path = path
+        self.starts = starts
+        self.end = end
+        self.gz = gz
+
+
+_INDEX: dict[tuple[str, int, int], tuple[LHEIndex, FileSample]] = {}
+_OPEN: dict[str, Any] = {}  # per-process open handles (mmap or GzipFile)
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == b"\x1f\x8b"  # RFC 1952 sec. 2.3.1
+
+
+def _line_of(data: bytes | mmap.mmap, pos: int) -> int:
+    """1-based line number of byte ``pos`` (error path only)."""
+    return bytes(data[:pos]).count(b"\n") + 1
+
+
+def _scan(
+    path: Path, data: bytes | mmap.mmap, base: int, starts: list[np.ndarray], infos: list[bytes]
+) -> None:
+    """Offsets of ``<event`` tags in ``data`` (shifted by ``base``) and their info lines."""
+    offs = []
+    for m in _EVENT_OPEN.finditer(data):
+        offs.append(m.start())
+        gt = data.find(b">", m.start())
+        nl = data.find(b"\n", gt + 1)
+        line = data[gt + 1 : nl].strip() if nl >= 0 else b""
+        if not line:  # info line on the next line
+            nl2 = data.find(b"\n", nl + 1)
+            line = data[nl + 1 : nl2 if nl2 >= 0 else len(data)].strip()
+        infos.append(bytes(line))
+    starts.append(np.asarray(offs, dtype=np.int64) + base)
+
+
+def index_lhe(path: str | Path) -> tuple[LHEIndex, FileSample]:
+    """Index an LHE file (cached per process): event offsets, counts, weights, init block.
+
+    Raises :class:`~fastsim.io.FileFormatError` naming the file and the event or line for
+    a missing ``<init>``, a truncated file (no ``</LesHouchesEvents>`` or an unclosed
+    event) or a malformed event information line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(path, "no such file")
+    key = file_key(path)
+    if key in _INDEX:
+        return _INDEX[key]
+    gz = _is_gzip(path)
+    starts: list[np.ndarray] = []
+    infos: list[bytes] = []
+    if gz:
+        head = None
+        n_close = 0
+        tail = b""
+        total = 0
+        carry = b""
+        with gzip.open(path, "rb") as f:
+            while True:
+                try:
+                    block = f.read(_BLOCK)
+                except (EOFError, OSError) as exc:
+                    raise input_error(path, "", f"truncated or corrupt gzip stream ({exc})") from None
+                data = carry + block
+                base = total - len(carry)  # uncompressed offset of data[0]
+                total += len(block)
+                tail = (tail + block)[-4096:]
+                # scan whole events only: cut after the last closing tag
+                cut = data.rfind(b"</event>") + len(b"</event>") if block else len(data)
+                if block and cut < len(b"</event>"):
+                    carry = data
+                    continue
+                part = data[:cut]
+                if head is None:
+                    first = part.find(b"<event")
+                    head = part[: first if first >= 0 else len(part)]
+                _scan(path, part, base, starts, infos)
+                n_close += part.count(b"</event>")
+                carry = data[cut:]
+                if not block:
+                    break
+        head = head or b""
+        end = total
+        data_for_errors = None
+    else:
+        with path.open("rb") as fh:
+            if path.stat().st_size == 0:
+                raise input_error(path, "", "empty file")
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        first = mm.find(b"<event")
+        head = mm[: first if first >= 0 else len(mm)]
+        _scan(path, mm, 0, starts, infos)
+        n_close = sum(1 for _ in _EVENT_CLOSE.finditer(mm))
+        tail = mm[-4096:]
+        end = len(mm)
+        data_for_errors = mm
+        _OPEN[str(path)] = mm
+    offsets = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+    n = len(offsets)
+    if b"<LesHouchesEvents" not in head:
+        raise input_error(path, "line 1", "not an LHE file (no <LesHouchesEvents> tag)")
+    if b"<init" not in head:
+        raise input_error(path, "", "no <init> block before the first event")
+    if n_close != n or b"</LesHouchesEvents>" not in tail:
+        where = f"event {n - 1}" if n else ""
+        if data_for_errors is not None and n:
+            where += f" (line {_line_of(data_for_errors, int(offsets[-1]))})"
+        raise input_error(
+            path,
+            where,
+            f"truncated file: {n} events opened, {n_close} closed, "
+            + ("no" if b"</LesHouchesEvents>" not in tail else "a")
+            + " closing </LesHouchesEvents> tag",
+        )
+    # info lines: NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP
+    try:
+        info = np.array(b" ".join(infos).split(), dtype=np.float64).reshape(n, 6) if n else np.zeros((0, 6))
+    except ValueError:
+        for i, line in enumerate(infos):
+            parts = line.split()
+            try:
+                ok = len(parts) == 6 and all(np.isfinite(float(p)) for p in parts)
+            except ValueError:
+                ok = False
+            if not ok:
+                where = f"event {i}"
+                if data_for_errors is not None:
+                    where += f" (line {_line_of(data_for_errors, int(offsets[i])) + 1})"
+                raise input_error(path, where, f"malformed event information line {line[:80]!r}") from None
+        raise
+    sample = _init_block(path, head, n, info[:, 2] if n else np.zeros(0))
+    idx = LHEIndex(path, offsets, end, gz)
+    _INDEX[key] = (idx, sample)
+    return idx, sample
+
+
+def sample_from_init(
+    path: Path, init: Any, n: int, weights: np.ndarray, widths: dict[int, float]
+) -> FileSample:
+    """FileSample from a pylhe ``LHEInit`` (beams, cross section) and the event weights."""
+    ii = init.initInfo
+    beams = collinear_beams(int(ii.beamA), int(ii.beamB), float(ii.energyA), float(ii.energyB), path)
+    sigma = float(sum(p.xSection for p in init.procInfo))
+    mean_w = float(np.mean(weights)) if n else 1.0
+    if not sigma > 0 and abs(int(ii.weightingStrategy)) == 4 and mean_w > 0:
+        sigma = mean_w  # IDWTUP = +-4: the mean event weight is the cross section (pb)
+    if n and not mean_w > 0:
+        raise input_error(path, "", f"mean event weight {mean_w:g} is not positive")
+    return FileSample(path, n, sigma if sigma > 0 else None, mean_w, beams, widths)
+
+
+def _init_block(path: Path, head: bytes, n: int, weights: np.ndarray) -> FileSample:
+    """Beams, cross section and widths from the header and ``<init>`` (read with pylhe)."""
+    import io
+    import warnings
+
+    import pylhe
+
+    text = bytes(head) + b"</LesHouchesEvents>\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            lhef = pylhe.LHEFile.frombuffer(io.BytesIO(text))
+            init = lhef.init
+            events = lhef.events
+            if hasattr(events, "close"):
+                events.close()
+        except Exception as exc:  # noqa: BLE001 - pylhe raises ValueError, IndexError, ParseError ...
+            raise input_error(path, "<init>", f"unreadable header or <init> block ({exc})") from None
+    widths = {
+        int(m.group(1)): float(m.group(2).replace(b"D", b"E").replace(b"d", b"e"))
+        for m in _DECAY_LINE.finditer(head)
+    }
+    return sample_from_init(path, init, n, weights, widths)
+
+
+def _read_bytes(idx: LHEIndex, a: int, b: int) -> bytes:
+    key = str(idx.path)
+    if idx.gz:
+        f = _OPEN.get(key)
+        if f is None or f.closed:
+            f = _OPEN[key] = gzip.open(idx.path, "rb")  # noqa: SIM115 - per-process cache
+        f.seek(a)  # forward: decompress and skip; backward: rewind (Python's gzip)
+        return f.read(b - a)
+    mm = _OPEN.get(key)
+    if mm is None or mm.closed:
+        with idx.path.open("rb") as fh:
+            mm = _OPEN[key] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    return mm[a:b]
+
+
+def read_lhe_range(path: str | Path, start: int, stop: int) -> RawRecord:
+    """Events ``start:stop`` of an LHE file as a raw record (file frame, GeV, cm).
+
+    Errors (:class:`~fastsim.io.FileFormatError`) name the file, the event (0-based) and
+    the line: wrong number of particle lines or columns, non-numeric entries, unknown
+    status codes, mother indices outside the event.
+    """
+    idx, _ = index_lhe(path)
+    path = idx.path
+    stop = min(stop, len(idx.starts))
+    n = stop - start
+    a = int(idx.starts[start])
+    b = int(idx.starts[stop]) if stop < len(idx.starts) else idx.end
+    block = _read_bytes(idx, a, b)
+    pieces = block.split(b"</event>")[:n]
+    heads = []
+    bodies = []
+    counts = np.empty(n, np.int64)
+    for i, piece in enumerate(pieces):
+        body = piece[piece.find(b">") + 1 :].lstrip()
+        head, _, rest = body.partition(b"\n")
+        heads.append(head)
+        try:
+            nup = int(head.split(None, 1)[0])
+        except (ValueError, IndexError):
+            raise _event_error(idx, start + i, 1, f"malformed event information line {head[:80]!r}") from None
+        lines = rest.split(b"\n", nup)
+        if len(lines) < nup or (nup and not lines[nup - 1].strip()):
+            raise _event_error(idx, start + i, 2, f"{nup} particles declared, fewer lines found")
+        counts[i] = nup
+        bodies.append(b"\n".join(lines[:nup]))
+    text = b"\n".join(bodies)
+    if b"D" in text or b"d" in text:  # Fortran double-precision exponents
+        text = text.replace(b"D", b"E").replace(b"d", b"e")
+    total = int(counts.sum())
+    try:
+        vals = np.array(text.split(), dtype=np.float64)
+    except ValueError:
+        vals = None
+    if vals is None or len(vals) != total * _N_COLUMNS:
+        _locate_bad_line(idx, start, bodies)
+    assert vals is not None
+    cols = vals.reshape(total, _N_COLUMNS)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    weights = np.array(b" ".join(heads).split(), dtype=np.float64).reshape(n, -1)[:, 2] if n else np.zeros(0)
+
+    def fail(ev: int, j: int, reason: str) -> FileFormatError:
+        return _event_error(idx, start + ev, 2 + j - int(offsets[ev]), reason)
+
+    return raw_from_lhe_columns(cols, offsets, weights, fail)
+
+
+def raw_from_lhe_columns(cols: np.ndarray, offsets: np.ndarray, weights: np.ndarray, fail: Any) -> RawRecord:
+    """Raw record from the 13 LHE particle columns (rows of all events, ``offsets``).
+
+    Shared by the LHE and LHEH5 readers.  ``fail(event, row, reason)`` builds the error
+    for a bad row (unknown ISTUP, mother index outside its event).
+    """
+    total = len(cols)
+    counts = np.diff(offsets)
+    istup = cols[:, 1].astype(np.int64)
+    status = np.full(total, -99, np.int32)
+    for code, st in ISTUP_TO_STATUS.items():
+        status[istup == code] = st
+    bad = status == -99
+    m1 = cols[:, 2].astype(np.int64) - 1
+    m2 = cols[:, 3].astype(np.int64) - 1
+    counts_rep = np.repeat(counts, counts)
+    bad_mother = (m1 >= counts_rep) | (m2 >= counts_rep)
+    if np.any(bad) or np.any(bad_mother):
+        j = int(np.flatnonzero(bad | bad_mother)[0])
+        ev = int(np.searchsorted(offsets, j, side="right") - 1)
+        what = (
+            f"unknown status ISTUP = {istup[j]}"
+            if bad[j]
+            else f"mother index outside the event ({m1[j] + 1}, {m2[j] + 1})"
+        )
+        raise fail(ev, j, what)
+    m2 = np.where(m2 == m1, -1, m2)
+    zeros = np.zeros(total)
+    fields = {
+        "id": cols[:, 0].astype(np.int32),
+        "status": status,
+        "mother1": np.maximum(m1, -1).astype(np.int32),
+        "mother2": np.maximum(m2, -1).astype(np.int32),
+        "px": np.ascontiguousarray(cols[:, 6]),
+        "py": np.ascontiguousarray(cols[:, 7]),
+        "pz": np.ascontiguousarray(cols[:, 8]),
+        "e": np.ascontiguousarray(cols[:, 9]),
+        "m": np.ascontiguousarray(cols[:, 10]),
+        "vx": zeros,
+        "vy": zeros,
+        "vz": zeros,
+        "vt": zeros,
+        "lifetime": cols[:, 11] * MM_TO_CM,
+    }
+    assert list(fields) == RAW_FIELDS
+    return RawRecord(fields, offsets, np.asarray(weights, np.float64), has_vertices=False)
+
+
+def _event_error(idx: LHEIndex, event: int, line_in_event: int, reason: str) -> FileFormatError:
+    where = f"event {event}"
+    if not idx.gz:
+        mm = _OPEN.get(str(idx.path))
+        if mm is not None:
+            # the <event> tag line, then the info line, then the particle lines
+            where += f" (line {_line_of(mm, int(idx.starts[event])) + line_in_event})"
+    return input_error(idx.path, where, reason)
+
+
+def _locate_bad_line(idx: LHEIndex, start: int, bodies: list[bytes]) -> None:
+    """Slow path after a failed vectorised parse: find and report the first bad line."""
+    for i, body in enumerate(bodies):
+        for j, line in enumerate(body.split(b"\n")):
+            parts = line.replace(b"D", b"E").replace(b"d", b"e").split()
+            try:
+                ok = len(parts) == _N_COLUMNS and all(np.isfinite(np.array(parts, dtype=np.float64)))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise _event_error(idx, start + i, 2 + j, f"malformed particle line {line[:100]!r}")
+    raise _event_error(idx, start, 0, "malformed event block")
+
+
+@register
+class LHEGenerator(ExternalGenerator):
+    name = "lhe"
+    doc = "events read from Les Houches Event files (plain or gzipped), moved to the card's lab frame"
+    params: ClassVar[dict[str, Field]] = dict(COMMON_PARAMS)
+
+    @classmethod
+    def index(cls, path: Path) -> FileSample:
+        return index_lhe(path)[1]
+
+    def read_raw(self, sample: FileSample, start: int, stop: int) -> RawRecord:
+        return read_lhe_range(sample.path, start, stop)

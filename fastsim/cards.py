@@ -204,6 +204,11 @@ PARTICLE_SCHEMA = Section(
         ),
         "width": Field(float, None, "total width", unit="GeV", min=0.0, nullable=True),
         "charge": Field(float, 0.0, unit="e"),
+        "ctau_mixture": ListOf(
+            Field(float, min=0.0, min_exclusive=True, unit="cm"),
+            [],
+            "draw c*t from an equal-weight mixture of exponentials with these c*tau (lifetime reweighting)",
+        ),
         "decays": ListOf(
             Section(
                 {
@@ -274,6 +279,15 @@ CARD_SCHEMA = Section(
         "detector": _Lazy(_detector_spec),
         "processes": MapOf(value_for=_process_spec, default=REQUIRED),
         "particles": MapOf(PARTICLE_SCHEMA, key_type=int, doc="new or overridden particles by PDG id"),
+        "grid": Section(
+            {
+                "output_dir": Field(str, "grid", "directory of the grid's files (fastsim grid)"),
+                "selection": Field(
+                    str, "fastsim.grid:two_tracks", "module:function(batch) -> per-event bool mask"
+                ),
+            },
+            optional=True,
+        ),
         "decays": Section(
             {
                 "enabled": Field(bool, True, "decay unstable generated particles"),

@@ -105,6 +105,30 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grid(args: argparse.Namespace) -> int:
+    from fastsim.grid import run_grid
+
+    rows = run_grid(
+        args.card,
+        out_dir=args.output,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+        resume=args.resume,
+        show_progress=not args.quiet,
+        overrides=_parse_set(args.set or []) or None,
+    )
+    if not args.quiet:
+        for r in rows:
+            params = ", ".join(
+                f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in r.items()
+                if k not in ("point", "file", "sigma_err_nb", "efficiency_err")
+            )
+            print(f"point {r['point']}: {params}")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from fastsim.external.convert import convert
 
@@ -140,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("grid", help="run a signal grid (card values given as values/linspace/logspace)")
+    p.add_argument("card")
+    p.add_argument("-o", "--output", help="output directory (default: the card's grid.output_dir)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--scheduler", help="address of a dask.distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--dask-local", type=int, metavar="N", help="start a dask LocalCluster with N workers")
+    p.add_argument("--resume", action="store_true", help="skip tasks whose results are on disk")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_grid)
 
     p = sub.add_parser(
         "convert", help="LHE/LHEH5/HepMC3 -> HDF5 (no detector), or HDF5 -> HepMC3 / LHEH5 (generator level)"

@@ -458,7 +458,7 @@ def decay_particles(
         if len(sel) == 0:
             cand = sel
             break
-        new = _decay_generation(fields, ev, loc, sel, count, n_ev, comp, props, rng)
+        new = _decay_generation(fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures)
         if new is None:
             cand = np.empty(0, np.int64)
             break
@@ -527,8 +527,12 @@ def _decay_generation(
     comp: _Compiled,
     props: _Props,
     rng: np.random.Generator,
+    mixtures: dict[int, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
-    """Decay the items ``sel`` of a block (updated in place); return the daughters' block."""
+    """Decay the items ``sel`` of a block (updated in place); return the daughters' block.
+
+    ``mixtures`` (pdg -> c*tau values): those species draw c*t from an equal-weight
+    mixture of exponentials (see :func:`mixture_weights`)."""
     ids = fields["id"][sel].astype(np.int64)
     pidx = np.searchsorted(comp.parents, ids)
     M = fields["m"][sel].astype(np.float64)
@@ -540,6 +544,10 @@ def _decay_generation(
         return None
     P = np.stack([fields[f][sel] for f in ("px", "py", "pz", "e")], axis=1).astype(np.float64)
     ct = rng.standard_exponential(n) * props.parent_ctau[pidx]  # proper decay distance, cm
+    for pdg, comps in (mixtures or {}).items():
+        rows = np.flatnonzero(ids[ok] == pdg)
+        if len(rows):
+            ct[rows] = rng.standard_exponential(len(rows)) * comps[rng.integers(len(comps), size=len(rows))]
 
     k = comp.k[mode]
     dstart = offsets_from_counts(k)
@@ -663,3 +671,15 @@ def _phase_space_with_masses(
         mult = kinematics.next_multiplicity(int(acc.sum()), len(acc), len(pending) * kk)
     msg = f"decay kinematics did not converge for modes {np.unique(mode[pending]).tolist()} (me_weight always 0?)"
     raise RuntimeError(msg)
+
+
+def mixture_weights(ct: np.ndarray, ctau: float, mixture: np.ndarray) -> np.ndarray:
+    """Weights taking proper decay lengths ``ct`` (cm) drawn from an equal-weight mixture
+    of exponentials with c*tau values ``mixture`` to the exponential law with ``ctau``:
+    w = f_ctau(ct) / g(ct), f_c(x) = exp(-x/c)/c, g = mean over the mixture (importance
+    sampling; for a single component this is (c0/c) exp(-x (1/c - 1/c0))).
+    """
+    ct = np.asarray(ct, dtype=np.float64)[..., None]
+    comps = np.asarray(mixture, dtype=np.float64)
+    g = np.mean(np.exp(-ct / comps) / comps, axis=-1)
+    return np.exp(-ct[..., 0] / ctau) / ctau / g

@@ -119,6 +119,9 @@ class ParticleTable:
         self._ctau = np.empty(0)
         self._charge = np.empty(0)
         self._dirty = False
+        #: pdg -> c*tau values (cm) of an equal-weight mixture of exponentials from which the
+        #: decay engine draws proper decay lengths instead of Exp(ctau) (lifetime reweighting)
+        self.ctau_mixtures: dict[int, np.ndarray] = {}
         #: changes whenever a registration changes values; used by caches of users
         self.version = 0
         self.token = next(_TOKENS)

@@ -30,6 +30,11 @@ def build_particle_table(card: dict[str, Any]) -> ParticleTable:
             width=entry["width"],
             charge=entry["charge"],
         )
+        if entry["ctau_mixture"]:
+            comps = np.array(entry["ctau_mixture"], dtype=np.float64)
+            table.ctau_mixtures[pdg] = comps
+            if entry["charge"] != 0:
+                table.ctau_mixtures[-pdg] = comps
     return table
 
 

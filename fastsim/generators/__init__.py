@@ -32,9 +32,15 @@ def process_schema(generator: str) -> Section:
     )
 
 
-from fastsim.generators import ee_mumu
+from fastsim.generators import (
+    ee_4mu,
+    ee_llx,
+    ee_mumu,
+    ee_mumugamma,
+)
 
-__all__ += ["ee_mumu"]
+__all__ += ["ee_4mu", "ee_llx", "ee_mumu", "ee_mumugamma"]
 
 # External samples (LHE, LHEH5, HepMC3) register themselves as generators too.
-import fastsim.external  # noqa: E402, F401
+import fastsim.external  # noqa: F401
+from fastsim.generators import ee_mumu_born, particle_gun  # noqa: F401

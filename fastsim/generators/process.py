@@ -1,0 +1,314 @@
+"""Common machinery of the matrix-element generators: beams, ISR, multichannel phase
+space, cross-section tally, unweighting and the MC record.
+
+For each trial point (all randomness from the chunk's rng):
+  1. beam four-momenta with the energy spread (``BeamSetup.sample``);
+  2. ISR (if on): x from the Kuraev-Fadin radiator, s' = s (1 - x), the beams' momentum
+     fractions z1, z2 (``isr.Radiator``);
+  3. the hard final state in its rest frame from the multichannel phase space;
+  4. weight  w = |M|^2 / flux * (1/g) * w_ISR * cuts  in nb, with the flux
+     2 lambda^(1/2)(s', m_e^2, m_e^2) and |M|^2 averaged over the beam helicities
+     (PDG "Cross-section formulae" eq. 49.32 for the normalisation);
+  5. boost along the beam axis by the ISR recoil, then to the lab (``cm_to_lab``).
+Every trial weight (0 if cut) enters the :class:`XsecTally`.  Events are unweighted by
+hit-or-miss against w_max; a point with w > w_max is kept with event weight w / w_max
+(the file's ``weight``), so distributions stay exact; the fraction of such points is
+reported.  With ``weighted: true`` every non-zero trial point is kept with weight
+w / w_max (relative weights; the cross section is in /meta).
+
+Adaptive training: the channel weights alpha and w_max are fixed in ``__init__`` from
+``TRAIN_POINTS`` points drawn from a generator seeded by a hash of the process
+parameters and the nominal beams (not by the run's seed), so every chunk and worker
+uses the same grid and the output depends only on the card.  The result is cached per
+process (the run loop builds each generator twice).
+
+Units: GeV, cm, ns; cross sections in nb.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fastsim import kinematics
+from fastsim.beams import cm_to_lab
+from fastsim.constants import GEV2_TO_NB
+from fastsim.events import MC_FIELDS, STATUS_BEAM, STATUS_FINAL, Collection, EventBatch
+from fastsim.generators.base import Generator, XsecTally
+from fastsim.generators.isr import Radiator
+from fastsim.generators.models import lepton_mass
+from fastsim.generators.phase_space import MultiChannel
+from fastsim.schema import Field
+
+__all__ = ["COMMON_PARAMS", "MEProcess", "build_record"]
+
+ELECTRON = 11
+PHOTON = 22
+
+COMMON_PARAMS: dict[str, Field] = {
+    "isr": Field(bool, True, "initial-state radiation (Kuraev-Fadin structure function)"),
+    "sqrt_shat_min": Field(
+        float, 0.0, "minimum mass of the hard system after ISR (0: threshold)", unit="GeV", min=0.0
+    ),
+    "weighted": Field(bool, False, "keep weighted events (weight = w/w_max) instead of unweighting"),
+}
+
+_TRAIN_CACHE: dict[Any, tuple[np.ndarray, float]] = {}
+
+
+def build_record(
+    her: np.ndarray,
+    ler: np.ndarray,
+    vertex: np.ndarray,
+    entries: list[tuple[int, np.ndarray, np.ndarray, int, int, int]],
+) -> Collection:
+    """MC record: the 2 beams then ``entries`` = (id, p4 (n,4), mass (n,), status, mother1, mother2).
+
+    ``id`` is an int or an (n,) array of per-event ids.
+
+    Daughter ranges are derived from the mother indices (daughters must be contiguous).
+    """
+    n = len(her)
+    k = len(entries) + 2
+    ids = np.empty((n, k), np.int32)
+    ids[:, 0], ids[:, 1] = ELECTRON, -ELECTRON
+    for j, e in enumerate(entries):
+        ids[:, j + 2] = e[0]  # a PDG id, or one per event
+    status = np.array([STATUS_BEAM, STATUS_BEAM] + [e[3] for e in entries], np.int32)
+    m1 = np.array([-1, -1] + [e[4] for e in entries], np.int32)
+    m2 = np.array([-1, -1] + [e[5] for e in entries], np.int32)
+    d1 = np.full(k, -1, np.int32)
+    d2 = np.full(k, -1, np.int32)
+    for i in range(k):
+        kids = [j for j in range(k) if i in (m1[j], m2[j])]
+        if kids:
+            d1[i], d2[i] = min(kids), max(kids)
+    p = np.empty((n, k, 4))
+    p[:, 0], p[:, 1] = her, ler
+    mm = np.empty((n, k))
+    m_e = np.sqrt(np.maximum(kinematics.invariant_mass2(her), 0.0))
+    mm[:, 0] = m_e
+    mm[:, 1] = m_e
+    for j, e in enumerate(entries):
+        p[:, j + 2] = e[1]
+        mm[:, j + 2] = e[2]
+    shape = (n, k)
+    fields = {
+        "id": ids,
+        "status": np.broadcast_to(status, shape),
+        "mother1": np.broadcast_to(m1, shape),
+        "mother2": np.broadcast_to(m2, shape),
+        "daughter1": np.broadcast_to(d1, shape),
+        "daughter2": np.broadcast_to(d2, shape),
+        "px": p[:, :, 0],
+        "py": p[:, :, 1],
+        "pz": p[:, :, 2],
+        "e": p[:, :, 3],
+        "m": mm,
+    }
+    for i, name in enumerate(("vx", "vy", "vz", "vt")):
+        fields[name] = np.broadcast_to(vertex[:, i : i + 1], shape)
+    fields["lifetime"] = np.zeros(shape)
+    ordered = {name: np.ascontiguousarray(fields[name], dtype=dt) for name, dt in MC_FIELDS.items()}
+    return Collection.from_regular(ordered)
+
+
+class MEProcess(Generator):
+    """Base class of the matrix-element processes (see the module docstring).
+
+    Subclasses set ``final_ids``, ``final_masses`` (k,), build ``self.phase_space``
+    (a :class:`MultiChannel`) in ``setup()``, and implement ``me2`` and optionally
+    ``cut`` and ``record_entries``.
+    """
+
+    #: symmetry factor of identical final-state particles
+    symmetry: float = 1.0
+    TRAIN_POINTS: ClassVar[int] = 60_000
+    TRAIN_ITER: ClassVar[int] = 4
+
+    def __init__(self, params: dict[str, Any], beams: Any, particles: Any) -> None:
+        super().__init__(params, beams, particles)
+        self.m_e = lepton_mass(ELECTRON, particles)
+        self.m_mu = lepton_mass(13, particles)
+        self.m_tau = lepton_mass(15, particles)
+        params = {**{k: f.default for k, f in self.params.items()}, **params}
+        self.config = params
+        self.isr_on = bool(params["isr"])
+        self.weighted = bool(params["weighted"])
+        s0 = beams.sqrt_s**2
+        self.radiator = Radiator(s0, self.m_e)
+        self.setup()
+        thr = max(float(np.sum(self.final_masses)) * (1 + 1e-9), params["sqrt_shat_min"])
+        self.xmax = 1.0 - thr**2 / s0
+        self._overweight = 0
+        self._trials = 0
+        if not self.check():
+            self._train()
+
+    # ----------------------------------------------------------------- subclass API
+    final_ids: np.ndarray
+    final_masses: np.ndarray
+    phase_space: MultiChannel
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def me2(self, p: np.ndarray, M: np.ndarray) -> np.ndarray:
+        """Spin-averaged |M|^2 (n,) for final momenta p (n, k, 4) in the hard rest frame."""
+        raise NotImplementedError
+
+    def cut(self, p_cm: np.ndarray) -> np.ndarray:
+        """Acceptance (n,) bool of final momenta in the CM frame (e- along +z)."""
+        return np.ones(len(p_cm), bool)
+
+    def record_entries(self, p_lab: np.ndarray) -> list[tuple]:
+        """Hard-process record entries: default all final-state particles from the beams."""
+        return [
+            (int(pid), p_lab[:, j], np.full(len(p_lab), self.final_masses[j]), STATUS_FINAL, 0, 1)
+            for j, pid in enumerate(self.final_ids)
+        ]
+
+    def weight_factor(self) -> float:
+        """Extra constant factor of the weight (narrow-width factors, branching fractions)."""
+        return 1.0
+
+    def check(self) -> list[tuple[str, str]]:
+        if self.beams.sqrt_s <= float(np.sum(self.final_masses)):
+            return [("generator", f"sqrt(s) = {self.beams.sqrt_s:.4f} GeV is below the threshold")]
+        return []
+
+    # ----------------------------------------------------------------- core
+    def incoming(self, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """e- (along +z) and e+ four-momenta (n, 4) in the hard rest frame of mass M."""
+        n = len(M)
+        pz = np.sqrt(np.maximum(0.25 * M * M - self.m_e**2, 0.0))
+        a = np.zeros((n, 4))
+        b = np.zeros((n, 4))
+        a[:, 2], a[:, 3] = pz, 0.5 * M
+        b[:, 2], b[:, 3] = -pz, 0.5 * M
+        return a, b
+
+    def _points(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        her, ler = self.beams.sample(n, rng)
+        s = kinematics.invariant_mass2(her + ler)
+        if self.isr_on:
+            x, w_isr = self.radiator.sample(n, self.xmax, rng)
+            z1, z2 = self.radiator.split(x, rng)
+        else:
+            x = np.zeros(n)
+            w_isr = np.ones(n)
+            z1 = z2 = np.ones(n)
+        M = np.sqrt(s * (1 - x))
+        p, wps, dens = self.phase_space.generate(M, rng)
+        # to the CM frame: boost along z by the ISR recoil
+        if self.isr_on:
+            beta = np.zeros((n, 3))
+            beta[:, 2] = (z1 - z2) / (z1 + z2)
+            p_cm = kinematics.boost(p, beta)
+        else:
+            p_cm = p
+        # the matrix element only where the cuts pass
+        ok = np.flatnonzero(self.cut(p_cm))
+        me2 = np.zeros(n)
+        me2[ok] = self.me2(p[ok], M[ok])
+        lam = np.sqrt(np.maximum((M * M - 4 * self.m_e**2) * M * M, 0.0))
+        w = me2 * wps / (2 * lam) * GEV2_TO_NB * w_isr * self.symmetry * self.weight_factor()
+        w = np.where(np.isfinite(w), w, 0.0)
+        return {
+            "her": her,
+            "ler": ler,
+            "s": s,
+            "z1": z1,
+            "z2": z2,
+            "p_cm": p_cm,
+            "w": w,
+            "dens": dens,
+            "wps": wps,
+        }
+
+    def _train(self) -> None:
+        key = (type(self).__name__, repr(sorted((k, repr(v)) for k, v in self.config.items())), self.beams)
+        if key in _TRAIN_CACHE:
+            self.phase_space.alpha, self.w_max = _TRAIN_CACHE[key]
+            return
+        rng = np.random.default_rng(zlib.crc32(repr(key).encode()))
+        n = self.TRAIN_POINTS
+        for _ in range(self.TRAIN_ITER):
+            pts = self._points(n, rng)
+            self.phase_space.adapt(pts["w"], pts["dens"])
+        pts = self._points(2 * n, rng)
+        w = np.sort(pts["w"])
+        tot = w.sum()
+        if tot <= 0:
+            self.w_max = 1.0
+        else:
+            # smallest w_max whose excess sum(w - w_max, w > w_max) is below 1e-3 of the total
+            excess = np.cumsum(w[::-1])[::-1] - w * np.arange(len(w), 0, -1)
+            ok = np.flatnonzero(excess < 1e-3 * tot)
+            self.w_max = float(w[ok[0]]) if len(ok) else float(w[-1])
+        _TRAIN_CACHE[key] = (self.phase_space.alpha.copy(), self.w_max)
+
+    def generate(self, n_events: int, rng: np.random.Generator) -> tuple[EventBatch, XsecTally]:
+        tally = XsecTally()
+        keep: dict[str, list[np.ndarray]] = {}
+        weights: list[np.ndarray] = []
+        need = n_events
+        eff = 0.2
+        while need > 0:
+            m = int(min(max(need / max(eff, 0.01) * 1.1, 1000), 200_000))
+            pts = self._points(m, rng)
+            w = pts["w"]
+            tally.add(w)
+            self._trials += m
+            if self.weighted:
+                sel = np.flatnonzero(w > 0)[:need]
+            else:
+                sel = np.flatnonzero(rng.random(m) * self.w_max < w)[:need]
+            eff = max(len(np.flatnonzero(w > 0) if self.weighted else sel) / m, 1e-3)
+            for k, v in pts.items():
+                keep.setdefault(k, []).append(v[sel])
+            weights.append(w[sel] / self.w_max)
+            need -= len(sel)
+        pts = {k: np.concatenate(v) for k, v in keep.items()}
+        ew = np.concatenate(weights)
+        if not self.weighted:
+            self._overweight += int(np.sum(ew > 1))
+            ew = np.maximum(ew, 1.0)
+        n = n_events
+        her, ler = pts["her"], pts["ler"]
+        parts = [pts["p_cm"]]
+        if self.isr_on:
+            eb = 0.5 * np.sqrt(pts["s"])
+            g = np.zeros((n, 2, 4))
+            g[:, 0, 2] = (1 - pts["z1"]) * eb
+            g[:, 0, 3] = (1 - pts["z1"]) * eb
+            g[:, 1, 2] = -(1 - pts["z2"]) * eb
+            g[:, 1, 3] = (1 - pts["z2"]) * eb
+            parts.append(g)
+        lab = cm_to_lab(np.concatenate(parts, axis=1), her, ler)
+        k = len(self.final_ids)
+        entries = []
+        if self.isr_on:
+            # ISR photons: [0] radiated by the e- (along it), [1] by the e+
+            entries += [(PHOTON, lab[:, k], np.zeros(n), STATUS_FINAL, 0, 1)]
+            entries += [(PHOTON, lab[:, k + 1], np.zeros(n), STATUS_FINAL, 0, 1)]
+        hard = self.record_entries(lab[:, :k])
+        off = len(entries)
+        for pid, p4, mass, status, mo1, mo2 in hard:
+            mo1s = mo1 + off if mo1 >= 2 else mo1
+            mo2s = mo2 + off if mo2 >= 2 else mo2
+            entries.append((pid, p4, mass, status, mo1s, mo2s))
+        vertex = self.beams.sample_vertices(n, rng)
+        mc = build_record(her, ler, vertex, entries)
+        events = {"weight": ew} if (self.weighted or np.any(ew != 1.0)) else {}
+        return EventBatch(n, events, {"mc": mc}), tally
+
+    def describe_common(self) -> dict[str, Any]:
+        return {
+            "isr": self.isr_on,
+            "channel_weights": [float(a) for a in self.phase_space.alpha],
+            "w_max_nb": self.w_max,
+            "alpha_em": "alpha(0)",
+        }

@@ -1,0 +1,374 @@
+"""Signal grids: a card whose parameters are ranges becomes many runs, with lifetimes by reweighting.
+
+Any value of a card may be written as a grid axis::
+
+    mass: {values: [0.5, 1.0, 2.0]}
+    mass: {linspace: [0.5, 4.5, 9]}       # numpy.linspace(start, stop, num)
+    ctau: {logspace: [0.1, 1000.0, 50]}   # numpy.geomspace(start, stop, num): end values, not exponents
+
+The grid is the Cartesian product of the axes, in card order.  A lifetime axis
+(``particles.<pdg>.ctau``) costs almost nothing: the points that differ only in that
+lifetime share one simulation in which the particle's proper decay length is drawn from
+an equal-weight mixture of exponentials spanning the requested range, and every lifetime
+is obtained by the per-event weight prod_LLP f_ctau(ct) / g(ct) (importance sampling;
+for a single reference lifetime tau0 this is (tau0/tau) exp(-t (1/tau - 1/tau0))), with
+ct the proper decay length stored in the ``lifetime`` field.  The effective sample size
+(sum w)^2 / sum w^2 is reported per point.
+
+Each task (one simulation and the points it serves) runs in a local process pool or on
+a dask.distributed cluster; results are identical whichever executor runs them, because
+every simulation is seeded by the card alone.  A task whose worker dies is retried;
+``resume`` skips tasks whose results are on disk.
+
+Units: GeV, cm, ns; cross sections in nb, luminosity in fb^-1.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import importlib
+import itertools
+import json
+import math
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from fastsim.cards import _load_merged, validate_card
+from fastsim.events import STATUS_DECAYED, EventBatch
+from fastsim.schema import CardError
+
+__all__ = ["GridTask", "expand_grid", "plan_grid", "run_grid", "two_tracks"]
+
+AXIS_KEYS = ("values", "linspace", "logspace")
+MAX_RETRIES = 3
+
+
+# --------------------------------------------------------------------- selections
+def two_tracks(batch: EventBatch) -> np.ndarray:
+    """Default grid selection: at least two reconstructed tracks of opposite charge."""
+    if "tracks" not in batch.collections:
+        msg = "the default grid selection needs the detector stage (tracks); set grid.selection"
+        raise CardError(msg, ("grid", "selection"))
+    tr = batch["tracks"]
+    ev = tr.event_index()
+    pos = np.bincount(ev, tr["charge"] > 0, batch.n_events)
+    neg = np.bincount(ev, tr["charge"] < 0, batch.n_events)
+    return (pos >= 1) & (neg >= 1)
+
+
+def load_selection(spec: str) -> Callable[[EventBatch], np.ndarray]:
+    """``module:function`` -> the function (``fastsim.grid:two_tracks`` by default)."""
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise CardError(
+            f"cannot import selection {spec!r} (expected module:function)", ("grid", "selection")
+        ) from None
+
+
+# --------------------------------------------------------------------- expansion
+def _axis_values(node: dict[str, Any], path: tuple, file: str) -> list[Any]:
+    ((kind, arg),) = node.items()
+    if kind == "values":
+        if not isinstance(arg, list) or not arg:
+            raise CardError("values: expects a non-empty list", path, file)
+        return list(arg)
+    if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[2], int) and arg[2] >= 1):
+        raise CardError(f"{kind}: expects [start, stop, number of points]", path, file)
+    start, stop, num = float(arg[0]), float(arg[1]), arg[2]
+    if kind == "logspace":
+        if start <= 0 or stop <= 0:
+            raise CardError("logspace: start and stop must be > 0", path, file)
+        return [float(x) for x in np.geomspace(start, stop, num)]
+    return [float(x) for x in np.linspace(start, stop, num)]
+
+
+def find_axes(raw: Any, origins: dict[tuple, str], path: tuple = ()) -> list[tuple[tuple, list[Any]]]:
+    """All grid axes of a raw (merged, unvalidated) card: (key path, values)."""
+    axes: list[tuple[tuple, list[Any]]] = []
+    if isinstance(raw, dict):
+        if len(raw) == 1 and next(iter(raw)) in AXIS_KEYS:
+            file = next(
+                (origins[path[:n]] for n in range(len(path), -1, -1) if path[:n] in origins), "<card>"
+            )
+            return [(path, _axis_values(raw, path, file))]
+        for k, v in raw.items():
+            axes += find_axes(v, origins, (*path, k))
+    return axes
+
+
+def _set(raw: dict[str, Any], path: tuple, value: Any) -> None:
+    node = raw
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+
+
+def expand_grid(raw: dict[str, Any], origins: dict[tuple, str]) -> tuple[list[tuple], list[dict[tuple, Any]]]:
+    """Axes (key paths) and the list of grid points (path -> value), Cartesian product in card order."""
+    axes = find_axes(raw, origins)
+    paths = [p for p, _ in axes]
+    points = [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))]
+    return paths, points
+
+
+# --------------------------------------------------------------------- planning
+@dataclass
+class GridTask:
+    """One simulation: its resolved card and the grid points it serves (with their lifetimes)."""
+
+    index: int
+    card: dict[str, Any]
+    points: list[int]
+    params: list[dict[str, Any]]
+    #: per point: pdg -> c*tau (cm) to reweight to (empty: the simulation itself)
+    reweight: list[dict[int, float]] = field(default_factory=list)
+    #: pdg -> mixture components used in the simulation
+    mixtures: dict[int, list[float]] = field(default_factory=dict)
+
+
+def _mixture(ctaus: list[float]) -> list[float]:
+    """Mixture components spanning the requested lifetimes: every requested value when
+    there are few, else two per decade (ratio sqrt(10)) from the smallest to the largest."""
+    lo, hi = min(ctaus), max(ctaus)
+    if len(set(ctaus)) <= 6 or hi / lo <= 1.0001:
+        return sorted(set(ctaus))
+    k = max(2, math.ceil(2 * math.log10(hi / lo)) + 1)
+    return [float(x) for x in np.geomspace(lo, hi, k)]
+
+
+def plan_grid(
+    card_path: str | Path, overrides: dict[str, Any] | None = None
+) -> tuple[list[tuple], list[GridTask]]:
+    """Expand a grid card into simulation tasks (validated).  Returns (axis paths, tasks)."""
+    from fastsim.cards import _merge_tracked
+
+    raw, origins = _load_merged(Path(card_path))
+    if overrides:
+        _merge_tracked(raw, overrides, origins, {}, "command line")
+    paths, points = expand_grid(raw, origins)
+    life = [p for p in paths if len(p) == 3 and p[0] == "particles" and p[2] == "ctau"]
+    other = [p for p in paths if p not in life]
+    groups: dict[tuple, list[int]] = {}
+    for i, pt in enumerate(points):
+        groups.setdefault(tuple(pt[p] for p in other), []).append(i)
+    tasks = []
+    for gi, members in enumerate(groups.values()):
+        base = copy.deepcopy(raw)
+        for p in other:
+            _set(base, p, points[members[0]][p])
+        mixtures: dict[int, list[float]] = {}
+        for p in life:
+            comps = _mixture([points[i][p] for i in members])
+            mixtures[int(p[1])] = comps
+            _set(base, p, float(np.exp(np.mean(np.log(comps)))))
+            _set(base, ("particles", p[1], "ctau_mixture"), comps if len(comps) > 1 else [])
+        card = validate_card(base, origins, str(card_path))
+        reweight = [{int(p[1]): points[i][p] for p in life} for i in members]
+        params = [{".".join(map(str, p)): points[i][p] for p in paths} for i in members]
+        tasks.append(GridTask(gi, dict(card), members, params, reweight, mixtures))
+    return paths, tasks
+
+
+# --------------------------------------------------------------------- one task
+def _event_weights(
+    batch: EventBatch,
+    targets: dict[int, float],
+    mixtures: dict[int, list[float]],
+    reference: dict[int, float],
+) -> np.ndarray:
+    """Per-event lifetime weights: product over the decayed long-lived particles."""
+    from fastsim.decays import mixture_weights
+
+    w = np.ones(batch.n_events)
+    if not targets:
+        return w
+    mc = batch["mc"]
+    ev = mc.event_index()
+    for pdg, ctau in targets.items():
+        sel = (np.abs(mc["id"]) == abs(pdg)) & (mc["status"] == STATUS_DECAYED)
+        comps = np.array(mixtures.get(pdg) or [reference[pdg]], dtype=np.float64)
+        wi = mixture_weights(mc["lifetime"][sel], ctau, comps)
+        np.multiply.at(w, ev[sel], wi)
+    return w
+
+
+def run_task(task: GridTask, out_dir: str) -> dict[str, Any]:
+    """Simulate one task and evaluate its points; writes ``task_NNNN.h5`` and ``.json``."""
+    from fastsim.cards import Card
+    from fastsim.io import open_events
+    from fastsim.run import run
+
+    out = Path(out_dir)
+    card = Card(task.card)
+    card.path = "<grid>"
+    card.origins = {}
+    h5 = out / f"task_{task.index:04d}.h5"
+    summary = run(card, output=h5, workers=1, progress=False)
+    select = load_selection(task.card["grid"]["selection"])
+    reference = {pdg: task.card["particles"][pdg]["ctau"] for pdg in task.mixtures}
+    lumi = task.card["dataset"]["luminosity_fb"]
+    sigma = sum(p["sigma_nb"] for p in summary.processes)
+    sigma_err = math.sqrt(sum(p["sigma_err_nb"] ** 2 for p in summary.processes))
+    n_points = len(task.points)
+    sw = np.zeros(n_points)
+    sw2 = np.zeros(n_points)
+    swp = np.zeros(n_points)
+    sw2p = np.zeros(n_points)
+    with open_events(h5) as f:
+        for batch in f.iter_chunks(100_000):
+            passed = np.asarray(select(batch), dtype=bool)
+            base = batch.events["weight"]
+            for j in range(n_points):  # a handful of lifetimes: vectorised per point
+                w = base * _event_weights(batch, task.reweight[j], task.mixtures, reference)
+                sw[j] += w.sum()
+                sw2[j] += (w * w).sum()
+                swp[j] += w[passed].sum()
+                sw2p[j] += (w[passed] ** 2).sum()
+    rows = []
+    for j in range(n_points):
+        eff = swp[j] / sw[j] if sw[j] > 0 else 0.0
+        # weighted binomial error: sum over events of w^2 (pass - eff)^2
+        var = sw2p[j] * (1 - eff) ** 2 + (sw2[j] - sw2p[j]) * eff**2
+        rows.append(
+            {
+                "point": task.points[j],
+                **task.params[j],
+                "sigma_nb": sigma,
+                "sigma_err_nb": sigma_err,
+                "efficiency": eff,
+                "efficiency_err": math.sqrt(var) / sw[j] if sw[j] > 0 else 0.0,
+                "effective_events": sw[j] ** 2 / sw2[j] if sw2[j] > 0 else 0.0,
+                "expected_events": sigma * lumi * 1e6 * eff,  # 1 fb^-1 = 1e6 nb^-1
+                "file": h5.name,
+            }
+        )
+    tmp = out / f"task_{task.index:04d}.json.part"
+    tmp.write_text(json.dumps(rows))
+    tmp.replace(out / f"task_{task.index:04d}.json")
+    return {"index": task.index, "rows": rows, "n_events": summary.n_events}
+
+
+# --------------------------------------------------------------------- executors
+def _local(tasks: list[GridTask], out: Path, workers: int, progress: Callable[[dict], None]) -> None:
+    pending = {t.index: t for t in tasks}
+    attempts = dict.fromkeys(pending, 0)
+    while pending:
+        try:
+            with ProcessPoolExecutor(workers) as pool:
+                futures = {pool.submit(run_task, t, str(out)): i for i, t in pending.items()}
+                for fut, i in list(futures.items()):
+                    attempts[i] += 1
+                    progress(fut.result())
+                    del pending[i]
+        except BrokenProcessPool:
+            # a worker died: retry the unfinished tasks in a fresh pool
+            dead = [i for i in pending if attempts[i] >= MAX_RETRIES]
+            if dead:
+                msg = f"grid task {dead[0]} failed {MAX_RETRIES} times (worker died)"
+                raise RuntimeError(msg) from None
+
+
+def _dask(
+    tasks: list[GridTask],
+    out: Path,
+    scheduler: str | None,
+    n_local: int | None,
+    progress: Callable[[dict], None],
+) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=n_local or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        futures = [client.submit(run_task, t, str(out), retries=MAX_RETRIES, pure=False) for t in tasks]
+        for fut in as_completed(futures):
+            progress(fut.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_grid(
+    card_path: str | Path,
+    out_dir: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+    overrides: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run a grid card; returns the summary rows (also written to ``grid.csv`` and ``grid.h5``)."""
+    from tqdm import tqdm
+
+    _axes, tasks = plan_grid(card_path, overrides)
+    out = Path(out_dir or tasks[0].card["grid"]["output_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[int, list[dict[str, Any]]] = {}
+    if resume:
+        for t in tasks:
+            done = out / f"task_{t.index:04d}.json"
+            if done.exists() and (out / f"task_{t.index:04d}.h5").exists():
+                results[t.index] = json.loads(done.read_text())
+    todo = [t for t in tasks if t.index not in results]
+    n_points = sum(len(t.points) for t in tasks)
+    bar = tqdm(
+        total=n_points,
+        initial=sum(len(r) for r in results.values()),
+        unit="point",
+        disable=not show_progress,
+        desc="grid",
+    )
+
+    def progress(res: dict[str, Any]) -> None:
+        results[res["index"]] = res["rows"]
+        bar.update(len(res["rows"]))
+        bar.set_postfix(events=res["n_events"])
+
+    if todo:
+        if scheduler is not None or dask_local:
+            _dask(todo, out, scheduler, dask_local, progress)
+        else:
+            _local(todo, out, workers, progress)
+    bar.close()
+    rows = sorted((r for rs in results.values() for r in rs), key=lambda r: r["point"])
+    _write_summary(out, rows)
+    return rows
+
+
+def _write_summary(out: Path, rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0]) if rows else []
+    tmp = out / "grid.csv.part"
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(out / "grid.csv")
+    tmp = out / "grid.h5.part"
+    with h5py.File(tmp, "w") as f:
+        g = f.create_group("points")
+        for c in columns:
+            values = [r[c] for r in rows]
+            g[c] = (
+                np.array(values, dtype=h5py.string_dtype())
+                if isinstance(values[0], str)
+                else np.array(values)
+            )
+    tmp.replace(out / "grid.h5")

@@ -237,6 +237,12 @@ def _process_spec(name: str, value: Any, path: tuple, origin: Any) -> Section:
     return process_schema(gen)
 
 
+def _reco_spec() -> Section:
+    from fastsim.reco.card import RECO_SCHEMA
+
+    return RECO_SCHEMA
+
+
 def _detector_spec() -> Section:
     from fastsim.detector.card import DETECTOR_SCHEMA
 
@@ -246,14 +252,15 @@ def _detector_spec() -> Section:
 class _Lazy:
     """Defer building a sub-schema until validation (avoids import cycles)."""
 
-    def __init__(self, build: Any) -> None:
+    def __init__(self, build: Any, optional: bool = False) -> None:
         self.build = build
+        self.optional = optional
 
     def validate(self, value: Any, path: tuple, origin: Any) -> Any:
         return self.build().validate(value, path, origin)
 
     def default_value(self) -> Any:
-        return REQUIRED
+        return self.build().default_value() if self.optional else REQUIRED
 
 
 CARD_SCHEMA = Section(
@@ -277,6 +284,7 @@ CARD_SCHEMA = Section(
         ),
         "beam": BEAM_SCHEMA,
         "detector": _Lazy(_detector_spec),
+        "reco": _Lazy(_reco_spec, optional=True),
         "processes": MapOf(value_for=_process_spec, default=REQUIRED),
         "particles": MapOf(PARTICLE_SCHEMA, key_type=int, doc="new or overridden particles by PDG id"),
         "grid": Section(

@@ -1,0 +1,150 @@
+"""Hand-built MC samples for validating the reconstruction (tests, benchmarks, docs/reco.md).
+
+Units: GeV, cm, ns.  Each builder returns an MC record (:data:`fastsim.events.MC_FIELDS`)
+that the detector stage can simulate; kinematics from :mod:`fastsim.kinematics` (two-body
+and flat n-body phase space in the CM frame, PDG "Kinematics" 49.4) taken to the lab with
+:func:`fastsim.beams.cm_to_lab` and the nominal beams.  Masses come from the particle table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from fastsim import kinematics
+from fastsim.beams import BeamSetup, cm_to_lab
+from fastsim.events import MC_FIELDS, STATUS_DECAYED, STATUS_FINAL, Collection
+from fastsim.particles import ParticleTable
+
+__all__ = [
+    "SCALAR_PDG",
+    "displaced_pair_sample",
+    "invisible_recoil_sample",
+    "k0s_sample",
+    "mumu_gamma_sample",
+    "shipped_card",
+]
+
+#: PDG id used for the long-lived scalar (unknown to the particle table: invisible to the detector)
+SCALAR_PDG = 9000006
+_INVISIBLE_PDG = 9000007
+
+
+def shipped_card(detector: str = "belle2", beam: str = "superkekb_y4s") -> dict[str, Any]:
+    """A validated card dict with the shipped detector and beam presets (no processes)."""
+    from fastsim.cards import BEAM_SCHEMA
+    from fastsim.detector.card import DETECTOR_SCHEMA
+
+    root = Path(__file__).resolve().parent.parent.parent / "cards"
+    det = yaml.safe_load((root / "detectors" / f"{detector}.yaml").read_text())["detector"]
+    bm = yaml.safe_load((root / "beams" / f"{beam}.yaml").read_text())["beam"]
+    return {
+        "detector": DETECTOR_SCHEMA.validate(det, ("detector",), lambda _p: None),
+        "beam": BEAM_SCHEMA.validate(bm, ("beam",), lambda _p: None),
+    }
+
+
+def _record(
+    ids: list[int], status: list[int], mother1: list[int], p4: np.ndarray, mass: np.ndarray, vtx: np.ndarray
+) -> Collection:
+    """Regular record: k particles per event with lab (n, k, 4), masses (n, k), vertices (n, k, 3)."""
+    n, k, _ = p4.shape
+    f = {name: np.zeros((n, k), dt) for name, dt in MC_FIELDS.items()}
+    f["id"][:] = ids
+    f["status"][:] = status
+    f["mother1"][:] = mother1
+    f["mother2"][:] = -1
+    f["daughter1"][:] = -1
+    f["daughter2"][:] = -1
+    for i, name in enumerate(("px", "py", "pz", "e")):
+        f[name] = p4[:, :, i]
+    f["m"] = mass
+    for i, name in enumerate(("vx", "vy", "vz")):
+        f[name] = vtx[:, :, i]
+    return Collection.from_regular(f)
+
+
+def displaced_pair_sample(
+    n: int,
+    radius: float,
+    parent_mass: float,
+    daughter_pdg: int,
+    beams: BeamSetup,
+    particles: ParticleTable,
+    rng: np.random.Generator,
+) -> Collection:
+    """e+e- -> S + invisible (massless), S isotropic in the CM, S -> d+ d- (``daughter_pdg``
+    and its antiparticle) decaying at transverse distance ``radius`` (cm) from the beam line.
+    Record per event: S (status 2), d, dbar (status 1, mother 0)."""
+    her, ler = beams.nominal()
+    sqrt_s = beams.sqrt_s
+    # two-body momentum of S against a massless partner: (s - M^2) / (2 sqrt s)
+    p_cm = (sqrt_s**2 - parent_mass**2) / (2 * sqrt_s)
+    d = kinematics.isotropic_directions(n, rng)
+    s_cm = np.concatenate([d * p_cm, np.full((n, 1), np.hypot(p_cm, parent_mass))], axis=1)
+    s_lab = cm_to_lab(s_cm[:, None, :], np.repeat(her, n, 0), np.repeat(ler, n, 0))[:, 0]
+    md = float(particles.mass(np.array([daughter_pdg]))[0])
+    dau = kinematics.boost_to_frame_of(
+        kinematics.two_body_decay(np.full(n, parent_mass), md, md, rng), s_lab, np.full(n, parent_mass)
+    )
+    pt = np.hypot(s_lab[:, 0], s_lab[:, 1])
+    t = radius / pt  # decay point = t * p(S): transverse distance = radius
+    vtx = np.zeros((n, 3, 3))
+    for a in (1, 2):
+        vtx[:, a, :] = s_lab[:, None, :3][:, 0] * t[:, None]
+    p4 = np.concatenate([s_lab[:, None, :], dau], axis=1)
+    mass = np.tile([parent_mass, md, md], (n, 1))
+    rec = _record(
+        [SCALAR_PDG, daughter_pdg, -daughter_pdg], [STATUS_DECAYED, 1, 1], [-1, 0, 0], p4, mass, vtx
+    )
+    rec.fields["daughter1"][0::3] = 1
+    rec.fields["daughter2"][0::3] = 2
+    return rec
+
+
+def k0s_sample(n: int, particles: ParticleTable, rng: np.random.Generator) -> Collection:
+    """One K_S0 per event from the origin, p uniform in 0.3-3 GeV, isotropic in the barrel
+    (|cos theta| < 0.7), decayed to pi+ pi- by :func:`fastsim.decays.decay_particles` with the
+    particle table's ctau (so the decay radii follow the K0S lifetime)."""
+    from fastsim.decays import DecayTable, decay_particles
+
+    m = float(particles.mass(np.array([310]))[0])
+    p = rng.uniform(0.3, 3.0, n)
+    cth = rng.uniform(-0.7, 0.7, n)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    sth = np.sqrt(1 - cth**2)
+    p4 = np.stack([p * sth * np.cos(phi), p * sth * np.sin(phi), p * cth, np.hypot(p, m)], axis=1)[:, None, :]
+    rec = _record([310], [STATUS_FINAL], [-1], p4, np.full((n, 1), m), np.zeros((n, 1, 3)))
+    table = DecayTable({310: [(1.0, (211, -211))]})
+    return decay_particles(rec, table, rng, particles, frozenset())
+
+
+def _prompt(
+    ids: list[int], masses: np.ndarray, beams: BeamSetup, n: int, rng: np.random.Generator
+) -> Collection:
+    her, ler = beams.nominal()
+    p_cm = kinematics.n_body_phase_space(np.full(n, beams.sqrt_s), masses, rng)
+    p_lab = cm_to_lab(p_cm, np.repeat(her, n, 0), np.repeat(ler, n, 0))
+    k = len(ids)
+    return _record(ids, [STATUS_FINAL] * k, [-1] * k, p_lab, np.tile(masses, (n, 1)), np.zeros((n, k, 3)))
+
+
+def invisible_recoil_sample(
+    n: int, m_invisible: float, beams: BeamSetup, particles: ParticleTable, rng: np.random.Generator
+) -> Collection:
+    """e+e- -> mu+ mu- X with X invisible of mass ``m_invisible`` (GeV), flat 3-body phase
+    space in the CM (a Z'(-> nu nu) stand-in), nominal beams, from the origin."""
+    m_mu = float(particles.mass(np.array([13]))[0])
+    return _prompt([13, -13, _INVISIBLE_PDG], np.array([m_mu, m_mu, m_invisible]), beams, n, rng)
+
+
+def mumu_gamma_sample(
+    n: int, beams: BeamSetup, particles: ParticleTable, rng: np.random.Generator
+) -> Collection:
+    """e+e- -> mu+ mu- gamma, flat 3-body phase space in the CM (photons of all energies up
+    to ~5 GeV for the conversion studies), nominal beams, from the origin."""
+    m_mu = float(particles.mass(np.array([13]))[0])
+    return _prompt([13, -13, 22], np.array([m_mu, m_mu, 0.0]), beams, n, rng)

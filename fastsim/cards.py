@@ -237,6 +237,12 @@ def _process_spec(name: str, value: Any, path: tuple, origin: Any) -> Section:
     return process_schema(gen)
 
 
+def _trigger_spec() -> Section:
+    from fastsim.trigger.card import TRIGGER_SCHEMA
+
+    return TRIGGER_SCHEMA
+
+
 def _reco_spec() -> Section:
     from fastsim.reco.card import RECO_SCHEMA
 
@@ -284,6 +290,7 @@ CARD_SCHEMA = Section(
         ),
         "beam": BEAM_SCHEMA,
         "detector": _Lazy(_detector_spec),
+        "trigger": _Lazy(_trigger_spec, optional=True),
         "reco": _Lazy(_reco_spec, optional=True),
         "processes": MapOf(value_for=_process_spec, default=REQUIRED),
         "particles": MapOf(PARTICLE_SCHEMA, key_type=int, doc="new or overridden particles by PDG id"),

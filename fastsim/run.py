@@ -162,6 +162,10 @@ class RunSummary:
             out.append(
                 f"{p['name']:<20} {p['generator']:<16} {sig:>22} {p['n_events']:>10d} {p['expected_events']:>14.4g}"
             )
+            fr = p.get("flag_fractions", {})
+            if fr:
+                bits = ", ".join(f"{k.removeprefix('trg_')} {v:.3f}" for k, v in fr.items())
+                out.append(f"{'':<20} trigger efficiencies: {bits}")
         rate = self.n_events / self.seconds if self.seconds > 0 else float("inf")
         out.append(f"{self.n_events} events in {self.seconds:.1f} s ({rate:,.0f} events/s) -> {self.output}")
         if self.resumed_chunks:
@@ -190,9 +194,19 @@ def run(
     done = writer.chunks_done
     tallies: dict[str, XsecTally] = {name: XsecTally() for name in card["processes"]}
     counts: dict[str, int] = dict.fromkeys(card["processes"], 0)
+    # weighted counts of every boolean per-event flag (trigger bits ...) per process
+    flags: dict[str, dict[str, float]] = {name: {} for name in card["processes"]}
+    weights: dict[str, float] = dict.fromkeys(card["processes"], 0.0)
+
+    def add_flags(process: str, rec: dict[str, Any]) -> None:
+        weights[process] += rec["sum_weight"]
+        for k, v in rec["flags"].items():
+            flags[process][k] = flags[process].get(k, 0.0) + v
+
     for task, rec in zip(tasks[:done], writer.chunk_records, strict=False):
-        tallies[task.process] = tallies[task.process].merge(XsecTally(*rec))
+        tallies[task.process] = tallies[task.process].merge(XsecTally(*rec["tally"]))
         counts[task.process] += task.n_events
+        add_flags(task.process, rec)
     total = sum(t.n_events for t in tasks)
     bar = tqdm(
         total=total,
@@ -205,7 +219,14 @@ def run(
     )
 
     def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
-        writer.append(batch, [tally.n_trials, tally.sum_w, tally.sum_w2])
+        w = batch.events["weight"]
+        rec = {
+            "tally": [tally.n_trials, tally.sum_w, tally.sum_w2],
+            "sum_weight": float(w.sum()),
+            "flags": {k: float(w[v].sum()) for k, v in batch.events.items() if v.dtype == np.bool_},
+        }
+        writer.append(batch, rec)
+        add_flags(task.process, rec)
         tallies[task.process] = tallies[task.process].merge(tally)
         counts[task.process] += batch.n_events
         bar.update(batch.n_events)
@@ -261,6 +282,10 @@ def run(
                 # 1 fb^-1 = 1e6 nb^-1
                 "expected_events": t.sigma_nb * lumi * 1e6,
                 "model": build_generator(params, beams, table).describe(),
+                # fraction of (weighted) events with each boolean flag set: trigger lines, triggered
+                "flag_fractions": {k: v / weights[name] for k, v in flags[name].items()}
+                if weights[name]
+                else {},
             }
         )
     meta = {

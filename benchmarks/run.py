@@ -30,7 +30,10 @@ CARD = """
 include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]
 run: {{seed: 1, events: {events}, chunk_size: 100000, output: out.h5, workers: 1}}
 dataset: {{name: benchmark, luminosity_fb: 1.0}}
-detector: {{enabled: false}}   # the figures here are generation, decays and writing
+# the figures here are generation, decays and writing
+detector: {{enabled: false}}
+trigger: {{enabled: false}}
+reco: {{enabled: false}}
 processes:
   ee_mumu: {{generator: ee_mumu_born}}
 """

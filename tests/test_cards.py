@@ -144,3 +144,11 @@ def test_cli_validate_prints_resolved_card(tmp_path: Path) -> None:
     resolved = yaml.safe_load(proc.stdout)
     assert resolved["run"]["seed"] == 5
     assert resolved["beam"]["her"]["energy"] == 7.004
+
+
+def test_card_reference_is_current() -> None:
+    from fastsim.card_reference import reference_markdown
+
+    assert (CARDS.parent / "docs" / "cards.md").read_text() == reference_markdown(), (
+        "docs/cards.md is stale: run `python -m fastsim.card_reference > docs/cards.md`"
+    )

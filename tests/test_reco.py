@@ -28,6 +28,7 @@ from fastsim.reco.lists import LIST_CODES
 from fastsim.reco.stage import RecoStage
 from fastsim.reco.validation import (
     displaced_pair_sample,
+    displaced_vertex_efficiency,
     invisible_recoil_sample,
     k0s_sample,
     mumu_gamma_sample,
@@ -211,32 +212,13 @@ def test_k0s_mass_peak(env):
 
 
 # ---------------------------------------------------------------------------- displaced search
-RADII = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
-
-
-def displaced_efficiency(env, radii=RADII, n=800, seed=31):
-    """(radius, efficiency, fraction of events with both muons found) for 1 GeV S -> mu mu."""
-    _card, beams, _det, _reco = env
-    rows = []
-    for i, r in enumerate(radii):
-        mc = displaced_pair_sample(n, r, 1.0, 13, beams, TABLE, np.random.default_rng(seed + i))
-        out, v, _c, _ev = simulate(env, mc, seed + 100 + i)
-        tr = out["tracks"]
-        mu = (np.abs(tr["true_pdg"]) == 13) & (tr["origin"] == 0)
-        both = np.bincount(tr.event_index()[mu], minlength=n) >= 2
-        sel = v["selected"] & (v["mc_index"] == 0)
-        eff = np.mean(np.bincount(v.event_index()[sel], minlength=n) > 0)
-        rows.append((r, eff, both.mean()))
-    return rows
-
-
 def test_displaced_efficiency_vs_radius(env):
     """Efficiency = finding both tracks x vertexing and cuts; away from material the
     vertexing and cuts keep >= 95% of the events with both tracks found; on the beam pipe
     (r = 1.0 cm) the material veto removes them."""
     card = env[0]
     layers = [ly["radius"] for ly in card["detector"]["tracker"]["layers"]]
-    rows = displaced_efficiency(env)
+    rows = displaced_vertex_efficiency()
     print("r [cm]  eff   both tracks found")
     for r, eff, both in rows:
         print(f"{r:6.1f} {eff:.3f} {both:.3f}")

@@ -105,6 +105,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_grid_dir(card: str) -> str:
+    """The grid output directory a card names (``grid.output_dir``)."""
+    from fastsim.grid import plan_grid
+
+    return plan_grid(card)[1][0].card["grid"]["output_dir"]
+
+
 def cmd_grid(args: argparse.Namespace) -> int:
     from fastsim.grid import run_grid
 
@@ -118,6 +125,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
         show_progress=not args.quiet,
         overrides=_parse_set(args.set or []) or None,
     )
+    if args.map:
+        from fastsim.grid import plot_efficiency_map
+
+        out = plot_efficiency_map(args.output or load_grid_dir(args.card), args.map[0], args.map[1])
+        if not args.quiet:
+            print(f"efficiency map: {out}")
     if not args.quiet:
         for r in rows:
             params = ", ".join(
@@ -172,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--dask-local", type=int, metavar="N", help="start a dask LocalCluster with N workers")
     p.add_argument("--resume", action="store_true", help="skip tasks whose results are on disk")
+    p.add_argument(
+        "--map", nargs=2, metavar=("X", "Y"), help="also plot the efficiency map over two grid columns"
+    )
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_grid)

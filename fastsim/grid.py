@@ -372,3 +372,40 @@ def _write_summary(out: Path, rows: list[dict[str, Any]]) -> None:
                 else np.array(values)
             )
     tmp.replace(out / "grid.h5")
+
+
+def plot_efficiency_map(out_dir: str | Path, x: str, y: str, output: str | Path | None = None) -> Path:
+    """Efficiency map of a finished grid: ``efficiency`` of ``grid.csv`` over two of its
+    parameter columns (e.g. ``particles.9900025.mass`` and ``particles.9900025.ctau``; a
+    lifetime axis is drawn logarithmically).  Writes a PNG (default ``DIR/efficiency_map.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    with (out_dir / "grid.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or x not in rows[0] or y not in rows[0]:
+        known = ", ".join(rows[0]) if rows else "none"
+        msg = f"{out_dir / 'grid.csv'}: columns {x!r} and {y!r} needed (have: {known})"
+        raise CardError(msg)
+    xs = np.array(sorted({float(r[x]) for r in rows}))
+    ys = np.array(sorted({float(r[y]) for r in rows}))
+    eff = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        eff[np.searchsorted(ys, float(r[y])), np.searchsorted(xs, float(r[x]))] = float(r["efficiency"])
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    mesh = ax.pcolormesh(xs, ys, eff, shading="nearest", vmin=0.0, vmax=max(1e-9, float(np.nanmax(eff))))
+    fig.colorbar(mesh, ax=ax, label="efficiency")
+    if "ctau" in y:
+        ax.set_yscale("log")
+    if "ctau" in x:
+        ax.set_xscale("log")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    fig.tight_layout()
+    output = Path(output) if output else out_dir / "efficiency_map.png"
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    return output

@@ -91,6 +91,19 @@ def test_reweighted_efficiency_matches_direct_simulation(tmp_path: Path) -> None
         assert rows[i]["effective_events"] > 1000
 
 
+def test_efficiency_map_plot(tmp_path: Path) -> None:
+    from fastsim.grid import plot_efficiency_map
+
+    path = card(
+        tmp_path, "g.yaml", events=500, mass="{values: [0.8, 1.5]}", ctau="{logspace: [1.0, 100.0, 3]}"
+    )
+    run_grid(path, tmp_path / "g", show_progress=False)
+    png = plot_efficiency_map(tmp_path / "g", "particles.9900025.mass", "particles.9900025.ctau")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(CardError, match="columns"):
+        plot_efficiency_map(tmp_path / "g", "mass", "ctau")
+
+
 def test_local_pool_and_dask_give_identical_tables(tmp_path: Path) -> None:
     path = card(
         tmp_path, "g.yaml", events=1500, mass="{values: [0.8, 1.5]}", ctau="{logspace: [1.0, 50.0, 3]}"

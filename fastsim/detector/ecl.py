@@ -76,6 +76,27 @@ def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
     return seed_of
 
 
+@njit(cache=True)
+def _event_order(ev, dep):  # fmt: skip
+    """Indices of the positive deposits by event, then by decreasing energy (stable): the
+    order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing."""
+    n = len(ev)
+    out = np.empty(n, np.int64)
+    k = 0
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and ev[b] == ev[a]:
+            b += 1
+        idx = a + np.argsort(-dep[a:b], kind="mergesort")
+        for j in idx:
+            if dep[j] > 0:
+                out[k] = j
+                k += 1
+        a = b
+    return out[:k]
+
+
 def deposits(
     ecl: dict[str, Any],
     pdg: np.ndarray,
@@ -118,8 +139,11 @@ def make_clusters(
     the deposit that seeded it (``seed``) and, per deposit, its cluster seed (``seed_of``)."""
     x, y, z = pos[:, 0], pos[:, 1], pos[:, 2]
     keep = dep > 0
-    order = np.lexsort((-dep, ev))
-    order = order[keep[order]]
+    if len(ev) and np.all(ev[1:] >= ev[:-1]):
+        order = _event_order(ev, dep)  # events already grouped: sort within each event
+    else:
+        order = np.lexsort((-dep, ev))
+        order = order[keep[order]]
     seed_of = np.full(len(dep), -1, np.int64)
     if len(order):
         seed_of = _merge(ev, dep, x, y, z, order, ecl["crystal_size"])

@@ -56,6 +56,41 @@ class Geometry:
     theta_max: float
     card: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        self.cdc_blocks()
+
+    def cdc_blocks(self) -> None:
+        """Runs of consecutive CDC layers of one superlayer (no material between them), for
+        the propagation kernel: ``blk_end[L]`` is one past the run's last layer at the run's
+        first layer L (-1 elsewhere); ``blk_zlo/blk_zhi`` the z interval inside every layer of
+        the run (largest z_min, smallest z_max), ``blk_zlo_min/blk_zhi_max`` the interval
+        covering all of them."""
+        n = self.n_layers
+        self.blk_end = np.full(n, -1, np.int64)
+        self.blk_zlo = np.zeros(n)
+        self.blk_zhi = np.zeros(n)
+        self.blk_zlo_min = np.zeros(n)
+        self.blk_zhi_max = np.zeros(n)
+        i = 0
+        while i < n:
+            if self.kind[i] != KIND_CDC:
+                i += 1
+                continue
+            j = i
+            while (
+                j < n
+                and self.kind[j] == KIND_CDC
+                and self.superlayer[j] == self.superlayer[i]
+                and self.efficiency[j] == self.efficiency[i]
+            ):
+                j += 1
+            self.blk_end[i] = j
+            self.blk_zlo[i] = self.z_min[i:j].max()
+            self.blk_zhi[i] = self.z_max[i:j].min()
+            self.blk_zlo_min[i] = self.z_min[i:j].min()
+            self.blk_zhi_max[i] = self.z_max[i:j].max()
+            i = j
+
     @property
     def n_layers(self) -> int:
         return len(self.radius)

@@ -85,11 +85,18 @@ def _seed(seed: np.uint64, i: int) -> np.uint64:
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def _gauss2(state: np.uint64) -> tuple:
-    """Two independent standard normals (Box-Muller)."""
-    state, u1 = _next(state)
-    state, u2 = _next(state)
-    r = math.sqrt(-2.0 * math.log(1.0 - u1))
-    return state, r * math.cos(_TWO_PI * u2), r * math.sin(_TWO_PI * u2)
+    """Two independent standard normals (Marsaglia polar method, SIAM Review 6 (1964) 260:
+    no trigonometric call)."""
+    while True:
+        state, u1 = _next(state)
+        state, u2 = _next(state)
+        v1 = 2.0 * u1 - 1.0
+        v2 = 2.0 * u2 - 1.0
+        r2 = v1 * v1 + v2 * v2
+        if 0.0 < r2 < 1.0:
+            break
+    f = math.sqrt(-2.0 * math.log(r2) / r2)
+    return state, v1 * f, v2 * f
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -128,18 +135,54 @@ def arc_at_radius(w: float, d0: float, r: float) -> float:
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _point(w: float, phi0: float, d0: float, z0: float, tanl: float, s: float, pt: float) -> tuple:
-    phi = phi0 + w * s
-    f = 1.0 / w - d0
-    x = -math.sin(phi0) * f + math.sin(phi) / w
-    y = math.cos(phi0) * f - math.cos(phi) / w
-    return x, y, z0 + tanl * s, pt * math.cos(phi), pt * math.sin(phi), pt * tanl
+def _helix(x: float, y: float, z: float, px: float, py: float, pz: float, q: float, bz: float) -> tuple:
+    """As :func:`helix_from_state`, with the POCA direction as (cos phi0, sin phi0) and one
+    atan2: (w, cos phi0, sin phi0, d0, z0, tanl, s)."""
+    pt = math.sqrt(px * px + py * py)
+    w = -q * KAPPA * bz / pt
+    cx = x - py / pt / w
+    cy = y + px / pt / w
+    cn = math.sqrt(cx * cx + cy * cy)
+    sg = 1.0 if w > 0 else -1.0
+    c0, s0 = 1.0, 0.0
+    if cn > 0.0:
+        c0, s0 = sg * cy / cn, -sg * cx / cn
+    d0 = sg * (1.0 / abs(w) - cn)
+    # turning angle from the POCA direction to the momentum direction
+    s = math.atan2(c0 * py - s0 * px, c0 * px + s0 * py) / w
+    tanl = pz / pt
+    return w, c0, s0, d0, z - tanl * s, tanl, s
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _pos(w: float, c0: float, s0: float, d0: float, ha: float, hc: float) -> tuple:
+    """Transverse point and unit direction at arc s of the helix, from ha = sin(w s/2) and
+    hc = cos(w s/2) (no trigonometric call; 1 - cos(w s) = 2 ha^2 avoids the cancellation
+    of 1/w - d0 against sin(phi)/w at small curvature).  Returns (x, y, cos phi, sin phi)."""
+    sw = 2.0 * ha * hc
+    omc = 2.0 * ha * ha
+    x = s0 * d0 + (c0 * sw - s0 * omc) / w
+    y = -c0 * d0 + (s0 * sw + c0 * omc) / w
+    return x, y, c0 * (1.0 - omc) - s0 * sw, s0 * (1.0 - omc) + c0 * sw
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _geometric(state: np.uint64, log_eff: float) -> tuple:
+    """Number of successes before the first failure of Bernoulli(eff) trials,
+    floor(ln u / ln eff) with u uniform in (0, 1] (inversion of P(K >= k) = eff^k; Devroye,
+    Non-Uniform Random Variate Generation (1986), ch. X.2)."""
+    state, u = _next(state)
+    if log_eff >= 0.0:
+        return state, 1 << 30
+    g = math.log(1.0 - u) / log_eff
+    return state, int(min(g, 1073741824.0))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
     radius, z_min, z_max, x0, dedx_x0, eff, kind, superlayer, pxd_index, svd_index,
+    blk_end, blk_zlo, blk_zhi, blk_zlo_min, blk_zhi_max,
     bz, ecl_r, ecl_zf, ecl_zb, n_sl,
 ):  # fmt: skip
     """Propagate charged particles through the layers (see the module doc).
@@ -150,6 +193,26 @@ def propagate_charged(
     decay point), 3-D path length, VXD hit bit mask (PXD bits 0-7, SVD bits 8-15), hit
     counts (PXD, SVD, CDC), CDC hits per superlayer (n, n_sl), radii of the first and
     last measured hit, and the energy lost in material (GeV).
+
+    Speed (the outcome is that of stepping layer by layer):
+
+    * a crossing at radius R has sin(w s/2) = a = w/2 sqrt((R^2 - d0^2)/(1 - w d0)), so
+      position and direction there follow from a and sqrt(1 - a^2) without trigonometric
+      calls (:func:`_pos`); one asin gives the arc for z and the path, one atan2 restarts
+      the helix after a scatter (:func:`_helix`);
+    * the CDC layers carry no material, so the helix is the same across a run of them
+      (``blk_end[L] > 0`` at the first layer L of a superlayer's run marks where it ends,
+      :meth:`Geometry.cdc_blocks`).  Over a run the per-layer conditions become radius cuts
+      without transcendental calls: reachable iff ``(R^2 - d0^2) w^2 / (4 (1 - w d0)) <= 1``
+      (``|a| <= 1``), beyond the decay point iff ``R^2 > r^2(s_decay)`` (``r(s)`` of the
+      module doc); the z test passes for the whole run when the z range between the current
+      point and the run's outermost reachable crossing (z is monotonic along the arc, the
+      arc bounded by a + a^3/6 <= asin a <= a + (pi/2 - 1) a^3) lies inside every layer's z
+      extent, or fails for all when it lies outside all of them; only a run straddling a z
+      edge is tested layer by layer (one asin each);
+    * CDC hits with the common layer efficiency eff come from geometric gaps between misses
+      (:func:`_geometric`, about (1 - eff) draws per layer instead of one per layer), an
+      exact way to draw the same independent Bernoulli(eff) sequence.
     """
     n = len(x)
     n_layers = len(radius)
@@ -172,25 +235,123 @@ def propagate_charged(
             continue
         s3_left = s3_max[i]
         travelled = 0.0
-        w, phi0, d0, z0, tanl, s_cur = helix_from_state(X, Y, Z, PX, PY, PZ, q[i], bz)
+        w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, q[i], bz)
         sec = math.sqrt(1.0 + tanl * tanl)
         code = -1
+        rf = -1.0
+        rl = -1.0
+        mask = 0
+        nh0 = 0
+        nh1 = 0
+        nh2 = 0
+        el = 0.0
+        gap = 0  # CDC hits left before the next miss
+        gap_eff = -1.0  # efficiency the gap was drawn with
+        log_eff = 0.0
         # two passes: 0 = inward crossings (only if the track starts before its POCA), 1 = outward
         for phase in range(2):
             if code >= 0:
                 break
             if phase == 0 and s_cur >= 0.0:
                 continue
-            for jj in range(n_layers):
-                L = n_layers - 1 - jj if phase == 0 else jj
-                R = radius[L]
+            # inward crossings (at -sT > s_cur) exist only below the starting radius
+            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            L = n_layers - 1 if phase == 0 else 0
+            while 0 <= L < n_layers:
+                cur = L
+                L = L - 1 if phase == 0 else L + 1
+                R = radius[cur]
+                if phase == 0 and r_start < R:
+                    continue
+                bend = blk_end[cur]
+                if phase == 1 and bend > 0:
+                    # ------------------------------------------- a run of CDC layers
+                    L = bend
+                    d02 = d0 * d0
+                    omwd = 1.0 - w * d0
+                    q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
+                    rmax2 = d02 + 1.0 / q4
+                    rdec2 = np.inf
+                    if s3_left < np.inf:
+                        s_dec = s_cur + s3_left / sec
+                        if s_dec <= 0.0:
+                            rdec2 = -1.0
+                        elif abs(w * s_dec) < math.pi:
+                            sn = math.sin(0.5 * w * s_dec)
+                            rdec2 = d02 + sn * sn / q4
+                    r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
+                    # z range of the run's crossings: from the current point to the outermost one
+                    z_a = z0 + tanl * s_cur
+                    z_lo = z_a
+                    z_hi = z_a
+                    aa = 0.0
+                    if r_top2 > d02:
+                        aa = min(0.5 * abs(w) * math.sqrt((r_top2 - d02) / omwd), 1.0)
+                        s_lo = 2.0 * (aa + aa * aa * aa / 6.0) / abs(w)
+                        s_hi = 2.0 * (aa + 0.5707963267948966 * aa * aa * aa) / abs(w)
+                        z_b1 = z0 + tanl * s_lo
+                        z_b2 = z0 + tanl * s_hi
+                        z_lo = min(z_a, z_b1, z_b2)
+                        z_hi = max(z_a, z_b1, z_b2)
+                    z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
+                    z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
+                    if not (z_all or z_none) and aa > 0.0:
+                        z_b = z0 + tanl * 2.0 * math.asin(aa) / abs(w)
+                        z_lo, z_hi = min(z_a, z_b), max(z_a, z_b)
+                        z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
+                        z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
+                    r_cur2 = -1.0
+                    if s_cur >= 0.0:
+                        r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+                    e_c = eff[cur]
+                    if e_c != gap_eff:
+                        log_eff = math.log(e_c) if e_c > 0.0 else -np.inf
+                        st, gap = _geometric(st, log_eff)
+                        gap_eff = e_c
+                    nsl = 0
+                    for LL in range(cur, bend):
+                        R = radius[LL]
+                        R2 = R * R
+                        if abs(d0) >= R:
+                            continue
+                        if (R2 - d02) * q4 > 1.0:
+                            L = n_layers  # beyond the largest radius: the track turns here
+                            break
+                        # near or before the current point: exact test
+                        if r_cur2 >= R2 and arc_at_radius(w, d0, R) <= s_cur:
+                            continue
+                        if rdec2 < R2:
+                            code = END_DECAYED
+                            break
+                        if z_none:
+                            continue
+                        if not z_all:
+                            zc = z0 + tanl * arc_at_radius(w, d0, R)
+                            if zc < z_min[LL] or zc > z_max[LL]:
+                                continue
+                        if gap > 0:
+                            gap -= 1
+                            nsl += 1
+                            if rf < 0:
+                                rf = R
+                            rl = R
+                        else:
+                            st, gap = _geometric(st, log_eff)
+                    nh2 += nsl
+                    sl_hits[i, superlayer[cur]] += nsl
+                    if code >= 0:
+                        break
+                    continue
+                # ----------------------------------------------- one layer
                 if abs(d0) >= R:
                     continue
-                sT = arc_at_radius(w, d0, R)
-                if sT < 0.0:
+                num = (R * R - d0 * d0) / (1.0 - w * d0)
+                a = 0.5 * w * math.sqrt(max(num, 0.0))
+                if num < 0.0 or abs(a) > 1.0:
                     if phase == 1:
                         break  # beyond the largest radius: the track turns here
                     continue
+                sT = 2.0 * math.asin(a) / w
                 s_target = -sT if phase == 0 else sT
                 if s_target <= s_cur:
                     continue
@@ -199,40 +360,43 @@ def propagate_charged(
                     code = END_DECAYED
                     break
                 zc = z0 + tanl * s_target
-                if zc < z_min[L] or zc > z_max[L]:
+                if zc < z_min[cur] or zc > z_max[cur]:
                     continue
-                k = kind[L]
+                k = kind[cur]
                 if k != KIND_MATERIAL:
                     st, u = _next(st)
-                    if u < eff[L]:
+                    if u < eff[cur]:
                         if k == KIND_CDC:
-                            n_hits[i, 2] += 1
-                            sl_hits[i, superlayer[L]] += 1
+                            nh2 += 1
+                            sl_hits[i, superlayer[cur]] += 1
                         elif k == KIND_PXD:
-                            n_hits[i, 0] += 1
-                            vxd_mask[i] |= 1 << pxd_index[L]
+                            nh0 += 1
+                            mask |= 1 << pxd_index[cur]
                         else:
-                            n_hits[i, 1] += 1
-                            vxd_mask[i] |= 1 << (8 + svd_index[L])
-                        if r_first[i] < 0:
-                            r_first[i] = R
-                        r_last[i] = R
-                if k == KIND_CDC or x0[L] <= 0.0:
+                            nh1 += 1
+                            mask |= 1 << (8 + svd_index[cur])
+                        if rf < 0:
+                            rf = R
+                        rl = R
+                if k == KIND_CDC or x0[cur] <= 0.0:
                     continue
                 # material: move to the crossing, lose energy, scatter, restart the helix
-                X, Y, Z, PX, PY, PZ = _point(w, phi0, d0, z0, tanl, s_target, pt)
+                ha = -a if phase == 0 else a
+                X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
+                Z = zc
                 s3_left -= ds3
                 travelled += ds3
-                p2 = PX * PX + PY * PY + PZ * PZ
-                p = math.sqrt(p2)
-                cos_inc = abs(X * PX + Y * PY) / (R * p)
-                xx = x0[L] / max(cos_inc, 0.05)
+                p = pt * sec
+                p2 = p * p
+                cos_inc = abs(X * cph + Y * sph) / (R * sec)
+                xx = x0[cur] / max(cos_inc, 0.05)
                 e = math.sqrt(p2 + m * m)
                 beta2 = p2 / (e * e)
-                de = dedx_x0[L] * xx * max(1.0, _BETA2_MIN / beta2)
-                e_lost[i] += de
+                de = dedx_x0[cur] * xx * max(1.0, _BETA2_MIN / beta2)
+                el += de
                 e_new = e - de
                 if e_new <= m * 1.0001:
+                    PX, PY, PZ = pt * cph, pt * sph, pt * tanl
                     code = END_STOPPED
                     break
                 p_new = math.sqrt(e_new * e_new - m * m)
@@ -241,22 +405,27 @@ def propagate_charged(
                     _HIGHLAND / (beta * p_new) * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx / (beta * beta)))
                 )
                 st, g1, g2 = _gauss2(st)
-                # orthonormal basis perpendicular to the direction
-                dx, dy, dz = PX / p, PY / p, PZ / p
-                ptd = math.sqrt(dx * dx + dy * dy)
-                ux, uy, uz = -dy / ptd, dx / ptd, 0.0
-                vx, vy, vz = -dz * dx / ptd, -dz * dy / ptd, ptd
+                # orthonormal basis perpendicular to the direction (dx, dy, dz)
+                ptd = 1.0 / sec
+                dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
+                ux, uy = -sph, cph
+                vx, vy, vz = -dz * cph, -dz * sph, ptd
                 nx = dx + theta0 * (g1 * ux + g2 * vx)
                 ny = dy + theta0 * (g1 * uy + g2 * vy)
-                nz = dz + theta0 * (g1 * uz + g2 * vz)
+                nz = dz + theta0 * (g2 * vz)
                 nn = math.sqrt(nx * nx + ny * ny + nz * nz)
                 PX, PY, PZ = p_new * nx / nn, p_new * ny / nn, p_new * nz / nn
                 pt = math.sqrt(PX * PX + PY * PY)
                 if pt < 1e-6:
                     code = END_ESCAPED
                     break
-                w, phi0, d0, z0, tanl, s_cur = helix_from_state(X, Y, Z, PX, PY, PZ, q[i], bz)
+                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, q[i], bz)
                 sec = math.sqrt(1.0 + tanl * tanl)
+        vxd_mask[i] = mask
+        n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = nh0, nh1, nh2
+        r_first[i] = rf
+        r_last[i] = rl
+        e_lost[i] = el
         # ---------------------------------------------------------------- ECL face
         s_end = 0.0
         if code < 0:
@@ -287,7 +456,10 @@ def propagate_charged(
         if code == END_DECAYED:
             s_end = s_cur + s3_left / sec
         if code in (END_ECL, END_DECAYED):
-            X, Y, Z, PX, PY, PZ = _point(w, phi0, d0, z0, tanl, s_end, pt)
+            h = 0.5 * w * s_end
+            X, Y, cph, sph = _pos(w, c0, s0, d0, math.sin(h), math.cos(h))
+            Z = z0 + tanl * s_end
+            PX, PY, PZ = pt * cph, pt * sph, pt * tanl
             travelled += (s_end - s_cur) * sec
         end_code[i] = code
         end[i, 0], end[i, 1], end[i, 2] = X, Y, Z

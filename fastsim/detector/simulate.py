@@ -41,9 +41,7 @@ from fastsim.detector.tracking import (
     COV_FIELDS,
     HELIX_FIELDS,
     find_tracks,
-    helix_params,
-    smear,
-    track_covariance,
+    track_response,
 )
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL, Collection, EventBatch
 
@@ -299,7 +297,8 @@ class DetectorStage:
                     gen["x"][ic], gen["y"][ic], gen["z"][ic], gen["px"][ic], gen["py"][ic], gen["pz"][ic],
                     gen["q"][ic], gen["m"][ic], gen["s3"][ic], seed_c,
                     g.radius, g.z_min, g.z_max, g.x0, g.dedx_x0, g.efficiency, g.kind, g.superlayer,
-                    g.pxd_index, g.svd_index, g.bz, g.ecl_radius, g.ecl_z_fwd, g.ecl_z_bwd, g.n_superlayers,
+                    g.pxd_index, g.svd_index, g.blk_end, g.blk_zlo, g.blk_zhi, g.blk_zlo_min, g.blk_zhi_max,
+                    g.bz, g.ecl_radius, g.ecl_z_fwd, g.ecl_z_bwd, g.n_superlayers,
                 )  # fmt: skip
                 for key, arr in zip(
                     ("end_code", "end", "path", "vxd_mask", "n_hits", "sl_hits", "r_first", "r_last"),
@@ -499,53 +498,30 @@ class DetectorStage:
         }
         return {
             "tracks": Collection.from_counts(
-                tr_counts, {k: tracks[k].astype(dt) for k, dt in TRACK_FIELDS.items()}
+                tr_counts, {k: np.ascontiguousarray(tracks[k], dtype=dt) for k, dt in TRACK_FIELDS.items()}
             ),
             "clusters": Collection.from_counts(
-                cl_counts, {k: clusters[k].astype(dt) for k, dt in CLUSTER_FIELDS.items()}
+                cl_counts,
+                {k: np.ascontiguousarray(clusters[k], dtype=dt) for k, dt in CLUSTER_FIELDS.items()},
             ),
             "klm": Collection.from_counts(
                 np.bincount(sim["ev"][ik], minlength=n_events),
-                {k: klm_fields[k].astype(dt) for k, dt in KLM_FIELDS.items()},
+                {k: np.ascontiguousarray(klm_fields[k], dtype=dt) for k, dt in KLM_FIELDS.items()},
             ),
         }
 
     def _tracks(
         self, sim: dict[str, np.ndarray], it: np.ndarray, p, pt, rng: np.random.Generator
     ) -> dict[str, Any]:
-        g = self.geom
-        true = helix_params(
-            sim["x"][it],
-            sim["y"][it],
-            sim["z"][it],
-            sim["px"][it],
-            sim["py"][it],
-            sim["pz"][it],
-            sim["q"][it],
-            g.bz,
+        nh = sim["n_hits"][it]
+        out = track_response(
+            self.geom,
+            *(sim[k][it] for k in ("x", "y", "z", "px", "py", "pz", "q", "m")),
+            nh.sum(axis=1, dtype=np.int64),
+            sim["r_first"][it],
+            sim["r_last"][it],
+            rng,
         )
-        beta = p[it] / np.sqrt(p[it] ** 2 + sim["m"][it] ** 2)
-        sin_t = pt[it] / p[it]
-        nh = sim["n_hits"][it].astype(np.int64)
-        cov = track_covariance(
-            g, p[it], pt[it], beta, sin_t, true[2], nh.sum(axis=1), sim["r_first"][it], sim["r_last"][it]
-        )
-        dev = smear(cov, rng)
-        reco = [true[k] + dev[:, k] for k in range(5)]
-        reco[1] = np.mod(reco[1] + np.pi, 2 * np.pi) - np.pi
-        out: dict[str, Any] = dict(zip(HELIX_FIELDS, reco, strict=True))
-        k = 0
-        for i in range(5):
-            for j in range(i, 5):
-                out[COV_FIELDS[k]] = cov[:, i, j]
-                k += 1
-        from fastsim.detector.geometry import KAPPA
-
-        pt_r = KAPPA * g.bz / np.abs(reco[2])
-        out["charge"] = np.sign(reco[2]).astype(np.int8)
-        out["px"] = pt_r * np.cos(reco[1])
-        out["py"] = pt_r * np.sin(reco[1])
-        out["pz"] = pt_r * reco[4]
         out["n_pxd"], out["n_svd"], out["n_cdc"] = nh[:, 0], nh[:, 1], nh[:, 2]
         out["first_hit_r"] = sim["r_first"][it]
         out["mc_index"] = sim["mc"][it]

@@ -23,13 +23,24 @@ scatter at the beam pipe moves d0 by +r dphi and z0 by -r dtanLambda).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_PXD, KIND_SVD, Geometry
+from fastsim.detector.propagation import _FM
 
-__all__ = ["COV_FIELDS", "HELIX_FIELDS", "find_tracks", "helix_params", "track_covariance"]
+__all__ = [
+    "COV_FIELDS",
+    "HELIX_FIELDS",
+    "find_tracks",
+    "helix_params",
+    "smear",
+    "track_covariance",
+    "track_response",
+]
 
 HELIX_FIELDS = ("d0", "phi0", "omega", "z0", "tanl")
 #: upper triangle of the 5x5 covariance, row-major over HELIX_FIELDS
@@ -138,4 +149,137 @@ def smear(cov: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out[:, a] = l11 * g[:, a]
         out[:, b] = l21 * g[:, a] + l22 * g[:, b]
     out[:, 2] = np.sqrt(cov[:, 2, 2]) * g[:, 2]
+    return out
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _hyp(a: float, b: float) -> float:
+    return math.sqrt(a * a + b * b)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _track_kernel(
+    x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, gauss,
+    radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz,
+):  # fmt: skip
+    """Fused :func:`helix_params`, :func:`track_covariance` and :func:`smear` per track (same
+    formulas; ``res`` rows: (a, b) of pT, d0, z0, phi0, tanLambda; ``gauss`` (5, n) standard
+    normals).  Returns the smeared
+    helix (5, n), the covariance's upper triangle (15, n) in COV_FIELDS order, px, py, pz
+    and the charge."""
+    n = len(x)
+    reco = np.empty((5, n))
+    cov = np.zeros((15, n))
+    pxo = np.empty(n)
+    pyo = np.empty(n)
+    pzo = np.empty(n)
+    charge = np.empty(n, np.int8)
+    n_layers = len(radius)
+    a_pt, b_pt = res[0, 0], res[0, 1]
+    a_d0, b_d0 = res[1, 0], res[1, 1]
+    a_z0, b_z0 = res[2, 0], res[2, 1]
+    a_ph, b_ph = res[3, 0], res[3, 1]
+    a_tl, b_tl = res[4, 0], res[4, 1]
+    for i in range(n):
+        # ------------------------------------------------ true helix (helix_params)
+        pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
+        w = -q[i] * KAPPA * bz / pt
+        cx = x[i] - py[i] / pt / w
+        cy = y[i] + px[i] / pt / w
+        cn = math.sqrt(cx * cx + cy * cy)
+        sg = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
+        phi0 = math.atan2(-sg * cx, sg * cy)
+        d0 = sg * (1.0 / abs(w) - cn)
+        dphi = math.atan2(py[i], px[i]) - phi0
+        dphi = dphi - 2.0 * math.pi * math.floor((dphi + math.pi) / (2.0 * math.pi))
+        tanl = pz[i] / pt
+        z0 = z[i] - tanl * dphi / w
+        omega = -w
+        # ------------------------------------------------ covariance (track_covariance)
+        p = math.sqrt(pt * pt + pz[i] * pz[i])
+        beta = p / math.sqrt(p * p + m[i] * m[i])
+        sin_t = pt / p
+        lever = max(r_last[i] - r_first[i], 1.0)
+        nh = max(n_hits[i], 3)
+        hf = math.sqrt((n_ref + 4.0) / (nh + 4.0))
+        f_meas = (l_ref / lever) ** 2 * hf
+        f_ms = math.sqrt(l_ref / lever)
+        f_ang = (l_ref / lever) * hf
+        idx = np.searchsorted(radius, r_first[i] - 1e-6)
+        idx = min(max(idx, 0), n_layers - 1)
+        sig_first = sigma_rphi[idx] if sigma_rphi[idx] > 0 else s_ref
+        h_b = max(r_first[i] / r_ref, 1.0)
+        h_a = h_b * max(sig_first / s_ref, 1.0)
+        s_om = abs(omega) * _hyp(a_pt * pt * f_meas, b_pt / beta * f_ms)
+        pb = p * beta
+        sq = math.sqrt(sin_t)
+        k15 = pb * sin_t * sq
+        k25 = k15 * sin_t
+        ms_d0 = b_d0 * h_b / k15
+        ms_z0 = b_z0 * h_b / k25
+        ms_ph = b_ph / k15
+        ms_tl = b_tl / k25
+        s_d0 = _hyp(a_d0 * h_a, ms_d0)
+        s_z0 = _hyp(a_z0 * h_a, ms_z0)
+        s_ph = _hyp(a_ph * f_ang, ms_ph)
+        s_tl = _hyp(a_tl * f_ang, ms_tl)
+        c00, c11, c22, c33, c44 = s_d0 * s_d0, s_ph * s_ph, s_om * s_om, s_z0 * s_z0, s_tl * s_tl
+        c01 = _MS_CORRELATION * ms_d0 * ms_ph
+        c34 = -_MS_CORRELATION * ms_z0 * ms_tl
+        cov[0, i], cov[1, i], cov[5, i], cov[9, i], cov[12, i], cov[13, i], cov[14, i] = (
+            c00, c01, c11, c22, c33, c34, c44,
+        )  # fmt: skip
+        # ------------------------------------------------ smearing (block Cholesky, smear)
+        g0, g1, g2, g3, g4 = gauss[0, i], gauss[1, i], gauss[2, i], gauss[3, i], gauss[4, i]
+        l11 = math.sqrt(c00)
+        l21 = c01 / l11
+        l22 = math.sqrt(max(c11 - l21 * l21, 0.0))
+        m11 = math.sqrt(c33)
+        m21 = c34 / m11
+        m22 = math.sqrt(max(c44 - m21 * m21, 0.0))
+        r_d0 = d0 + l11 * g0
+        r_ph = phi0 + l21 * g0 + l22 * g1
+        r_ph = (r_ph + math.pi) % (2.0 * math.pi) - math.pi
+        r_om = omega + s_om * g2
+        r_z0 = z0 + m11 * g3
+        r_tl = tanl + m21 * g3 + m22 * g4
+        reco[0, i], reco[1, i], reco[2, i], reco[3, i], reco[4, i] = r_d0, r_ph, r_om, r_z0, r_tl
+        pt_r = KAPPA * bz / abs(r_om)
+        charge[i] = 1 if r_om > 0 else (-1 if r_om < 0 else 0)
+        pxo[i] = pt_r * math.cos(r_ph)
+        pyo[i] = pt_r * math.sin(r_ph)
+        pzo[i] = pt_r * r_tl
+    return reco, cov, pxo, pyo, pzo, charge
+
+
+def track_response(
+    geom: Geometry,
+    x, y, z, px, py, pz, q, m, n_hits, r_first, r_last,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Smeared helix parameters, covariance (``COV_FIELDS``), momentum and charge of found
+    tracks from their true production state and hit summary (see the module doc)."""
+    trk = geom.card["tracker"]
+    l_ref, n_ref, r_ref, s_ref = _reference(geom)
+    res = np.array(
+        [
+            [trk[key]["a"], trk[key]["b"]]
+            for key in (
+                "pt_resolution",
+                "d0_resolution",
+                "z0_resolution",
+                "phi0_resolution",
+                "tanl_resolution",
+            )
+        ],
+        dtype=np.float64,
+    )
+    gauss = rng.standard_normal((5, len(x)))
+    reco, cov, pxo, pyo, pzo, charge = _track_kernel(
+        x, y, z, px, py, pz, q.astype(np.float64, copy=False), m, n_hits.astype(np.int64, copy=False),
+        r_first, r_last, gauss, geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz,
+    )  # fmt: skip
+    out = dict(zip(HELIX_FIELDS, reco, strict=True))
+    out.update(zip(COV_FIELDS, cov, strict=True))
+    out.update(px=pxo, py=pyo, pz=pzo, charge=charge)
     return out

@@ -105,3 +105,40 @@ def test_isr_cross_section_matches_convolution() -> None:
     assert abs(tally.sigma_nb / ref - 1) < 4 * tally.sigma_err_nb / ref + 1e-4, (tally.sigma_nb, ref)
     # with sqrt(s') > 5 GeV, ISR raises sigma(mumu) by ~ +8 % (the 1/s' growth of sigma_0)
     assert 1.03 < ref / born_sigma_nb(s, M_MU) < 1.2
+
+
+def test_analytic_me_equals_helicity_kernel() -> None:
+    from fastsim.generators.ee_mumu import me2_analytic, me2_mumu
+
+    gen = generator()
+    ew = gen.ew
+    rng = np.random.default_rng(8)
+    n = 500
+    for m_hat in (1.0, 10.58, 91.0):  # near the Z pole the Z terms dominate
+        M = np.full(n, m_hat)
+        c, phi = rng.uniform(-1, 1, n), rng.uniform(0, 2 * np.pi, n)
+        pst, st = 0.5 * M * np.sqrt(1 - 4 * M_MU**2 / M**2), np.sqrt(1 - c * c)
+        p = np.zeros((n, 2, 4))
+        p[:, 0, :3] = np.stack([st * np.cos(phi), st * np.sin(phi), c], axis=1) * pst[:, None]
+        p[:, 1, :3] = -p[:, 0, :3]
+        p[:, :, 3] = 0.5 * M[:, None]
+        for z_on in (False, True):
+            ref = me2_mumu(p, M, gen.m_e, ew.c_gamma, ew.z_l, ew.z_r, ew.mz, ew.wz, z_on)
+            # massless-electron formula: exact up to O(m_e^2 / s) (3e-7 at 1 GeV)
+            assert np.allclose(me2_analytic(M * M, c, gen.m_mu, ew, z_on), ref, rtol=1e-6, atol=0)
+
+
+def test_fast_path_agrees_with_multichannel_with_isr() -> None:
+    beam = load_card(CARDS / "belle2_run1.yaml")["beam"]
+    beams = BeamSetup.from_card(beam)
+    params = {"isr": True, "cos_theta_max": 0.9}
+    fast = EEMuMuBorn(params, beams, ParticleTable())
+    slow = EEMuMuBorn(params, beams, ParticleTable())
+    slow.fast = False
+    slow._train()
+    _, tf = fast.generate(50_000, np.random.default_rng(1))
+    _, ts = slow.generate(50_000, np.random.default_rng(2))
+    err = np.hypot(tf.sigma_err_nb, ts.sigma_err_nb)
+    assert err / ts.sigma_nb < 3e-3
+    assert abs(tf.sigma_nb - ts.sigma_nb) < 4 * err, (tf.sigma_nb, ts.sigma_nb, err)
+    assert fast._overweight < 2e-3 * 50_000

@@ -166,3 +166,16 @@ processes:
     assert 1e-6 < procs["zp"]["sigma_nb"] < 1e-5
     with h5py.File(summary.output) as f:
         assert f is not None
+
+
+def test_4mu_cached_kernel_equals_direct_diagram_sum() -> None:
+    from fastsim.constants import ALPHA_EM
+    from fastsim.generators.ee_4mu import me2_4mu_direct
+
+    g = EE4Mu({"isr": False}, _beams(), ParticleTable())
+    p = np.ascontiguousarray(g._points(300, np.random.default_rng(4))["p_cm"])
+    M = np.full(len(p), g.beams.sqrt_s)
+    e = -math.sqrt(4 * math.pi * ALPHA_EM)
+    a = me2_4mu(p, M, g.m_e, g.m_mu, e)
+    b = me2_4mu_direct(p, M, g.m_e, g.m_mu, e)
+    assert np.all(b > 0) and np.allclose(a, b, rtol=1e-10, atol=0)

@@ -230,6 +230,7 @@ class Channel:
         return np.where(np.isnan(g), 0.0, g)
 
     def _dens(self, node: Node, p: np.ndarray, M: np.ndarray, root: bool, rs) -> np.ndarray:
+        """Density of the sub-tree ``node`` of mass M; ``p`` in the root rest frame."""
         if node.children is None:
             return np.ones(len(M))
         a, b = node.children
@@ -259,16 +260,12 @@ class Channel:
             c = pa[:, 2] / np.maximum(kinematics.momentum(pa), 1e-300)
             rho = (1 / (a1 - c) + 1 / (a2 + c)) / (l1 + l2)
             g = g * 2 * rho
+        # below the root every direction is isotropic and every factor is Lorentz invariant
+        # (invariant masses, two-body momenta): the sub-trees need no boost to their rest frames
         if a.children is not None:
-            pr = kinematics.boost_to_rest_frame(p[:, a.leaves()], pa, ma)
-            sub = np.zeros_like(p)
-            sub[:, a.leaves()] = pr
-            g = g * self._dens(a, sub, ma, False, rs)
+            g = g * self._dens(a, p, ma, False, rs)
         if b.children is not None:
-            pr = kinematics.boost_to_rest_frame(p[:, b.leaves()], pb, mb)
-            sub = np.zeros_like(p)
-            sub[:, b.leaves()] = pr
-            g = g * self._dens(b, sub, mb, False, rs)
+            g = g * self._dens(b, p, mb, False, rs)
         return g
 
 

@@ -131,6 +131,13 @@ def cmd_grid(args: argparse.Namespace) -> int:
         out = plot_efficiency_map(args.output or load_grid_dir(args.card), args.map[0], args.map[1])
         if not args.quiet:
             print(f"efficiency map: {out}")
+    if args.limits:
+        from fastsim.grid import plot_limit_curves
+
+        x, curve = args.limits[0], (args.limits[1] if len(args.limits) > 1 else None)
+        out = plot_limit_curves(args.output or load_grid_dir(args.card), x, curve)
+        if not args.quiet:
+            print(f"limit curves: {out}")
     if not args.quiet:
         for r in rows:
             params = ", ".join(
@@ -187,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="skip tasks whose results are on disk")
     p.add_argument(
         "--map", nargs=2, metavar=("X", "Y"), help="also plot the efficiency map over two grid columns"
+    )
+    p.add_argument(
+        "--limits",
+        nargs="+",
+        metavar="COL",
+        help="also plot sigma x BR limits vs COL [one curve per value of COL2]",
     )
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")

@@ -48,6 +48,8 @@ from fastsim.schema import CardError
 __all__ = ["GridTask", "expand_grid", "plan_grid", "run_grid", "two_tracks"]
 
 AXIS_KEYS = ("values", "linspace", "logspace")
+#: 90% CL Poisson upper limit for n = 0 observed, b = 0 expected
+N_UP_90_ZERO = -math.log(0.10)
 MAX_RETRIES = 3
 
 
@@ -249,6 +251,12 @@ def run_task(task: GridTask, out_dir: str) -> dict[str, Any]:
                 "efficiency_err": math.sqrt(var) / sw[j] if sw[j] > 0 else 0.0,
                 "effective_events": sw[j] ** 2 / sw2[j] if sw2[j] > 0 else 0.0,
                 "expected_events": sigma * lumi * 1e6 * eff,  # 1 fb^-1 = 1e6 nb^-1
+                # 90% CL upper limit on sigma x BR (fb) of a background-free counting search with
+                # no event observed: N_up = -ln(0.10) = 2.303 (PDG Statistics review, Poisson
+                # upper limit for n = 0, b = 0; frequentist and flat-prior Bayesian coincide)
+                "sigma_ul_fb_90cl_no_background": N_UP_90_ZERO / (lumi * eff)
+                if eff > 0 and lumi > 0
+                else math.inf,
                 "file": h5.name,
             }
         )
@@ -406,6 +414,45 @@ def plot_efficiency_map(out_dir: str | Path, x: str, y: str, output: str | Path 
     ax.set_ylabel(y)
     fig.tight_layout()
     output = Path(output) if output else out_dir / "efficiency_map.png"
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    return output
+
+
+def plot_limit_curves(
+    out_dir: str | Path, x: str, curve: str | None = None, output: str | Path | None = None
+) -> Path:
+    """Upper limits on sigma x BR (fb, 90% CL, background-free) of a finished grid against the
+    column ``x`` (e.g. the lifetime), one curve per value of ``curve`` (e.g. the mass).  Writes a
+    PNG (default ``DIR/limits.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    with (out_dir / "grid.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    need = [c for c in (x, curve) if c]
+    if not rows or any(c not in rows[0] for c in need):
+        known = ", ".join(rows[0]) if rows else "none"
+        raise CardError(f"{out_dir / 'grid.csv'}: columns {need} needed (have: {known})")
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        key = f"{curve} = {float(r[curve]):g}" if curve else "limit"
+        groups.setdefault(key, []).append((float(r[x]), float(r["sigma_ul_fb_90cl_no_background"])))
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    for label, pts in groups.items():
+        pts.sort()
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=label)
+    ax.set_yscale("log")
+    if "ctau" in x:
+        ax.set_xscale("log")
+    ax.set_xlabel(x)
+    ax.set_ylabel("90% CL upper limit on sigma x BR [fb] (no background)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    output = Path(output) if output else out_dir / "limits.png"
     fig.savefig(output, dpi=120)
     plt.close(fig)
     return output

@@ -102,6 +102,19 @@ def test_efficiency_map_plot(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(CardError, match="columns"):
         plot_efficiency_map(tmp_path / "g", "mass", "ctau")
+    from fastsim.grid import plot_limit_curves
+
+    png = plot_limit_curves(tmp_path / "g", "particles.9900025.ctau", "particles.9900025.mass")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_zero_background_limit_column(tmp_path: Path) -> None:
+    path = card(tmp_path, "g.yaml", events=800, ctau="{values: [5.0, 50.0]}")
+    rows = run_grid(path, tmp_path / "g", show_progress=False)
+    for r in rows:
+        # n = 0, b = 0 at 90% CL: 2.303 events (PDG statistics review); L = 10 fb^-1 in the card
+        expected = 2.302585 / (10.0 * r["efficiency"])
+        assert r["sigma_ul_fb_90cl_no_background"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_local_pool_and_dask_give_identical_tables(tmp_path: Path) -> None:

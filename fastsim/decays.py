@@ -46,6 +46,9 @@ Units: GeV, cm, ns.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import pickle
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -213,7 +216,7 @@ class DecayTable:
         """
         p = Path(path).resolve()
         extra = tuple(sorted((extra_names or {}).items()))
-        return _parse_dec_cached(str(p), p.stat().st_mtime_ns, extra).copy()
+        return _load_dec(str(p), p.stat().st_mtime_ns, p.stat().st_size, extra).copy()
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
@@ -335,7 +338,44 @@ class DecayTable:
 _PARTON_IDS = frozenset(range(1, 9)) | {21} | frozenset(range(81, 101))
 
 
+def _cache_dir() -> Path:
+    """Per-user cache of parsed decay tables (``$XDG_CACHE_HOME/fastsim`` or ``~/.cache/fastsim``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fastsim"
+
+
 @functools.lru_cache(maxsize=8)
+def _load_dec(path: str, mtime_ns: int, size: int, extra: tuple[tuple[str, int], ...]) -> DecayTable:
+    """The parsed table, from the per-user disk cache when the same file (path, size, mtime),
+    names, fastsim, decaylanguage and particle versions were parsed before (parsing takes ~2 s,
+    loading the pickle ~0.1 s; every worker process of a run or grid benefits).  The cache is
+    written atomically; an unreadable entry is parsed again."""
+    import decaylanguage
+    import particle
+
+    import fastsim
+
+    key = repr((path, mtime_ns, size, extra, fastsim.__version__, decaylanguage.__version__, particle.__version__))
+    entry = _cache_dir() / f"dec_{hashlib.sha256(key.encode()).hexdigest()[:24]}.pkl"
+    try:
+        with entry.open("rb") as fh:
+            table = pickle.load(fh)
+        if isinstance(table, DecayTable):
+            return table
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        pass
+    table = _parse_dec_cached(path, mtime_ns, extra)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.part")
+        with tmp.open("wb") as fh:
+            pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(entry)
+    except OSError:
+        pass  # a read-only home: parse every time
+    return table
+
+
 def _parse_dec_cached(path: str, mtime_ns: int, extra: tuple[tuple[str, int], ...]) -> DecayTable:
     from decaylanguage import DecFileParser
     from particle.converters import EvtGenName2PDGIDBiMap

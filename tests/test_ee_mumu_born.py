@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pytest
 from scipy import stats
 
 from fastsim.beams import BeamSetup, lab_to_cm
 from fastsim.cards import load_card
 from fastsim.constants import ALPHA_EM, GEV2_TO_NB
+from fastsim.generators.ee_mumu import EEMuMuBorn
 from fastsim.generators.ee_mumu_born import EEMuMuBornAnalytic, born_sigma_nb
 from fastsim.particles import ParticleTable
 from tests.conftest import CARDS
@@ -15,10 +19,17 @@ from tests.conftest import CARDS
 M_MU = 0.1056583755  # PDG 2024, GeV: an independent check of the table lookup
 
 
-def generator(spread: bool = True, cos_max: float = 1.0) -> EEMuMuBornAnalytic:
+def generator(spread: bool = True, cos_max: float = 1.0, kind: str = "analytic") -> Any:
+    """The analytic Born generator, or the amplitude-based ``ee_mumu`` at Born level (no ISR, no Z)."""
     beam = load_card(CARDS / "belle2_run1.yaml")["beam"]
     beam["spread"] = spread
-    return EEMuMuBornAnalytic({"cos_theta_max": cos_max}, BeamSetup.from_card(beam), ParticleTable())
+    if kind == "analytic":
+        return EEMuMuBornAnalytic({"cos_theta_max": cos_max}, BeamSetup.from_card(beam), ParticleTable())
+    params = {"cos_theta_max": cos_max, "isr": False, "z_exchange": False}
+    return EEMuMuBorn(params, BeamSetup.from_card(beam), ParticleTable())
+
+
+BOTH = pytest.mark.parametrize("kind", ["analytic", "amplitudes"])
 
 
 def test_born_formula_against_textbook() -> None:
@@ -41,8 +52,9 @@ def test_generated_cross_section_matches_formula() -> None:
     assert abs(gen.m_mu - M_MU) < 1e-9
 
 
-def test_kinematics_after_boost() -> None:
-    gen = generator(spread=True)
+@BOTH
+def test_kinematics_after_boost(kind: str) -> None:
+    gen = generator(spread=True, kind=kind)
     batch, _ = gen.generate(5000, np.random.default_rng(2))
     mc = batch["mc"]
     p = np.stack([mc["px"], mc["py"], mc["pz"], mc["e"]], axis=1).reshape(-1, 4, 4)
@@ -56,8 +68,9 @@ def test_kinematics_after_boost() -> None:
     assert mc["id"].reshape(-1, 4)[0].tolist() == [11, -11, 13, -13]
 
 
-def test_angular_distribution_chi_square() -> None:
-    gen = generator(spread=False)
+@BOTH
+def test_angular_distribution_chi_square(kind: str) -> None:
+    gen = generator(spread=False, kind=kind)
     n = 400_000
     batch, _ = gen.generate(n, np.random.default_rng(3))
     mc = batch["mc"]

@@ -43,8 +43,9 @@ import numpy as np
 from numba import njit
 
 from fastsim import kinematics
-from fastsim.constants import ALPHA_EM, GEV2_TO_NB
+from fastsim.constants import GEV2_TO_NB
 from fastsim.generators import register
+from fastsim.generators.ee_mumu_born import born_sigma_nb  # noqa: F401  (re-exported)
 from fastsim.generators.helicity import (
     bar,
     beams_cm,
@@ -61,16 +62,6 @@ from fastsim.generators.process import COMMON_PARAMS, MEProcess
 from fastsim.schema import Field
 
 MUON = 13
-
-
-def born_sigma_nb(s: np.ndarray, m_mu: float, cos_max: float = 1.0) -> np.ndarray:
-    """Born sigma(e+e- -> mu+mu-) in nb for |cos theta*| < cos_max at CM energy squared s (GeV^2)."""
-    s = np.asarray(s, dtype=np.float64)
-    beta2 = np.clip(1.0 - 4.0 * m_mu**2 / s, 0.0, None)
-    beta = np.sqrt(beta2)
-    c = cos_max
-    angular = 2 * c + 2 * c**3 / 3 + (1 - beta2) * (2 * c - 2 * c**3 / 3)
-    return np.pi * ALPHA_EM**2 * beta / (2.0 * s) * angular * GEV2_TO_NB
 
 
 @njit(cache=True)

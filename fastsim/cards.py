@@ -371,4 +371,14 @@ def load_card(path: str | Path, overrides: dict[str, Any] | None = None) -> Card
     raw, origins = _load_merged(p)
     if overrides:
         _merge_tracked(raw, overrides, origins, {}, "command line")
+    from fastsim.grid import find_axes
+
+    axes = find_axes(raw, origins)
+    if axes:
+        path = axes[0][0]
+        raise CardError(
+            f"is a grid axis ({len(axes)} in this card): run it with `fastsim grid`",
+            path,
+            _nearest(origins, path, str(p)),
+        )
     return validate_card(raw, origins, str(p))

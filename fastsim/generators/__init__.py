@@ -24,7 +24,7 @@ def process_schema(generator: str) -> Section:
     cls = GENERATORS[generator]
     return Section(
         {
-            "generator": Field(str, generator, "generator name", choices=tuple(GENERATORS)),
+            "generator": Field(str, generator, "generator name", choices=tuple(sorted(GENERATORS))),
             "events": Field(int, None, "events for this process (default: run.events)", min=1, nullable=True),
             **cls.params,
         },

@@ -279,6 +279,13 @@ CARD_SCHEMA = Section(
                 "output": Field(str, "fastsim.h5", "output HDF5 file (relative to the working directory)"),
                 "workers": Field(int, 1, "worker processes", min=1, max=1024),
                 "compression": Field(str, "lzf", "HDF5 compression filter", choices=("lzf", "gzip", "none")),
+                "selection": Field(
+                    str,
+                    None,
+                    "module:function(batch) -> per-event bool mask, stored as /events/selected and "
+                    "summarised per process (e.g. analysis.zprime_4mu:grid_selection)",
+                    nullable=True,
+                ),
             }
         ),
         "dataset": Section(

@@ -149,6 +149,21 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.cli import analyze
+
+    out = analyze(
+        args.name,
+        [Path(f) for f in args.files],
+        args.lumi,
+        Path(args.output),
+        Path(args.observed) if args.observed else None,
+    )
+    if not args.quiet:
+        print(f"wrote {out}")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from fastsim.external.convert import convert
 
@@ -204,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_grid)
+
+    p = sub.add_parser("analyze", help="run an analysis module on fastsim files: efficiencies and limits")
+    p.add_argument("name", help="analysis module, e.g. zprime_4mu")
+    p.add_argument("files", nargs="+", help="signal and background HDF5 files (told apart by their /meta)")
+    p.add_argument("--lumi", type=float, required=True, help="integrated luminosity, fb^-1")
+    p.add_argument("-o", "--output", default="analysis_out", help="output directory")
+    p.add_argument("--observed", help="YAML/CSV of observed counts per mass window (observed limits)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser(
         "convert", help="LHE/LHEH5/HepMC3 -> HDF5 (no detector), or HDF5 -> HepMC3 / LHEH5 (generator level)"

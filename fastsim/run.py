@@ -94,6 +94,13 @@ class _Context:
         self.decays_enabled = card["decays"]["enabled"]
         self.decay_table = build_decay_table(card) if self.decays_enabled else None
         self.stable = stable_ids(card)
+        spec = card["run"].get("selection")
+        if spec:
+            from fastsim.grid import load_selection
+
+            self.selection = load_selection(spec)
+        else:
+            self.selection = None
         # Later pipeline stages: each package exposes ``build_stage(card, particles)``
         # returning ``stage(batch, rng) -> batch`` or None when the card switches it off.
         self.stages: list[tuple[int, Any]] = []
@@ -134,6 +141,8 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
         batch.collections["mc"] = mc
     for slot, stage in ctx.stages:
         batch = stage(batch, stage_rng(seed, task.index, slot))
+    if ctx.selection is not None:
+        batch.events["selected"] = np.asarray(ctx.selection(batch), dtype=bool)
     events = {
         "weight": batch.events.get("weight", np.ones(batch.n_events)),
         "process_id": np.full(batch.n_events, task.process_id, np.int32),
@@ -162,10 +171,16 @@ class RunSummary:
             out.append(
                 f"{p['name']:<20} {p['generator']:<16} {sig:>22} {p['n_events']:>10d} {p['expected_events']:>14.4g}"
             )
-            fr = p.get("flag_fractions", {})
+            fr = dict(p.get("flag_fractions", {}))
+            selected = fr.pop("selected", None)
             if fr:
                 bits = ", ".join(f"{k.removeprefix('trg_')} {v:.3f}" for k, v in fr.items())
                 out.append(f"{'':<20} trigger efficiencies: {bits}")
+            if selected is not None:
+                out.append(
+                    f"{'':<20} selected: {selected:.4f} of the events, "
+                    f"{selected * p['expected_events']:.4g} expected at the card's luminosity"
+                )
         rate = self.n_events / self.seconds if self.seconds > 0 else float("inf")
         out.append(f"{self.n_events} events in {self.seconds:.1f} s ({rate:,.0f} events/s) -> {self.output}")
         if self.resumed_chunks:

@@ -355,7 +355,9 @@ def _load_dec(path: str, mtime_ns: int, size: int, extra: tuple[tuple[str, int],
 
     import fastsim
 
-    key = repr((path, mtime_ns, size, extra, fastsim.__version__, decaylanguage.__version__, particle.__version__))
+    key = repr(
+        (path, mtime_ns, size, extra, fastsim.__version__, decaylanguage.__version__, particle.__version__)
+    )
     entry = _cache_dir() / f"dec_{hashlib.sha256(key.encode()).hexdigest()[:24]}.pkl"
     try:
         with entry.open("rb") as fh:

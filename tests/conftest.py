@@ -38,5 +38,10 @@ def run_cli(*args: str, cwd: Path | None = None, check: bool = False) -> subproc
     """``python -m fastsim ARGS`` with this checkout importable, output captured as text."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "fastsim", *args], cwd=cwd, env=env, capture_output=True, text=True, check=check
+        [sys.executable, "-m", "fastsim", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
     )

@@ -73,38 +73,15 @@ def _lhe(path: Path, n: int) -> Path:
 def _hepmc(path: Path, n: int) -> Path:
     import pyhepmc
 
+    from fastsim.external.pythia_event import hepmc_from_pythia
+
     if path.exists():
         return path
     py = _pythia(["TauDecays:mode = 0"])
     with pyhepmc.open(path, "w") as out:
         for iev in range(n):
             py.next()
-            ev = py.event
-            rows = []
-            for i in range(1, ev.size()):
-                p = ev[i]
-                ml = list(p.motherList())
-                par = (min(ml), max(ml)) if ml else (0, 0)
-                rows.append(
-                    (
-                        p.id(),
-                        p.statusHepMC(),
-                        *par,
-                        p.px(),
-                        p.py(),
-                        p.pz(),
-                        p.e(),
-                        p.m(),
-                        p.xProd(),
-                        p.yProd(),
-                        p.zProd(),
-                        p.tProd(),
-                    )
-                )
-            a = np.array(rows)
-            c = [np.ascontiguousarray(a[:, j]) for j in range(a.shape[1])]
-            g = pyhepmc.GenEvent()
-            g.from_hepevt(iev, *c[4:9], c[0].astype(np.int32), c[1].astype(np.int32), parents=a[:, 2:4].astype(np.int64), vx=c[9], vy=c[10], vz=c[11], vt=c[12])  # fmt: skip
+            g = hepmc_from_pythia(py.event, iev)
             g.weights = [1.0]
             out.write(g)
     return path

@@ -26,6 +26,7 @@ from fastsim.constants import C_CM_PER_NS
 from fastsim.events import Collection
 from fastsim.external.common import ExternalGenerator
 from fastsim.external.convert import convert
+from fastsim.external.pythia_event import hepmc_from_pythia
 from fastsim.generators import GENERATORS
 from fastsim.io import FileFormatError, open_events
 from fastsim.particles import ParticleTable
@@ -143,35 +144,7 @@ def hepmc_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     with pyhepmc.open(path, "w") as out:
         for iev in range(N_HEPMC):
             assert py.next()
-            ev = py.event
-            rows = []
-            for i in range(1, ev.size()):
-                p = ev[i]
-                ml = list(p.motherList())
-                par = (min(ml), max(ml)) if ml else (0, 0)
-                rows.append(
-                    (
-                        p.id(),
-                        p.statusHepMC(),
-                        *par,
-                        p.px(),
-                        p.py(),
-                        p.pz(),
-                        p.e(),
-                        p.m(),
-                        p.xProd(),
-                        p.yProd(),
-                        p.zProd(),
-                        p.tProd(),
-                    )
-                )
-            a = np.array(rows)
-            g = pyhepmc.GenEvent(pyhepmc.Units.MEV, pyhepmc.Units.MM)
-            col = [np.ascontiguousarray(a[:, j]) for j in range(a.shape[1])]
-            g.from_hepevt(
-                iev, *(c * 1e3 for c in col[4:9]), col[0].astype(np.int32), col[1].astype(np.int32),
-                parents=a[:, 2:4].astype(np.int64), vx=col[9], vy=col[10], vz=col[11], vt=col[12],
-            )  # fmt: skip
+            g = hepmc_from_pythia(py.event, iev, mev=True)
             xs = pyhepmc.GenCrossSection()
             info = py.infoPython()
             xs.set_cross_section(info.sigmaGen() * 1e9, info.sigmaErr() * 1e9)

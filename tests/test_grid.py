@@ -126,28 +126,40 @@ def test_local_pool_and_dask_give_identical_tables(tmp_path: Path) -> None:
     assert read_csv(tmp_path / "local" / "grid.csv") == read_csv(tmp_path / "dask" / "grid.csv")
 
 
-def _kill_one_worker_soon(parent: int, delay: float, killed: list[int]) -> None:
-    time.sleep(delay)
+def _pool_workers(parent: int) -> list[int]:
+    """Children of ``parent`` that are pool workers (not multiprocessing's helper processes)."""
+    pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().split(") ")[-1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) != parent:
-            continue
-        cmdline = (stat.parent / "cmdline").read_bytes()
-        if b"resource_tracker" in cmdline or b"forkserver" in cmdline:
-            continue  # multiprocessing's helpers, not a pool worker
-        os.kill(int(stat.parent.name), signal.SIGKILL)
-        killed.append(int(stat.parent.name))
-        return
+        if int(fields[1]) == parent and b"resource_tracker" not in cmdline and b"forkserver" not in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _kill_one_worker_soon(parent: int, delay: float, killed: list[int]) -> None:
+    """Kill a pool worker once one has been running for ``delay`` seconds (within 60 s)."""
+    first_seen: dict[int, float] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        for pid in _pool_workers(parent):
+            first_seen.setdefault(pid, now)
+            if now - first_seen[pid] >= delay:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.02)
 
 
 def test_worker_death_is_retried_and_resume_runs_only_missing(tmp_path: Path) -> None:
-    path = card(tmp_path, "g.yaml", events=3000, mass="{values: [0.6, 0.9, 1.2, 1.5]}")
+    path = card(tmp_path, "g.yaml", events=6000, mass="{values: [0.6, 0.9, 1.2, 1.5]}")
     ref = run_grid(path, tmp_path / "ref", workers=1, show_progress=False)
     killed: list[int] = []
-    killer = threading.Thread(target=_kill_one_worker_soon, args=(os.getpid(), 2.0, killed))
+    killer = threading.Thread(target=_kill_one_worker_soon, args=(os.getpid(), 0.5, killed))
     killer.start()
     rows = run_grid(path, tmp_path / "killed", workers=2, show_progress=False)
     killer.join()

@@ -16,24 +16,11 @@ import numpy as np
 
 
 def _pairs(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    from fastsim.detector.tracking import helix_params
+    """Two-track vertices spread uniformly in transverse radius 0-60 cm."""
+    from fastsim.reco.validation import synthetic_helix_pairs
 
-    r = rng.uniform(0.0, 60.0, n)
-    phi = rng.uniform(-np.pi, np.pi, n)
-    vtx = np.stack([r * np.cos(phi), r * np.sin(phi), rng.normal(0, 5, n)], axis=1)
-    hs, cs = [], []
-    for q in (1, -1):
-        p = rng.uniform(0.3, 3.0, n)
-        th = np.arccos(rng.uniform(-0.7, 0.8, n))
-        ph = phi + rng.normal(0, 0.4, n)
-        mom = (p * np.sin(th) * np.cos(ph), p * np.sin(th) * np.sin(ph), p * np.cos(th))
-        h = np.stack(helix_params(vtx[:, 0], vtx[:, 1], vtx[:, 2], *mom, np.full(n, q), 1.5), axis=1)
-        c = np.zeros((n, 5, 5))
-        c[:, [0, 1, 3, 4], [0, 1, 3, 4]] = np.array([15e-4, 1e-3, 25e-4, 1e-3]) ** 2
-        c[:, 2, 2] = (3e-3 * h[:, 2]) ** 2
-        hs.append(h + np.sqrt(np.diagonal(c, axis1=1, axis2=2)) * rng.standard_normal((n, 5)))
-        cs.append(c)
-    return np.stack(hs, axis=1).reshape(2 * n, 5), np.stack(cs, axis=1).reshape(2 * n, 5, 5)
+    helix, cov, _vtx = synthetic_helix_pairs(n, rng.uniform(0.0, 60.0, n), rng)
+    return helix, cov
 
 
 def vertex_fits_per_s(tmp: Path, quick: bool) -> float:

@@ -33,6 +33,7 @@ from fastsim.reco.validation import (
     k0s_sample,
     mumu_gamma_sample,
     shipped_card,
+    synthetic_helix_pairs,
 )
 from fastsim.reco.vertex_fit import FIT_OK, covariances_from_fields, fit_vertices
 from fastsim.schema import CardError
@@ -114,25 +115,7 @@ def test_vertex_pulls_displaced_two_track(env, radius):
 
 
 def _synthetic_pairs(n, radius, rng, vz_sigma=5.0):
-    """Two helices per vertex from helix_params, smeared with a fixed covariance."""
-    phi = rng.uniform(-np.pi, np.pi, n)
-    vtx = np.stack([radius * np.cos(phi), radius * np.sin(phi), rng.normal(0, vz_sigma, n)], axis=1)
-    hs, cs = [], []
-    for q in (1, -1):
-        p = rng.uniform(0.3, 3, n)
-        th = np.arccos(rng.uniform(-0.7, 0.8, n))
-        ph = phi + rng.normal(0, 0.4, n)
-        mom = (p * np.sin(th) * np.cos(ph), p * np.sin(th) * np.sin(ph), p * np.cos(th))
-        h = np.stack(helix_params(vtx[:, 0], vtx[:, 1], vtx[:, 2], *mom, np.full(n, q), 1.5), axis=1)
-        c = np.zeros((n, 5, 5))
-        c[:, [0, 1, 3, 4], [0, 1, 3, 4]] = np.array([15e-4, 1e-3, 25e-4, 1e-3]) ** 2
-        c[:, 2, 2] = (3e-3 * h[:, 2]) ** 2
-        c[:, 0, 1] = c[:, 1, 0] = 0.5 * 15e-4 * 1e-3
-        hs.append(h + np.einsum("nij,nj->ni", np.linalg.cholesky(c), rng.standard_normal((n, 5))))
-        cs.append(c)
-    helix = np.stack(hs, axis=1).reshape(2 * n, 5)
-    cov = np.stack(cs, axis=1).reshape(2 * n, 5, 5)
-    return helix, cov, vtx
+    return synthetic_helix_pairs(n, radius, rng, vz_sigma)
 
 
 def test_beam_spot_constraint_pulls_and_gain():

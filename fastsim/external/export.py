@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 
 from fastsim.constants import C_CM_PER_NS
+from fastsim.external.lheh5 import EVENT_COLUMNS, PARTICLE_COLUMNS
 from fastsim.io import open_events
 
 __all__ = ["write_hepmc3", "write_lheh5"]
@@ -100,22 +101,8 @@ def write_hepmc3(source: str | Path, output: str | Path, precision: int = 17) ->
 
 
 # LHEH5 v2 column sets (pylhe.lheh5 / Pythia LHAupH5v2)
-_P_COLS = [
-    "id",
-    "status",
-    "mother1",
-    "mother2",
-    "color1",
-    "color2",
-    "px",
-    "py",
-    "pz",
-    "e",
-    "m",
-    "lifetime",
-    "spin",
-]
-_E_COLS = ["pid", "nparticles", "start", "trials", "scale", "fscale", "rscale", "aqed", "aqcd", "NOMINAL"]
+_P_COLS = list(PARTICLE_COLUMNS)
+_E_COLS = [*EVENT_COLUMNS, "NOMINAL"]  # then one column per weight: the nominal one
 _I_COLS = [
     "beamA",
     "beamB",

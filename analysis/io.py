@@ -2,7 +2,9 @@
 
 A file's ``/meta`` lists its processes (name, generator, id, ``sigma_nb``, ``n_events``, the
 generator's ``model`` description with e.g. ``mass_gev`` and ``coupling``).  Each process is a
-signal point of a model (by its generator name, :data:`SIGNAL_GENERATORS`) or a background.
+signal point of a model or a background: fastsim's signal generators by their name
+(:data:`SIGNAL_GENERATORS`), external samples (LHE, LHEH5, HepMC) by their card's ``signal``
+keys, which land in the description as ``signal_model``, ``x_pdg``, ``mass_gev``, ``coupling``.
 
 Units: GeV, cm, ns; cross sections in nb, luminosity in fb^-1 (1 fb^-1 = 1e6 nb^-1).
 """
@@ -38,6 +40,7 @@ class ProcessInfo:
     mass_gev: float  # X mass (NaN for backgrounds)
     coupling: float  # coupling the sample was generated with (NaN for backgrounds)
     decay: str
+    x_pdg: int = 0  # PDG id of X in the record (0: the generator's own ids)
 
     @property
     def is_signal(self) -> bool:
@@ -51,7 +54,7 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
     out = []
     for p in procs:
         model = p.get("model", {}) or {}
-        kind = SIGNAL_GENERATORS.get(p["generator"], "background")
+        kind = model.get("signal_model") or SIGNAL_GENERATORS.get(p["generator"], "background")
         out.append(
             ProcessInfo(
                 file=Path(path),
@@ -65,6 +68,7 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
                 mass_gev=float(model.get("mass_gev", float("nan"))),
                 coupling=float(model.get("coupling", float("nan"))),
                 decay=str(model.get("decay", "")),
+                x_pdg=int(model.get("x_pdg", 0) or 0),
             )
         )
     return out

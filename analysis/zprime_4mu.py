@@ -48,6 +48,7 @@ import numpy as np
 
 from analysis.io import ProcessInfo, iter_batches, read_processes
 from fastsim.events import EventBatch
+from fastsim.generators.ee_llx import SCALAR_ID, ZPRIME_ID
 
 __all__ = [
     "M_MU",
@@ -61,6 +62,8 @@ __all__ = [
 
 M_MU = 0.1056583755  # GeV, PDG 2024
 #: (pos, neg) track slots of the four X candidates: pairing A = (0,0),(1,1); pairing B = (0,1),(1,0)
+#: PDG ids of X in fastsim's own signal samples (external samples add theirs from /meta)
+X_IDS = (ZPRIME_ID, SCALAR_ID)
 _PAIRS = ((0, 0), (1, 1), (0, 1), (1, 0))
 #: partner of each candidate in the same pairing
 _PARTNER = (1, 0, 3, 2)
@@ -105,7 +108,7 @@ def _mass(p4: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(m2, 0.0))
 
 
-def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = (9900023, 9900025)) -> Selected:
+def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = X_IDS) -> Selected:
     """Apply the four-muon selection to one batch (no per-event Python loop)."""
     n_ev = batch.n_events
     tr = batch["tracks"]
@@ -207,6 +210,7 @@ def load_samples(
     bw: list[np.ndarray] = []
     for path in files:
         procs = {p.process_id: p for p in read_processes(path)}
+        x_ids = tuple(sorted(set(X_IDS) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}))
         n_pid = max(procs) + 1
         sw = np.zeros(n_pid)
         sw2 = np.zeros(n_pid)
@@ -216,7 +220,7 @@ def load_samples(
             pid = batch.events["process_id"].astype(np.int64)
             sw += np.bincount(pid, w, n_pid)
             sw2 += np.bincount(pid, w * w, n_pid)
-            sel = select(batch, cuts)
+            sel = select(batch, cuts, x_ids)
             spid = pid[sel.index]
             for i in procs:
                 m = spid == i

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import math
 import multiprocessing
 import time
 from collections import deque
@@ -285,18 +286,21 @@ def run(
     table = build_particle_table(card)
     for pid, (name, params) in enumerate(card["processes"].items()):
         t = tallies[name]
+        gen = build_generator(params, beams, table)
+        # external samples: the files' own integration errors add to the weights' spread
+        file_err = gen.file_sigma_err_nb() if hasattr(gen, "file_sigma_err_nb") else 0.0
         processes.append(
             {
                 "name": name,
                 "id": pid,
                 "generator": params["generator"],
                 "sigma_nb": t.sigma_nb,
-                "sigma_err_nb": t.sigma_err_nb,
+                "sigma_err_nb": math.hypot(t.sigma_err_nb, file_err),
                 "n_trials": t.n_trials,
                 "n_events": counts[name],
                 # 1 fb^-1 = 1e6 nb^-1
                 "expected_events": t.sigma_nb * lumi * 1e6,
-                "model": build_generator(params, beams, table).describe(),
+                "model": gen.describe(),
                 # fraction of (weighted) events with each boolean flag set: trigger lines, triggered
                 "flag_fractions": {k: v / weights[name] for k, v in flags[name].items()}
                 if weights[name]

@@ -44,7 +44,7 @@ from fastsim.events import MC_FIELDS, STATUS_BEAM, STATUS_FINAL, Collection, Eve
 from fastsim.generators.base import Generator, XsecTally
 from fastsim.io import FileFormatError
 from fastsim.particles import ParticleTable
-from fastsim.schema import Field, ListOf
+from fastsim.schema import Field, ListOf, Section
 
 __all__ = [
     "PB_TO_NB",
@@ -119,6 +119,7 @@ class FileSample:
     them once per file (LHE, LHEH5), else None (HepMC3: per event).  ``sigma_pb``: the
     file's cross section (None if the file gives none).  ``weight_mean``: mean nominal
     event weight over the whole file (normalisation of the per-event weights).
+    ``sigma_err_pb``: the uncertainty the file gives on its cross section (None if none).
     """
 
     path: Path
@@ -127,6 +128,7 @@ class FileSample:
     weight_mean: float
     beams: np.ndarray | None = None
     widths: dict[int, float] = field(default_factory=dict)  # PDG id -> width (GeV) from the file
+    sigma_err_pb: float | None = None  # the file's cross-section uncertainty (integration error)
 
 
 # ---------------------------------------------------------------------- frames
@@ -288,6 +290,39 @@ COMMON_PARAMS: dict[str, Any] = {
         "final-state PDG ids unknown to the particle table: 'error', or 'invisible' (stable, neutral)",
         choices=("error", "invisible"),
     ),
+    "signal": Section(
+        {
+            "model": Field(
+                str,
+                None,
+                "analysis model the sample is a signal point of (e.g. 'zprime', 'scalar'); "
+                "null: a background sample",
+                nullable=True,
+            ),
+            "pdg": Field(int, None, "PDG id of the new particle X in the file", nullable=True),
+            "mass_gev": Field(
+                float,
+                None,
+                "X mass; default: the particle table's mass of 'pdg'",
+                unit="GeV",
+                min=0.0,
+                min_exclusive=True,
+                nullable=True,
+            ),
+            "coupling": Field(
+                float,
+                None,
+                "coupling the sample was generated with (limits scale sigma as coupling^2)",
+                min=0.0,
+                min_exclusive=True,
+                nullable=True,
+            ),
+            "decay": Field(str, "mumu", "X decay channel the file's cross section includes"),
+        },
+        doc="what the sample is for the analysis modules (stored in /meta); the file's cross "
+        "section is then sigma x BR(X -> decay)",
+        optional=True,
+    ),
 }
 
 
@@ -360,6 +395,17 @@ class ExternalGenerator(Generator):
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
+        sig = self.config["signal"]
+        if sig["model"] is not None:
+            for key in ("pdg", "coupling"):
+                if sig[key] is None:
+                    problems.append((f"signal.{key}", f"required when signal.model is {sig['model']!r}"))
+            if (
+                sig["pdg"] is not None
+                and sig["mass_gev"] is None
+                and not self.particles.is_registered(sig["pdg"])
+            ):
+                problems.append(("signal.mass_gev", f"PDG id {sig['pdg']} is unknown: give mass_gev"))
         for s in self.samples:
             if self.config["cross_section_pb"] is None and (s.sigma_pb is None or s.sigma_pb <= 0):
                 problems.append(
@@ -368,11 +414,25 @@ class ExternalGenerator(Generator):
         return problems
 
     def describe(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "files": [str(s.path) for s in self.samples],
             "events_in_files": [s.n_events for s in self.samples],
             "sigma_pb_in_files": [s.sigma_pb for s in self.samples],
         }
+        sig = self.config["signal"]
+        if sig["model"] is not None and sig["pdg"] is not None:
+            mass = sig["mass_gev"]
+            if mass is None and self.particles.is_registered(sig["pdg"]):
+                mass = self.particles.info(sig["pdg"]).mass
+            out.update(
+                signal_model=sig["model"],
+                x_pdg=int(sig["pdg"]),
+                mass_gev=mass,
+                coupling=sig["coupling"],
+                decay=sig["decay"],
+                sigma_is=f"sigma x BR(X -> {sig['decay']}) of the file(s)",
+            )
+        return out
 
     def _register_file_widths(self) -> None:
         """Widths written in a file (SLHA DECAY blocks) give the lifetime of card-defined
@@ -393,6 +453,21 @@ class ExternalGenerator(Generator):
                 sample.path, "", "the file gives no cross section: set the process key cross_section_pb"
             )
         return sample.sigma_pb
+
+    def file_sigma_err_nb(self) -> float:
+        """Uncertainty of the sample's cross section from the files' own errors (nb).
+
+        The run's cross section is the event-weighted mean of the files' sigma_f, so its
+        error is sqrt(sum_f (n_f / N)^2 err_f^2); zero when the card sets ``cross_section_pb``.
+        The run adds it in quadrature to the (usually negligible) spread of the event weights.
+        """
+        if self.config["cross_section_pb"] is not None:
+            return 0.0
+        n_tot = sum(s.n_events for s in self.samples)
+        if n_tot == 0:
+            return 0.0
+        var = sum((s.n_events / n_tot * (s.sigma_err_pb or 0.0)) ** 2 for s in self.samples)
+        return float(np.sqrt(var)) * PB_TO_NB
 
     def _locate(self, first: int, n: int) -> list[tuple[FileSample, int, int]]:
         """The (file, start, stop) pieces of the global event range first:first+n."""

@@ -17,6 +17,7 @@ Units: GeV, cm, ns.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def _to_fastsim(input: Path, output: Path, kind: str, card_path: Path | None) ->
     from fastsim.generators import GENERATORS
     from fastsim.particles import ParticleTable
 
-    params: dict[str, Any] = {k: f.default for k, f in COMMON_PARAMS.items() if k != "files"}
+    params: dict[str, Any] = {k: f.default_value() for k, f in COMMON_PARAMS.items() if k != "files"}
     params.update({"generator": kind, "events": None, "files": [str(input)]})
     beams = None
     table = ParticleTable()
@@ -129,7 +130,7 @@ def _to_fastsim(input: Path, output: Path, kind: str, card_path: Path | None) ->
                 "id": 0,
                 "generator": kind,
                 "sigma_nb": tally.sigma_nb,
-                "sigma_err_nb": tally.sigma_err_nb,
+                "sigma_err_nb": math.hypot(tally.sigma_err_nb, gen.file_sigma_err_nb()),
                 "n_trials": tally.n_trials,
                 "n_events": n,
                 "expected_events": 0.0,

@@ -107,6 +107,7 @@ def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
             end = data.find(b"\n", pos + 1)
             line = bytes(data[pos + len(key) : end if end >= 0 else len(data)]).split()
             out["xsec"] = line[0] if line else b"nan"
+            out["xsec_err"] = line[1] if len(line) > 1 else None
 
 
 def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
@@ -118,7 +119,7 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
     key = file_key(path)
     if key in _INDEX:
         return _INDEX[key]
-    out: dict[str, Any] = {"starts": [], "nv": [], "np": [], "w": [], "u": [], "xsec": None}
+    out: dict[str, Any] = {"starts": [], "nv": [], "np": [], "w": [], "u": [], "xsec": None, "xsec_err": None}
     opener = _OPENERS.get(path.suffix)
     if opener is None:
         with path.open("rb") as fh:
@@ -182,10 +183,11 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
     mean_w = float(weights.mean()) if n else 1.0
     if n and not mean_w > 0:
         raise input_error(path, "", f"mean event weight {mean_w:g} is not positive")
-    sigma = None
+    sigma = sigma_err = None
     if out["xsec"] is not None:
         try:
             sigma = float(out["xsec"])
+            sigma_err = float(out["xsec_err"]) if out["xsec_err"] is not None else None
         except ValueError:
             raise input_error(path, "", f"malformed cross section {out['xsec']!r}") from None
     declared = np.stack([out["nv"], out["np"]], axis=1).reshape(-1, 2)
@@ -194,7 +196,7 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
     idx = HepMCIndex(path, header, starts, declared, end)
     idx.weights = weights
     idx.gev_cm = units
-    sample = FileSample(path, n, sigma, mean_w, None)
+    sample = FileSample(path, n, sigma, mean_w, None, sigma_err_pb=sigma_err)
     _INDEX[key] = (idx, sample)
     return idx, sample
 

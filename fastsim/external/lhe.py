@@ -217,7 +217,8 @@ def sample_from_init(
         sigma = mean_w  # IDWTUP = +-4: the mean event weight is the cross section (pb)
     if n and not mean_w > 0:
         raise input_error(path, "", f"mean event weight {mean_w:g} is not positive")
-    return FileSample(path, n, sigma if sigma > 0 else None, mean_w, beams, widths)
+    err = float(np.sqrt(sum(float(p.error) ** 2 for p in init.procInfo)))
+    return FileSample(path, n, sigma if sigma > 0 else None, mean_w, beams, widths, err if err > 0 else None)
 
 
 def _init_block(path: Path, head: bytes, n: int, weights: np.ndarray) -> FileSample:

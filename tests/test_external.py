@@ -457,3 +457,20 @@ def test_cm_time_units_in_hepmc(tmp_path: Path, hepmc_file: tuple[Path, float]) 
     expected = np.unique(np.round(t_mm[t_mm != 0] * 0.1 / C_CM_PER_NS, 15))
     got = np.unique(np.round(mc["vt"][mc["vt"] != 0], 15))
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_signal_keys_need_pdg_and_coupling(tmp_path: Path, lhe_lab: tuple[Path, float]) -> None:
+    from fastsim.schema import CardError
+
+    card = card_for(tmp_path, "lhe", lhe_lab[0], extra=", signal: {model: zprime, pdg: 15}")
+    with pytest.raises(CardError) as err:
+        load_card(card)
+    msg = str(err.value)
+    assert "processes.sample.signal.coupling" in msg and "required" in msg and "\n" not in msg
+    # complete keys: the mass defaults to the particle table's (tau, from `particle`)
+    gen = _generator(
+        card_for(tmp_path, "lhe", lhe_lab[0], extra=", signal: {model: x, pdg: 15, coupling: 1.0}")
+    )
+    d = gen.describe()
+    assert d["signal_model"] == "x" and d["x_pdg"] == 15
+    assert d["mass_gev"] == pytest.approx(1.77686, abs=2e-4)

@@ -400,11 +400,8 @@ class ExternalGenerator(Generator):
             for key in ("pdg", "coupling"):
                 if sig[key] is None:
                     problems.append((f"signal.{key}", f"required when signal.model is {sig['model']!r}"))
-            if (
-                sig["pdg"] is not None
-                and sig["mass_gev"] is None
-                and not self.particles.is_registered(sig["pdg"])
-            ):
+            known = sig["pdg"] is not None and bool(self.particles.knows(np.array([sig["pdg"]]))[0])
+            if sig["pdg"] is not None and sig["mass_gev"] is None and not known:
                 problems.append(("signal.mass_gev", f"PDG id {sig['pdg']} is unknown: give mass_gev"))
         for s in self.samples:
             if self.config["cross_section_pb"] is None and (s.sigma_pb is None or s.sigma_pb <= 0):
@@ -422,7 +419,7 @@ class ExternalGenerator(Generator):
         sig = self.config["signal"]
         if sig["model"] is not None and sig["pdg"] is not None:
             mass = sig["mass_gev"]
-            if mass is None and self.particles.is_registered(sig["pdg"]):
+            if mass is None and self.particles.knows(np.array([sig["pdg"]]))[0]:
                 mass = self.particles.info(sig["pdg"]).mass
             out.update(
                 signal_model=sig["model"],

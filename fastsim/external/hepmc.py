@@ -80,6 +80,8 @@ class HepMCIndex:
         self.hepmc3 = b"Asciiv3" in header
         self.weights = np.ones(len(starts))  # first weight of each event
         self.gev_cm = np.ones((len(starts), 2), bool)  # momentum in GeV, length in cm
+        # HepMC3 event position ('@ x y z t' closing the E line; zero when absent), file units
+        self.event_pos = np.zeros((len(starts), 4))
 
 
 _INDEX: dict[tuple[str, int, int], tuple[HepMCIndex, FileSample]] = {}
@@ -88,19 +90,36 @@ _OPEN: dict[str, Any] = {}
 
 # an event's first lines: E (number, vertices, particles), optional U (units), W (weights);
 # the literal prefix makes the search run at C speed
-_EVENT_HEAD = re.compile(rb"\nE (\S+) (\S+) (\S+)[^\n]*(?:\nU (\w+) (\w+))?(?:\nW (\S+))?")
+_EVENT_HEAD = re.compile(rb"\nE (\S+) (\S+) (\S+)([^\n]*)(?:\nU (\w+) (\w+))?(?:\nW (\S+))?")
 
 
 def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
     """Event offsets, declared counts, units and first weights of the events in ``data``
-    (which starts at a line boundary), and the last cross section seen."""
-    for m in _EVENT_HEAD.finditer(data):
-        out["starts"].append(m.start() + 1 + base)
-        nv, npart = m.group(2), m.group(3)
-        out["nv"].append(int(nv) if nv.isdigit() else -1)
-        out["np"].append(int(npart) if npart.isdigit() else -1)
-        out["u"].append((m.group(4) != b"MEV", m.group(5) == b"CM"))
-        out["w"].append(m.group(6) or b"1")
+    (which starts at a line boundary), and the last cross section seen.
+
+    The event heads are matched by one ``findall`` (no per-event Python objects) and their
+    offsets found with numpy; a head the pattern rejects makes the two disagree, and the
+    offsets are then taken from the matches themselves."""
+    heads = _EVENT_HEAD.findall(data)
+    raw = np.frombuffer(data, np.uint8)
+    starts = np.flatnonzero((raw[:-2] == 10) & (raw[1:-1] == 69) & (raw[2:] == 32)) + 1  # "\nE "
+    if len(starts) != len(heads):
+        starts = np.array([m.start() + 1 for m in _EVENT_HEAD.finditer(data)], np.int64)
+    del raw  # release the export of an mmap before it is closed
+    if not heads:
+        return
+    first = len(out["starts"])
+    out["starts"].extend((starts + base).tolist())
+    _, nv, npart, rest, u_mom, u_len, w = (np.array(c) for c in zip(*heads, strict=True))
+    for col, key in ((nv, "nv"), (npart, "np")):
+        try:
+            out[key].extend(col.astype(np.int64).tolist())
+        except ValueError:  # HepMC2 E lines: other fields there (declared counts not used)
+            out[key].extend([-1] * len(col))
+    out["u"].extend(zip((u_mom != b"MEV").tolist(), (u_len == b"CM").tolist(), strict=True))
+    out["w"].extend(np.where(w == b"", b"1", w).tolist())
+    for i in np.flatnonzero(np.char.find(rest, b"@") >= 0).tolist():  # HepMC3 event positions
+        out["pos"].append((first + i, rest[i].split(b"@")[1]))
     for key in (b"\nA 0 GenCrossSection ", b"\nC "):  # HepMC3 attribute, HepMC2 line (pb)
         pos = data.rfind(key)
         if pos >= 0:
@@ -119,7 +138,16 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
     key = file_key(path)
     if key in _INDEX:
         return _INDEX[key]
-    out: dict[str, Any] = {"starts": [], "nv": [], "np": [], "w": [], "u": [], "xsec": None, "xsec_err": None}
+    out: dict[str, Any] = {
+        "starts": [],
+        "nv": [],
+        "np": [],
+        "w": [],
+        "u": [],
+        "xsec": None,
+        "xsec_err": None,
+        "pos": [],
+    }
     opener = _OPENERS.get(path.suffix)
     if opener is None:
         with path.open("rb") as fh:
@@ -196,6 +224,11 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
     idx = HepMCIndex(path, header, starts, declared, end)
     idx.weights = weights
     idx.gev_cm = units
+    for i, text in out["pos"] if idx.hepmc3 else ():
+        try:
+            idx.event_pos[i] = np.array(text.split(), np.float64)
+        except ValueError:
+            raise input_error(path, f"event {i}", f"malformed event position {text!r}") from None
     sample = FileSample(path, n, sigma, mean_w, None, sigma_err_pb=sigma_err)
     _INDEX[key] = (idx, sample)
     return idx, sample
@@ -245,7 +278,8 @@ def read_hepmc_range(path: str | Path, start: int, stop: int) -> RawRecord:
     ios = pyiostream(stream)
     reader = (ReaderAscii if idx.hepmc3 else ReaderAsciiHepMC2)(ios)
     evt = pyhepmc.GenEvent()  # reused: the reader clears it
-    keep, pp, vv, l1, l2 = (parts[k] for k in ("keep", "p", "v", "l1", "l2"))
+    keep = parts["keep"]
+    new_data = pyhepmc.GenEventData
     try:
         for i in range(n):
             if not reader.read_event(evt) or reader.failed():
@@ -254,16 +288,16 @@ def read_hepmc_range(path: str | Path, start: int, stop: int) -> RawRecord:
                     f"event {start + i}{_line_of(idx, int(idx.starts[start + i]))}",
                     "unreadable event",
                 )
-            data = pyhepmc.GenEventData()  # write_data appends: one per event
+            data = new_data()  # write_data appends: one per event
             evt.write_data(data)
-            # the arrays view memory owned by ``data``: keep it alive until concatenated
             keep.append(data)
-            pp.append(data.particles)
-            vv.append(data.vertices)
-            l1.append(data.links1)
-            l2.append(data.links2)
     finally:
         reader.close()
+    # the arrays view memory owned by the GenEventData objects (kept until concatenated)
+    parts["p"] = pp = [d.particles for d in keep]
+    parts["v"] = vv = [d.vertices for d in keep]
+    parts["l1"] = [d.links1 for d in keep]
+    parts["l2"] = [d.links2 for d in keep]
     got = np.stack([np.fromiter(map(len, vv), np.int64, n), np.fromiter(map(len, pp), np.int64, n)], axis=1)
     decl = idx.declared[start:stop]
     bad = (got[:, 1] == 0) | ((decl[:, 1] >= 0) & np.any(got != decl, axis=1))
@@ -340,10 +374,13 @@ def _assemble(idx: HepMCIndex, start: int, parts: dict[str, list]) -> RawRecord:
         first_in[gv_in[order][::-1]] = gp_in[order][::-1]
         ok = first_in >= 0
         parent[ok] = prod[first_in[ok]]
-        evpos = np.zeros((n, 4))
-        for i in np.unique(vev[unset]).tolist():  # only events with root vertices lacking positions
-            ep = parts["keep"][i].event_pos
-            evpos[i] = (ep.x * lscale[i], ep.y * lscale[i], ep.z * lscale[i], ep.t * lscale[i])
+        if idx.hepmc3:  # from the E lines (index)
+            evpos = idx.event_pos[start : start + n] * lscale[:, None]
+        else:
+            evpos = np.zeros((n, 4))
+            for i in np.unique(vev[unset]).tolist():  # events with root vertices lacking positions
+                ep = parts["keep"][i].event_pos
+                evpos[i] = (ep.x * lscale[i], ep.y * lscale[i], ep.z * lscale[i], ep.t * lscale[i])
         for _ in range(64):  # depth of chains of unset vertices
             todo = unset & (parent >= 0) & ~unset[np.maximum(parent, 0)]
             if not np.any(todo):

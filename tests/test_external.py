@@ -474,3 +474,90 @@ def test_signal_keys_need_pdg_and_coupling(tmp_path: Path, lhe_lab: tuple[Path, 
     d = gen.describe()
     assert d["signal_model"] == "x" and d["x_pdg"] == 15
     assert d["mass_gev"] == pytest.approx(1.77686, abs=2e-4)
+
+
+# ------------------------------------------------ other writers, compression, widths, HepMC2
+
+
+def test_compressed_hepmc3_reads_like_plain(tmp_path: Path, hepmc_file: tuple[Path, float]) -> None:
+    import lzma
+
+    path, _ = hepmc_file
+    ref = _generator(card_for(tmp_path, "hepmc", path, extra=", frame: keep"))
+    a = ref.read_events(0, N_HEPMC, np.random.default_rng(0))[0]["mc"]
+    for suffix, opener in ((".gz", gzip.open), (".xz", lzma.open)):
+        packed = tmp_path / (path.name + suffix)
+        with path.open("rb") as src, opener(packed, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        gen = _generator(card_for(tmp_path, "hepmc", packed, extra=", frame: keep"))
+        assert gen.samples[0].n_events == N_HEPMC
+        b = gen.read_events(0, N_HEPMC, np.random.default_rng(0))[0]["mc"]
+        for k in a.fields:
+            np.testing.assert_array_equal(b[k], a[k], err_msg=f"{suffix} {k}")
+
+
+def test_lheh5_written_by_pylhe(tmp_path: Path, lhe_lab: tuple[Path, float]) -> None:
+    """pylhe converts Pythia's LHE file to LHEH5; fastsim reads it like the LHE file."""
+    import pylhe
+
+    path, sigma_pb = lhe_lab
+    lhef = pylhe.LHEFile.fromfile(path, with_attributes=False)  # Pythia's empty <weights/>
+    lhef.events = list(lhef.events)
+    h5 = tmp_path / "tautau.lheh5"
+    lhef.tofile(h5)
+    a_gen = _generator(card_for(tmp_path, "lhe", path))
+    b_gen = _generator(card_for(tmp_path, "lheh5", h5))
+    a, ta = a_gen.read_events(0, N_LHE, np.random.default_rng(4))
+    b, tb = b_gen.read_events(0, N_LHE, np.random.default_rng(4))
+    assert tb.sigma_nb == pytest.approx(ta.sigma_nb, rel=1e-12)
+    assert tb.sigma_nb == pytest.approx(sigma_pb * 1e-3, rel=1e-6)
+    for k in ("id", "status", "mother1", "mother2", "px", "py", "pz", "e", "m"):
+        np.testing.assert_allclose(b["mc"][k], a["mc"][k], rtol=1e-12, atol=1e-12, err_msg=k)
+
+
+def test_slha_width_sets_lifetime_of_card_particle(tmp_path: Path, lhe_lab: tuple[Path, float]) -> None:
+    """A card particle without ctau/width takes the width of the file's SLHA DECAY line."""
+    from fastsim.setup import build_particle_table
+
+    text = lhe_lab[0].read_text()
+    i = text.index("</header>")  # MadGraph puts its param_card in the header's <slha> block
+    width = 3.0e-16  # GeV
+    bad = tmp_path / "with_slha.lhe"
+    bad.write_text(text[:i] + f"<slha>\nDECAY  9000005  {width:.6e}\n</slha>\n" + text[i:])
+    body = CARD.format(gen="lhe", file=str(bad), extra="", chunk=128, decays="false")
+    card = load_card(
+        write_card(tmp_path, body + "particles: {9000005: {name: phi, mass: 1.0}}\n", "slha.yaml")
+    )
+    table = build_particle_table(card)
+    (params,) = card["processes"].values()
+    assert np.isinf(table.ctau(np.array([9000005]))[0])
+    GENERATORS["lhe"](params, build_beams(card), table)
+    hbar_c_cm = 1.973269804e-14  # GeV cm (PDG)
+    assert table.ctau(np.array([9000005]))[0] == pytest.approx(hbar_c_cm / width, rel=1e-9)
+
+
+def test_hepmc2_weights_and_units(tmp_path: Path) -> None:
+    """HepMC2 (IO_GenEvent, written by pyhepmc's HepMC2 writer) in MeV: per-event weights
+    from the E line, momenta converted to GeV."""
+    from pyhepmc.io import WriterAsciiHepMC2
+
+    path = tmp_path / "h2.hepmc"
+    w_in = [2.5, 3.5, 4.5, 1.5]
+    writer = WriterAsciiHepMC2(str(path))
+    for i, w in enumerate(w_in):
+        g = pyhepmc.GenEvent(pyhepmc.Units.MEV, pyhepmc.Units.MM)
+        g.from_hepevt(
+            i, np.array([0.0, 0.0, 1e3]), np.array([0.0, 0.0, 1e3]), np.array([7e3, -4e3, 3e3]),
+            np.array([7e3, 4e3, np.sqrt(11e6)]), np.array([0.511, 0.511, 1e3]),
+            np.array([11, -11, 22], np.int32), np.array([4, 4, 1], np.int32),
+            parents=np.array([[0, 0], [0, 0], [1, 2]]),
+        )  # fmt: skip
+        g.weights = [w, 7.0]
+        writer.write_event(g)
+    writer.close()
+    gen = _generator(card_for(tmp_path, "hepmc", path, extra=", frame: keep, cross_section_pb: 2.0"))
+    batch, tally = gen.read_events(0, len(w_in), np.random.default_rng(0))
+    np.testing.assert_allclose(batch.events["weight"], np.array(w_in) / np.mean(w_in), rtol=1e-15)
+    assert tally.sigma_nb == pytest.approx(2.0e-3, rel=1e-12)
+    mc = batch["mc"]
+    np.testing.assert_allclose(mc["pz"][mc["id"] == 22], 3.0, rtol=1e-15)

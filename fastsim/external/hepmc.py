@@ -20,12 +20,15 @@ Conventions (HepMC3 manual and CPC paper, sec. 3):
   fastsim converts to GeV and cm.  A vertex's time is c*t in length units -> ns.
 * for a particle with an end vertex, ``lifetime`` = proper decay distance
   c * (t_end - t_prod) * m / E (cm).
-* event weight: the first weight of the event (1 when none); cross section: the
-  ``GenCrossSection`` attribute of the file's last event (pb), the best running estimate
-  of generators that write one per event (Pythia), or the card's ``cross_section_pb``.
+* event weight: the first weight of the event (1 when none; HepMC3: the ``W`` line,
+  HepMC2: the weight list closing the ``E`` line); cross section: the ``GenCrossSection``
+  attribute (HepMC2: ``C`` line) of the file's last event (pb) with its error, the best
+  running estimate of generators that write one per event (Pythia), or the card's
+  ``cross_section_pb``.
 
 A file is indexed once per process (offsets of the ``E`` lines, declared vertex and
-particle counts, weights), so a chunk reads only its byte range.
+particle counts, units, weights, HepMC3 event positions; one ``findall`` over the text),
+so a chunk reads only its byte range.
 
 Units: GeV, cm, ns.
 """
@@ -90,7 +93,7 @@ _OPEN: dict[str, Any] = {}
 
 # an event's first lines: E (number, vertices, particles), optional U (units), W (weights);
 # the literal prefix makes the search run at C speed
-_EVENT_HEAD = re.compile(rb"\nE (\S+) (\S+) (\S+)([^\n]*)(?:\nU (\w+) (\w+))?(?:\nW (\S+))?")
+_EVENT_HEAD = re.compile(rb"\nE (\S+) (\S+) (\S+)([^\n]*)(?:\nN [^\n]*)?(?:\nU (\w+) (\w+))?(?:\nW (\S+))?")
 
 
 def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
@@ -117,6 +120,8 @@ def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
         except ValueError:  # HepMC2 E lines: other fields there (declared counts not used)
             out[key].extend([-1] * len(col))
     out["u"].extend(zip((u_mom != b"MEV").tolist(), (u_len == b"CM").tolist(), strict=True))
+    if out["hepmc2"]:  # IO_GenEvent: the weights close the E line
+        w = np.array([_hepmc2_first_weight(r) for r in rest.tolist()])
     out["w"].extend(np.where(w == b"", b"1", w).tolist())
     for i in np.flatnonzero(np.char.find(rest, b"@") >= 0).tolist():  # HepMC3 event positions
         out["pos"].append((first + i, rest[i].split(b"@")[1]))
@@ -127,6 +132,18 @@ def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
             line = bytes(data[pos + len(key) : end if end >= 0 else len(data)]).split()
             out["xsec"] = line[0] if line else b"nan"
             out["xsec_err"] = line[1] if len(line) > 1 else None
+
+
+def _hepmc2_first_weight(rest: bytes) -> bytes:
+    """First weight of a HepMC2 ``E`` line, given the fields after the event scale:
+    alpha_QCD alpha_QED signal-id signal-vertex n-vertices beam1 beam2 n-random [random...]
+    n-weights [weights...] (HepMC 2 user manual, IO_GenEvent format); b"" when none."""
+    tok = rest.split()
+    try:
+        k = 8 + int(tok[7])
+        return tok[k + 1] if int(tok[k]) > 0 else b""
+    except (IndexError, ValueError):
+        return b"?"  # reported as a malformed weight
 
 
 def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
@@ -155,6 +172,7 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
                 raise input_error(path, "", "empty file")
             data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         _OPEN[str(path)] = data
+        out["hepmc2"] = b"IO_GenEvent" in bytes(data[:4096])
         _scan(data, 0, out)
         first = out["starts"][0] if out["starts"] else len(data)
         header = bytes(data[:first])
@@ -182,6 +200,7 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
                     if not header and out["starts"] == []:
                         first = part.find(b"\nE ")
                         header = part[: first + 1] if first >= 0 else b""
+                    out.setdefault("hepmc2", b"IO_GenEvent" in part[:4096])
                     _scan(b"\n" + part, base - 1, out)  # the pattern wants the newline before E
                     carry = data[cut:]
                     if not block:

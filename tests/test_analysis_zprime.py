@@ -112,45 +112,53 @@ include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]
 run: {{seed: 12, events: 600, chunk_size: 600, output: x.h5, workers: 1}}
 dataset: {{name: test, luminosity_fb: 178.0}}
 processes:
-  zp2_lhe:
-    generator: lhe
-    files: [{lhe}]
+  zp2_ext:
+    generator: {gen}
+    files: [{file}]
     signal: {{model: zprime, pdg: 9900023, mass_gev: 2.0, coupling: 0.001}}
-  sm_4mu: {{generator: ee_4mu, events: 1500}}
+  {background}
 """
 
 
 @pytest.fixture(scope="module")
-def external_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """fastsim's Z' events at generator level -> LHEH5 (fastsim) -> LHE (written by pylhe)
-    -> the full chain as an ``lhe`` process with ``signal`` keys, beside a native background."""
+def external_signal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """fastsim's Z' events at generator level -> LHEH5 (fastsim) -> LHE (written by pylhe),
+    and -> HepMC3; each through the full chain as an external process with ``signal`` keys
+    (the LHE one beside a native background)."""
     import warnings
 
     import pylhe
 
     from fastsim.external.convert import convert
 
-    tmp = tmp_path_factory.mktemp("zp4mu_lhe")
+    tmp = tmp_path_factory.mktemp("zp4mu_ext")
     gen = tmp / "gen.h5"
     run(load_card(write_card(tmp, GEN_ONLY, "gen.yaml")), output=gen, workers=1, progress=False)
     convert(gen, tmp / "gen.lheh5", None)
+    convert(gen, tmp / "gen.hepmc3", None)
     lhef = pylhe.LHEFile.fromfile(tmp / "gen.lheh5")
     lhef.events = list(lhef.events)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LHEH5-only procInfo columns dropped in LHE
         lhef.tofile(tmp / "gen.lhe")
-    out = tmp / "ext.h5"
-    card = load_card(write_card(tmp, EXTERNAL.format(lhe=tmp / "gen.lhe"), "ext.yaml"))
-    run(card, output=out, workers=1, progress=False)
-    return gen, out
+    outs = []
+    for kind, file, bkg in (
+        ("lhe", tmp / "gen.lhe", "sm_4mu: {generator: ee_4mu, events: 1500}"),
+        ("hepmc", tmp / "gen.hepmc3", ""),
+    ):
+        out = tmp / f"ext_{kind}.h5"
+        body = EXTERNAL.format(gen=kind, file=file, background=bkg)
+        run(load_card(write_card(tmp, body, f"ext_{kind}.yaml")), output=out, workers=1, progress=False)
+        outs.append(out)
+    return gen, outs[0], outs[1]
 
 
-def test_external_lhe_signal_through_analyze(
-    sample: Path, external_signal: tuple[Path, Path], tmp_path: Path
+def test_external_lhe_and_hepmc3_signal_through_analyze(
+    sample: Path, external_signal: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    gen, ext = external_signal
+    gen, ext, ext_hepmc = external_signal
     procs = {p.name: p for p in read_processes(ext)}
-    p = procs["zp2_lhe"]
+    p = procs["zp2_ext"]
     assert (p.model, p.mass_gev, p.coupling, p.x_pdg) == ("zprime", 2.0, 0.001, 9900023)
     assert procs["sm_4mu"].model == "background"
     native_gen = read_processes(gen)[0]
@@ -160,14 +168,17 @@ def test_external_lhe_signal_through_analyze(
     # the same selection efficiency and truth-matched mass as the native sample (independent
     # events and detector simulation): within 4 combined standard errors
     effs = []
-    for s in (load_samples([ext], 178.0), load_samples([sample], 178.0)):
+    for s in (load_samples([ext], 178.0), load_samples([ext_hepmc], 178.0), load_samples([sample], 178.0)):
         zp = s.signal[("zprime", 2.0)]
         eff = zp["w"].sum() / zp["sw"]
         effs.append((eff, np.sqrt(eff * (1 - eff) / zp["sw"])))
         t = zp["truth"][np.isfinite(zp["truth"])]
         assert len(t) > 100 and abs(np.median(t) - 2.0) < 0.002  # truth X found via x_pdg
-    (e1, s1), (e2, s2) = effs
-    assert abs(e1 - e2) < 4 * np.hypot(s1, s2), effs
+    # measured: LHE 0.495, HepMC3 0.495 (same events, seeds), native 0.537, each +- 0.020
+    (e_lhe, s_lhe), (e_hepmc, s_hepmc), (e_nat, s_nat) = effs
+    assert abs(e_lhe - e_nat) < 4 * np.hypot(s_lhe, s_nat), effs
+    assert abs(e_hepmc - e_nat) < 4 * np.hypot(s_hepmc, s_nat), effs
+    assert read_processes(ext_hepmc)[0].model == "zprime"
     out = analyze("zprime_4mu", [ext], 178.0, tmp_path / "res", None)
     with out.open() as fh:
         rows = [r for r in csv.DictReader(fh) if r["model"] == "zprime"]

@@ -125,13 +125,13 @@ def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
     out["w"].extend(np.where(w == b"", b"1", w).tolist())
     for i in np.flatnonzero(np.char.find(rest, b"@") >= 0).tolist():  # HepMC3 event positions
         out["pos"].append((first + i, rest[i].split(b"@")[1]))
-    for key in (b"\nA 0 GenCrossSection ", b"\nC "):  # HepMC3 attribute, HepMC2 line (pb)
-        pos = data.rfind(key)
-        if pos >= 0:
-            end = data.find(b"\n", pos + 1)
-            line = bytes(data[pos + len(key) : end if end >= 0 else len(data)]).split()
-            out["xsec"] = line[0] if line else b"nan"
-            out["xsec_err"] = line[1] if len(line) > 1 else None
+    key = b"\nC " if out["hepmc2"] else b"\nA 0 GenCrossSection "  # HepMC2 line, HepMC3 attribute (pb)
+    pos = data.rfind(key)
+    if pos >= 0:
+        end = data.find(b"\n", pos + 1)
+        line = bytes(data[pos + len(key) : end if end >= 0 else len(data)]).split()
+        out["xsec"] = line[0] if line else b"nan"
+        out["xsec_err"] = line[1] if len(line) > 1 else None
 
 
 def _hepmc2_first_weight(rest: bytes) -> bytes:

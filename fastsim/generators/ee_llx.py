@@ -83,6 +83,11 @@ def me2_llx(
     ys = np.empty((4, 4, 4), np.complex128)  # Y_ld
     rs = np.empty((4, 4, 4), np.complex128)  # R_ld row
     ds = np.empty(4, np.complex128)
+    zpa = np.empty((4, 4), np.complex128)  # decay current per decay helicity
+    ega = np.empty((4, 4), np.complex128)  # e+e- photon / Z currents per beam helicity
+    eza = np.empty((4, 4), np.complex128)
+    nrm = np.empty(4)
+    use = np.empty(4, np.bool_)
     for i in range(n):
         k1, k2 = beams_cm(M[i], m_e)
         qs = (M[i], 0.0, 0.0, 0.0)
@@ -94,7 +99,6 @@ def me2_llx(
         pa = tadd(a, q)
         pb = tneg(tadd(b, q))
         # decay pieces
-        zps = []
         for hd in range(4):
             h3 = 2 * (hd // 2) - 1
             h4 = 2 * (hd % 2) - 1
@@ -113,19 +117,20 @@ def me2_llx(
             else:
                 zp = (0j, 0j, 0j, 0j)
                 ds[hd] = 1j * sbil(ub3, v4, cdl)
-            zps.append(zp)
+            for c in range(4):
+                zpa[hd, c] = zp[c]
         # e+e- currents; helicity-flip configurations (|J|^2 ~ (m_e/E)^2) are skipped
-        egs = []
-        ezs = []
-        nrm = np.empty(4)
         for he in range(4):
             u1 = uspinor(k1[0], k1[1], k1[2], k1[3], 2 * (he // 2) - 1)
             vb2 = bar(vspinor(k2[0], k2[1], k2[2], k2[3], 2 * (he % 2) - 1))
             eg, ez = schannel(vb2, u1, qs, ce, zl, zr, mz, wz, z_on)
-            egs.append(eg)
-            ezs.append(ez)
+            for c in range(4):
+                ega[he, c] = eg[c]
+                eza[he, c] = ez[c]
             nrm[he] = vnorm2(eg)
-        use = nrm >= E_HEL_SKIP * nrm.max()
+        nmax = nrm.max()
+        for he in range(4):
+            use[he] = nrm[he] >= E_HEL_SKIP * nmax
         tot = 0.0
         for hl in range(4):
             h1 = 2 * (hl // 2) - 1
@@ -135,8 +140,8 @@ def me2_llx(
             for he in range(4):
                 if not use[he]:
                     continue
-                eg = egs[he]
-                ez = ezs[he]
+                eg = (ega[he, 0], ega[he, 1], ega[he, 2], ega[he, 3])
+                ez = (eza[he, 0], eza[he, 1], eza[he, 2], eza[he, 3])
                 x = fprop(pa, m_l, 0.0, sinsert(eg, ez, v2, ce, zl, zr, z_on))
                 bb = bsinsert(ub1, eg, ez, ce, zl, zr, z_on)
                 for c in range(4):
@@ -144,8 +149,9 @@ def me2_llx(
                     bs[he, hl, c] = bb[c]
             for hd in range(4):
                 if vector:
-                    y = fprop(pb, m_l, 0.0, slash(zps[hd], gx, gx, v2))
-                    r = bslash(ub1, zps[hd], gx, gx)
+                    zp = (zpa[hd, 0], zpa[hd, 1], zpa[hd, 2], zpa[hd, 3])
+                    y = fprop(pb, m_l, 0.0, slash(zp, gx, gx, v2))
+                    r = bslash(ub1, zp, gx, gx)
                 else:
                     y = fprop(
                         pb, m_l, 0.0, (-1j * gx * v2[0], -1j * gx * v2[1], -1j * gx * v2[2], -1j * gx * v2[3])

@@ -188,8 +188,14 @@ class EEMuMuGamma(MEProcess):
             mass=Mass("above", 0.5 * np.sqrt(s0) * emin, cap=1.9 * np.sqrt(s0) * emin),
         )
         isr = Node(children=(Node(leaf=2), isr_y), angle="coll")
+        # radiative return: a hard photon leaves a light mu mu pair, |M|^2 ~ sigma_0(s_Y) ~ 1/s_Y
+        # (the virtual photon's propagator), so s_Y is sampled with density 1/s_Y
+        return_y = Node(
+            children=(Node(leaf=0), Node(leaf=1)), mass=Mass("pole", 0.0, cap=1.9 * np.sqrt(s0) * emin)
+        )
+        ret = Node(children=(Node(leaf=2), return_y), angle="coll")
         self.phase_space = MultiChannel(
-            [Channel(t, self.final_masses, self.m_e) for t in (fsr(0, 1), fsr(1, 0), isr)]
+            [Channel(t, self.final_masses, self.m_e) for t in (fsr(0, 1), fsr(1, 0), isr, ret)]
         )
 
     def me2(self, p: np.ndarray, M: np.ndarray) -> np.ndarray:

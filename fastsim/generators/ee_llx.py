@@ -218,10 +218,19 @@ class _EELLX(MEProcess):
             sub = Node(children=(Node(leaf=rad), x), mass=Mass("pole", 0.98 * self.m_l**2))
             return Node(children=(Node(leaf=other), sub))
 
+        # soft X: the l+ l- pair takes almost all the energy; s_pair = M^2 - 2 M E_X + m_X^2,
+        # sampled with density 1/(M^2 + m_X^2 - s_pair) = 1/(2 M E_X) (the eikonal spectrum)
+        soft = Node(
+            children=(
+                Node(children=(Node(leaf=2), Node(leaf=3)), mass=Mass("fixed", m2)),
+                Node(children=(Node(leaf=0), Node(leaf=1)), mass=Mass("above", m2)),
+            )
+        )
         self.phase_space = MultiChannel(
             [
                 Channel(tree(0, 1), self.final_masses, self.m_e),
                 Channel(tree(1, 0), self.final_masses, self.m_e),
+                Channel(soft, self.final_masses, self.m_e),
             ]
         )
 

@@ -32,17 +32,12 @@ import numpy as np
 from numba import njit
 
 from fastsim.detector.geometry import KAPPA
-from fastsim.trigger.segments import SegmentGeometry, Segments
+from fastsim.trigger.segments import SegmentGeometry, Segments, _wrap
 
 __all__ = ["event_pairs", "find_2d", "measured_phi"]
 
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _TWO_PI = 2.0 * math.pi
-
-
-@njit(cache=True, inline="always", fastmath=_FM)
-def _wrap(a: float) -> float:
-    return a - _TWO_PI * math.floor((a + math.pi) / _TWO_PI)
 
 
 @njit(cache=True, inline="always", fastmath=_FM)

@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from fastsim.trigger.finder2d import _wrap
-from fastsim.trigger.segments import SegmentGeometry, Segments
+from fastsim.trigger.segments import SegmentGeometry, Segments, _wrap
 
 __all__ = ["DATA_DIR", "MLP", "N_HIDDEN", "N_INPUT", "nn_inputs", "run_neuro"]
 

@@ -32,7 +32,8 @@ import numpy as np
 from numba import njit
 
 from fastsim.detector.geometry import KAPPA
-from fastsim.trigger.segments import SegmentGeometry, Segments, _wrap
+from fastsim.trigger.fmath import asin, wrap
+from fastsim.trigger.segments import SegmentGeometry, Segments
 
 __all__ = ["event_pairs", "find_2d", "measured_phi"]
 
@@ -43,7 +44,7 @@ _TWO_PI = 2.0 * math.pi
 @njit(cache=True, inline="always", fastmath=_FM)
 def measured_phi(wire: int, t: float, lr: int, n_wires: int, v_drift: float, R: float) -> float:
     """TS azimuth at z = 0 from the wire, drift time (ns) and LR flag (rad)."""
-    return _wrap(wire * (_TWO_PI / n_wires) + lr * t * v_drift / R)
+    return wrap(wire * (_TWO_PI / n_wires) + lr * t * v_drift / R)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -69,7 +70,7 @@ def _fit2d_kernel(hit, wire, tdr, lr, radius, axial, n_wires, v_drift, tol, min_
         # linearised start: phi ~ a + (w/2) R
         s1 = s_r = s_rr = s_p = s_rp = 0.0
         for k in range(m):
-            d = _wrap(pm[k] - ref)
+            d = wrap(pm[k] - ref)
             pm[k] = ref + d  # unwrapped around the first TS
             s1 += 1.0
             s_r += rr[k]
@@ -89,7 +90,7 @@ def _fit2d_kernel(hit, wire, tdr, lr, radius, axial, n_wires, v_drift, tol, min_
             for k in range(m):
                 h = min(max(0.5 * w * rr[k], -0.99), 0.99)
                 dfdw = 0.5 * rr[k] / math.sqrt(1.0 - h * h)
-                res = pm[k] - phi0 - math.asin(h)
+                res = pm[k] - phi0 - asin(h)
                 j00 += 1.0
                 j01 += dfdw
                 j11 += dfdw * dfdw
@@ -103,14 +104,14 @@ def _fit2d_kernel(hit, wire, tdr, lr, radius, axial, n_wires, v_drift, tol, min_
         c = 0
         for k in range(m):
             h = min(max(0.5 * w * rr[k], -0.99), 0.99)
-            if abs(_wrap(pm[k] - phi0 - math.asin(h))) < tol:
+            if abs(wrap(pm[k] - phi0 - asin(h))) < tol:
                 c += 1
         if abs(w) < w_min:
             w = w_min if w >= 0 else -w_min
         pt = KAPPA * bz / abs(w)
         n_peak[i] = c
         w_out[i] = w
-        phi0_out[i] = _wrap(phi0)
+        phi0_out[i] = wrap(phi0)
         found[i] = c >= min_axial and pt >= min_pt
     return found, w_out, phi0_out, n_peak
 
@@ -152,7 +153,7 @@ def event_pairs(offsets: np.ndarray, flag: np.ndarray, phi: np.ndarray) -> tuple
             c += 1
             for k in range(i + 1, b):
                 if flag[k]:
-                    d = abs(_wrap(phi[i] - phi[k]))
+                    d = abs(wrap(phi[i] - phi[k]))
                     best = max(best, d)
         count[e] = c
         open_max[e] = best

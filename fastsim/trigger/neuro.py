@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from fastsim.trigger.segments import SegmentGeometry, Segments, _wrap
+from fastsim.trigger.fmath import asin, wrap
+from fastsim.trigger.segments import SegmentGeometry, Segments
 
 __all__ = ["DATA_DIR", "MLP", "N_HIDDEN", "N_INPUT", "nn_inputs", "run_neuro"]
 
@@ -66,9 +67,9 @@ def _inputs_kernel(idx, hit, wire, tdr, lr, w, phi0, radius, axial, n_wires, min
                 ns += 1
             R = radius[j]
             h = min(max(0.5 * w[t] * R, -1.0), 1.0)
-            a = math.asin(h)
+            a = asin(h)
             nw = n_wires[j]
-            dphi = _wrap(wire[i, j] * (2.0 * math.pi / nw) - phi0[t] - a)
+            dphi = wrap(wire[i, j] * (2.0 * math.pi / nw) - phi0[t] - a)
             x[t, 3 * j] = lr[i, j] * tdr[i, j] / T_SCALE
             x[t, 3 * j + 1] = dphi * nw / (2.0 * math.pi * PHI_CELLS)
             x[t, 3 * j + 2] = a * (2.0 / math.pi)

@@ -41,6 +41,7 @@ from numba import njit
 from fastsim.detector.geometry import KIND_CDC, Geometry
 from fastsim.detector.propagation import _helix, _next, _seed
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL, Collection
+from fastsim.trigger.fmath import asin, small_atan, wrap
 
 __all__ = ["N_SL", "SegmentGeometry", "Segments", "select_charged", "simulate_segments"]
 
@@ -117,38 +118,15 @@ class Segments:
     helix: np.ndarray  # (n, 5): w [1/cm], phi0, d0 [cm], z0 [cm], tanLambda (true)
 
 
-@njit(cache=True, inline="always", fastmath=_FM)
-def _wrap(a: float) -> float:
-    """Angle wrapped into [-pi, pi) (rad)."""
-    return a - _TWO_PI * math.floor((a + math.pi) / _TWO_PI)
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _small_atan(y: float, x: float) -> float:
-    """atan(y / x) for x > 0 (rad): a 4-term series when |y / x| < 0.01 (truncation below
-    1e-19, i.e. exact to double round-off; the case of tracks from the IP, d0 ~ 0), libm
-    otherwise."""
-    t = y / x
-    if abs(t) < 0.01:
-        t2 = t * t
-        return t * (1.0 - t2 * (1.0 / 3.0 - t2 * (0.2 - t2 * (1.0 / 7.0))))
-    return math.atan2(y, x)
-
-
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _segments_kernel(
     x, y, z, px, py, pz, q, s3, seed,
     radius, z_min, z_max, tan_st, n_wires, eff, bz, v_drift, sig_t, lr_ok, lr_bad,
+    hit, phi_out, wire, tdr, lr, alpha, zc_out, helix,
 ):  # fmt: skip
+    """Fills the zero-initialised records ``hit`` ... ``helix`` (the fields of
+    :class:`Segments`, in that order) of the particles (x, y, z) [cm], (px, py, pz) [GeV]."""
     n = len(x)
-    hit = np.zeros((n, 9), np.int8)
-    phi_out = np.zeros((n, 9), np.float32)
-    wire = np.zeros((n, 9), np.int32)
-    tdr = np.zeros((n, 9), np.float32)
-    lr = np.zeros((n, 9), np.int8)
-    alpha = np.zeros((n, 9), np.float32)
-    zc_out = np.zeros((n, 9), np.float32)
-    helix = np.zeros((n, 5))
     # per-superlayer constants: 1/R, wires per radian, wire pitch (cm), stereo shift per cm of z
     inv_r = 1.0 / radius
     per_rad = n_wires / _TWO_PI
@@ -180,7 +158,7 @@ def _segments_kernel(
             a = 0.5 * w * math.sqrt(num)
             if abs(a) > 1.0:
                 break
-            half = math.asin(a)  # w s_T / 2
+            half = asin(a)  # w s_T / 2
             sT = 2.0 * half * inv_w
             if -sT > s0:
                 s, half, sa = -sT, -half, -a
@@ -210,11 +188,11 @@ def _segments_kernel(
             # a backward crossing, s < 0, lies half a turn round), so
             # pc = phi0 + half + dlt (+ pi when s < 0)
             sgn = 1.0 if s > 0.0 else -1.0
-            dlt = _small_atan(-sgn * d0 * ca, sgn * sa * (2.0 * inv_w - d0))
+            dlt = small_atan(-sgn * d0 * ca, sgn * sa * (2.0 * inv_w - d0))
             back = 0.0 if s > 0.0 else math.pi
-            pc = _wrap(phi0 + half + dlt + back)
+            pc = wrap(phi0 + half + dlt + back)
             # crossing angle: direction phi0 + 2 half minus position azimuth
-            a_cross = _wrap(half - dlt - back)
+            a_cross = wrap(half - dlt - back)
             uw = (pc - zc * shift[j]) * per_rad[j]  # in wire pitches
             kk = math.floor(uw + 0.5)
             d = (uw - kk) * pitch[j]  # signed r-phi distance to the wire, cm
@@ -247,7 +225,6 @@ def _segments_kernel(
             lr[i, j] = flag
             alpha[i, j] = a_cross
             zc_out[i, j] = zc
-    return hit, phi_out, wire, tdr, lr, alpha, zc_out, helix
 
 
 def simulate_segments(
@@ -265,12 +242,26 @@ def simulate_segments(
     """TS records of charged particles produced at (x, y, z) [cm] with momentum (px, py, pz)
     [GeV], charge q [e], travelling at most the 3-D path ``s3`` [cm] (inf: stable)."""
     f64 = lambda a: np.ascontiguousarray(a, np.float64)
-    out = _segments_kernel(
+    n = len(x)
+    # allocated by numpy, not inside the kernel: numpy asks for transparent huge pages for
+    # large arrays, which makes the first touch of these ~240 B/particle 3x cheaper
+    out = Segments(
+        hit=np.zeros((n, N_SL), np.int8),
+        phi=np.zeros((n, N_SL), np.float32),
+        wire=np.zeros((n, N_SL), np.int32),
+        t_drift=np.zeros((n, N_SL), np.float32),
+        lr=np.zeros((n, N_SL), np.int8),
+        alpha=np.zeros((n, N_SL), np.float32),
+        z=np.zeros((n, N_SL), np.float32),
+        helix=np.zeros((n, 5)),
+    )
+    _segments_kernel(
         f64(x), f64(y), f64(z), f64(px), f64(py), f64(pz), f64(q), f64(s3), np.uint64(seed),
         sg.radius, sg.z_min, sg.z_max, sg.tan_stereo, sg.n_wires, sg.efficiency, sg.bz,
         sg.drift_velocity, sg.drift_sigma, sg.lr_correct, sg.lr_wrong,
+        out.hit, out.phi, out.wire, out.t_drift, out.lr, out.alpha, out.z, out.helix,
     )  # fmt: skip
-    return Segments(*out)
+    return out
 
 
 def select_charged(mc: Collection, particles: Any) -> dict[str, np.ndarray]:

@@ -32,91 +32,128 @@ import numpy as np
 from numba import njit
 
 from fastsim.detector.geometry import KAPPA
+from fastsim.trigger.fmath import asin, wrap
 from fastsim.trigger.segments import SegmentGeometry, Segments
 
 __all__ = ["event_pairs", "find_2d", "measured_phi"]
 
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _TWO_PI = 2.0 * math.pi
-
-
-@njit(cache=True, inline="always", fastmath=_FM)
-def _wrap(a: float) -> float:
-    return a - _TWO_PI * math.floor((a + math.pi) / _TWO_PI)
+_BLOCK = 64  # tracks fitted together
 
 
 @njit(cache=True, inline="always", fastmath=_FM)
 def measured_phi(wire: int, t: float, lr: int, n_wires: int, v_drift: float, R: float) -> float:
     """TS azimuth at z = 0 from the wire, drift time (ns) and LR flag (rad)."""
-    return _wrap(wire * (_TWO_PI / n_wires) + lr * t * v_drift / R)
+    return wrap(wire * (_TWO_PI / n_wires) + lr * t * v_drift / R)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _fit2d_kernel(hit, wire, tdr, lr, radius, axial, n_wires, v_drift, tol, min_axial, min_pt, bz):  # fmt: skip
+    """The circle fits, ``_BLOCK`` tracks at a time: one track's Gauss-Newton steps depend on
+    each other (a chain of latencies), so the loops over the axial superlayers run over the
+    block's tracks innermost -- independent, vectorised.  A superlayer without TS enters
+    the sums with weight 0 (adds exact zeros: the sums are those of the TS alone)."""
     n = hit.shape[0]
     found = np.zeros(n, np.bool_)
     w_out = np.zeros(n)
     phi0_out = np.zeros(n)
     n_peak = np.zeros(n, np.int8)
-    rr = np.empty(9)
-    pm = np.empty(9)
     w_min = KAPPA * bz / 50.0  # avoid division by zero for straight tracks (pT 50 GeV)
-    for i in range(n):
-        m = 0
-        for j in range(9):
-            if axial[j] and hit[i, j]:
-                rr[m] = radius[j]
-                pm[m] = measured_phi(wire[i, j], tdr[i, j], lr[i, j], n_wires[j], v_drift, radius[j])
-                m += 1
-        if m < 2 or m < min_axial:
-            continue
-        ref = pm[0]
-        # linearised start: phi ~ a + (w/2) R
-        s1 = s_r = s_rr = s_p = s_rp = 0.0
-        for k in range(m):
-            d = _wrap(pm[k] - ref)
-            pm[k] = ref + d  # unwrapped around the first TS
-            s1 += 1.0
-            s_r += rr[k]
-            s_rr += rr[k] * rr[k]
-            s_p += d
-            s_rp += rr[k] * d
-        det = s1 * s_rr - s_r * s_r
-        if det <= 0.0:
-            continue
-        b = (s1 * s_rp - s_r * s_p) / det
-        a = (s_p - b * s_r) / s1
-        phi0 = ref + a
-        w = 2.0 * b
-        # Gauss-Newton on phi = phi0 + asin(w R / 2)
+    ax = np.flatnonzero(axial)
+    na = len(ax)
+    rr = radius[ax]
+    pm = np.zeros((na, _BLOCK))  # measured azimuth, unwrapped around the track's first TS
+    wt = np.zeros((na, _BLOCK))  # 1 with a TS, 0 without
+    m = np.zeros(_BLOCK)  # number of axial TS
+    phi0 = np.zeros(_BLOCK)
+    w = np.zeros(_BLOCK)
+    active = np.zeros(_BLOCK, np.bool_)  # fit running
+    j01 = np.zeros(_BLOCK)
+    j11 = np.zeros(_BLOCK)
+    g0 = np.zeros(_BLOCK)
+    g1 = np.zeros(_BLOCK)
+    cnt = np.zeros(_BLOCK)
+    for b0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - b0)
+        # TS azimuths and the linearised start, phi ~ a + (w/2) R, per track
+        for t in range(_BLOCK):
+            i = b0 + t
+            k = 0
+            ref = s_r = s_rr = s_p = s_rp = 0.0
+            for a in range(na):
+                j = ax[a]
+                pm[a, t] = 0.0
+                wt[a, t] = 0.0
+                if t >= nb or not hit[i, j]:
+                    continue
+                phi = measured_phi(wire[i, j], tdr[i, j], lr[i, j], n_wires[j], v_drift, radius[j])
+                if k == 0:
+                    ref = phi
+                d = wrap(phi - ref)
+                pm[a, t] = ref + d
+                wt[a, t] = 1.0
+                k += 1
+                s_r += rr[a]
+                s_rr += rr[a] * rr[a]
+                s_p += d
+                s_rp += rr[a] * d
+            m[t] = k
+            det = k * s_rr - s_r * s_r
+            active[t] = k >= 2 and k >= min_axial and det > 0.0
+            if active[t]:
+                bb = (k * s_rp - s_r * s_p) / det
+                phi0[t] = ref + (s_p - bb * s_r) / k
+                w[t] = 2.0 * bb
+            else:
+                phi0[t] = 0.0
+                w[t] = 0.0
+        valid = active.copy()
+        # Gauss-Newton on phi = phi0 + asin(w R / 2); a track whose normal matrix is singular
+        # stops there
         for _it in range(4):
-            j00 = j01 = j11 = g0 = g1 = 0.0
-            for k in range(m):
-                h = min(max(0.5 * w * rr[k], -0.99), 0.99)
-                dfdw = 0.5 * rr[k] / math.sqrt(1.0 - h * h)
-                res = pm[k] - phi0 - math.asin(h)
-                j00 += 1.0
-                j01 += dfdw
-                j11 += dfdw * dfdw
-                g0 += res
-                g1 += dfdw * res
-            det = j00 * j11 - j01 * j01
-            if det <= 0.0:
-                break
-            phi0 += (j11 * g0 - j01 * g1) / det
-            w += (j00 * g1 - j01 * g0) / det
-        c = 0
-        for k in range(m):
-            h = min(max(0.5 * w * rr[k], -0.99), 0.99)
-            if abs(_wrap(pm[k] - phi0 - math.asin(h))) < tol:
-                c += 1
-        if abs(w) < w_min:
-            w = w_min if w >= 0 else -w_min
-        pt = KAPPA * bz / abs(w)
-        n_peak[i] = c
-        w_out[i] = w
-        phi0_out[i] = _wrap(phi0)
-        found[i] = c >= min_axial and pt >= min_pt
+            j01[:] = 0.0
+            j11[:] = 0.0
+            g0[:] = 0.0
+            g1[:] = 0.0
+            for a in range(na):
+                R = rr[a]
+                for t in range(_BLOCK):
+                    h = min(max(0.5 * w[t] * R, -0.99), 0.99)
+                    dfdw = 0.5 * R / math.sqrt(1.0 - h * h)
+                    res = pm[a, t] - phi0[t] - asin(h)
+                    c = wt[a, t]
+                    j01[t] += c * dfdw
+                    j11[t] += (c * dfdw) * dfdw
+                    g0[t] += c * res
+                    g1[t] += (c * dfdw) * res
+            for t in range(_BLOCK):
+                det = m[t] * j11[t] - j01[t] * j01[t]
+                if det <= 0.0:
+                    active[t] = False
+                if active[t]:
+                    phi0[t] += (j11[t] * g0[t] - j01[t] * g1[t]) / det
+                    w[t] += (m[t] * g1[t] - j01[t] * g0[t]) / det
+        # the peak's TS: those within the tolerance of the fitted circle
+        cnt[:] = 0.0
+        for a in range(na):
+            R = rr[a]
+            for t in range(_BLOCK):
+                h = min(max(0.5 * w[t] * R, -0.99), 0.99)
+                near = abs(wrap(pm[a, t] - phi0[t] - asin(h))) < tol
+                cnt[t] += wt[a, t] if near else 0.0
+        for t in range(nb):
+            if not valid[t]:
+                continue
+            i = b0 + t
+            wi = w[t]
+            if abs(wi) < w_min:
+                wi = w_min if wi >= 0 else -w_min
+            c = int(cnt[t])
+            n_peak[i] = c
+            w_out[i] = wi
+            phi0_out[i] = wrap(phi0[t])
+            found[i] = c >= min_axial and KAPPA * bz / abs(wi) >= min_pt
     return found, w_out, phi0_out, n_peak
 
 
@@ -157,7 +194,7 @@ def event_pairs(offsets: np.ndarray, flag: np.ndarray, phi: np.ndarray) -> tuple
             c += 1
             for k in range(i + 1, b):
                 if flag[k]:
-                    d = abs(_wrap(phi[i] - phi[k]))
+                    d = abs(wrap(phi[i] - phi[k]))
                     best = max(best, d)
         count[e] = c
         open_max[e] = best

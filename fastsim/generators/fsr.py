@@ -75,10 +75,10 @@ import numpy as np
 from numba import njit
 
 from fastsim.constants import ALPHA_EM
-from fastsim.events import STATUS_FINAL, Collection, offsets_from_counts
+from fastsim.events import MC_FIELDS, STATUS_FINAL, Collection, offsets_from_counts
 from fastsim.schema import Field
 
-__all__ = ["FSR_PARAMS", "apply_fsr", "emission_density", "pair_dipoles"]
+__all__ = ["FSR_PARAMS", "apply_fsr", "emission_density", "pair_dipoles", "radiate_regular"]
 
 PHOTON = 22
 CHARGED_LEPTONS = (11, 13, 15)
@@ -263,21 +263,25 @@ def _fsr_kernel(
     multi: bool,
     alpha: float,
 ) -> tuple:
-    """FSR over all events; px..e are updated in place for the dipole leptons.
+    """FSR over all events of a flat record (px..m, offsets; read only).
 
     ``dipoles`` (n, nd, 2): local indices (l-, l+), -1 = no dipole.  Returns per-event
-    photon counts, and per photon (events in order, grouped by emitter within an event)
-    its four-momentum (n_ph, 4) and the global index of its emitter."""
+    photon counts; per photon (events in order, grouped by emitter within an event) its
+    four-momentum (n_ph, 4) and the global index of its emitter; the global indices
+    (n_mod,) and new four-momenta (n_mod, 4) of the leptons that radiated."""
     n, nd, _ = dipoles.shape
     cap = max(16, n * nd // 2)
     ks = np.empty((cap, 4))
     mothers = np.empty(cap, np.int64)
+    lep = np.empty(2 * cap, np.int64)
+    lep_p = np.empty((2 * cap, 4))
     counts = np.zeros(n, np.int64)
     state = np.empty(1, np.uint64)
     pp = np.empty((2, 4))
     buf_k = np.empty((MAX_PHOTONS_PER_DIPOLE, 4))
     buf_em = np.empty(MAX_PHOTONS_PER_DIPOLE, np.int64)
     tot = 0
+    n_mod = 0
     for i in range(n):
         state[0] = seeds[i]
         first = tot
@@ -291,15 +295,20 @@ def _fsr_kernel(
             k = _radiate_dipole(pp, 0.5 * (m[ia] + m[ib]), cutoff, multi, alpha, state, buf_k, buf_em)
             if k == 0:
                 continue
-            px[ia], py[ia], pz[ia], e[ia] = pp[0, 0], pp[0, 1], pp[0, 2], pp[0, 3]
-            px[ib], py[ib], pz[ib], e[ib] = pp[1, 0], pp[1, 1], pp[1, 2], pp[1, 3]
-            if tot + k > cap:
+            if tot + k > cap:  # grow the buffers
                 cap = 2 * cap + k
                 ks2 = np.empty((cap, 4))
                 ks2[:tot] = ks[:tot]
                 mo2 = np.empty(cap, np.int64)
                 mo2[:tot] = mothers[:tot]
-                ks, mothers = ks2, mo2
+                lep2 = np.empty(2 * cap, np.int64)
+                lep2[:n_mod] = lep[:n_mod]
+                lp2 = np.empty((2 * cap, 4))
+                lp2[:n_mod] = lep_p[:n_mod]
+                ks, mothers, lep, lep_p = ks2, mo2, lep2, lp2
+            lep[n_mod], lep[n_mod + 1] = ia, ib
+            lep_p[n_mod : n_mod + 2] = pp
+            n_mod += 2
             for j in range(k):
                 ks[tot + j] = buf_k[j]
                 mothers[tot + j] = ia if buf_em[j] == 0 else ib
@@ -316,10 +325,96 @@ def _fsr_kernel(
             mothers[r + 1] = mo
             ks[r + 1, 0], ks[r + 1, 1], ks[r + 1, 2], ks[r + 1, 3] = k0, k1, k2, k3
         counts[i] = tot - first
-    return counts, ks[:tot], mothers[:tot]
+    return counts, ks[:tot], mothers[:tot], lep[:n_mod], lep_p[:n_mod]
+
+
+@njit(cache=True)
+def _spread(
+    src: np.ndarray, old_offsets: np.ndarray, new_offsets: np.ndarray, radiating: np.ndarray, out: np.ndarray
+) -> None:
+    """Copy the flat items of ``src`` to their places in ``out``, leaving room after each
+    event in ``radiating`` (sorted event indices) for its photons."""
+    start = 0
+    for i in radiating:
+        end = old_offsets[i + 1]
+        sh = new_offsets[i] - old_offsets[i]
+        for j in range(start, end):
+            out[j + sh] = src[j]
+        start = end
+    sh = new_offsets[-1] - old_offsets[-1]
+    for j in range(start, len(src)):
+        out[j + sh] = src[j]
+
+
+@njit(cache=True)
+def _spread_regular(src: np.ndarray, new_offsets: np.ndarray, out: np.ndarray) -> None:
+    """Copy the rows of ``src`` (n, k) (any strides, e.g. broadcast) to the starts of the
+    events' ranges in ``out``."""
+    n, k = src.shape
+    for i in range(n):
+        base = new_offsets[i]
+        for j in range(k):
+            out[base + j] = src[i, j]
 
 
 # ---------------------------------------------------------------------------- record
+def _run_kernel(
+    p4: tuple, m: np.ndarray, offsets: np.ndarray, dipoles: np.ndarray, rng: np.random.Generator, opts: tuple
+) -> tuple:
+    n = len(offsets) - 1
+    dip = np.asarray(dipoles, dtype=np.int64)
+    if dip.ndim == 2:
+        dip = np.broadcast_to(dip, (n, *dip.shape))
+    dip = np.ascontiguousarray(dip)
+    seeds = rng.integers(0, np.iinfo(np.uint64).max, n, dtype=np.uint64, endpoint=True)
+    cutoff, multi, alpha = opts
+    return _fsr_kernel(*p4, m, offsets, dip, seeds, float(cutoff), bool(multi), float(alpha))
+
+
+def _assemble(names: dict, old_offsets: np.ndarray, result: tuple, spread) -> Collection:
+    """The record with photons: ``names`` maps field -> dtype, ``spread(name, new_offsets,
+    radiating, out)`` copies the old items of a field into ``out``."""
+    counts, k, mothers, lep, lep_p = result
+    n = len(old_offsets) - 1
+    old_counts = np.diff(old_offsets)
+    new_offsets = offsets_from_counts(old_counts + counts)
+    shift = new_offsets[:-1] - old_offsets[:-1]  # per event: new global index - old one
+    ev_ph = np.repeat(np.arange(n, dtype=np.int64), counts)
+    first_ph = offsets_from_counts(counts)
+    local_ph = old_counts[ev_ph] + np.arange(len(k), dtype=np.int64) - first_ph[ev_ph]
+    dest_ph = new_offsets[ev_ph] + local_ph
+    dest_mo = mothers + shift[ev_ph]  # the emitters in the new arrays
+    photon = {
+        "id": PHOTON,
+        "status": STATUS_FINAL,
+        "mother1": mothers - old_offsets[ev_ph],
+        "mother2": -1,
+        "daughter1": -1,
+        "daughter2": -1,
+        "px": k[:, 0],
+        "py": k[:, 1],
+        "pz": k[:, 2],
+        "e": k[:, 3],
+    }
+    total = int(new_offsets[-1])
+    radiating = np.flatnonzero(counts)
+    fields = {}
+    for name, dtype in names.items():
+        out = np.empty(total, dtype=dtype)
+        spread(name, new_offsets, radiating, out)
+        # photons start at their emitter's vertex (vx, vy, vz, vt) ...
+        out[dest_ph] = photon[name] if name in photon else (out[dest_mo] if name[0] == "v" else 0)
+        fields[name] = out
+    # the radiating leptons: new momenta; the emitters' daughter ranges (photons contiguous)
+    dest_lep = lep + shift[np.searchsorted(old_offsets, lep, side="right") - 1]
+    for j, name in enumerate(("px", "py", "pz", "e")):
+        fields[name][dest_lep] = lep_p[:, j]
+    _, first, n_per = np.unique(mothers, return_index=True, return_counts=True)  # mothers sorted
+    fields["daughter1"][dest_mo[first]] = local_ph[first]
+    fields["daughter2"][dest_mo[first]] = local_ph[first + n_per - 1]
+    return Collection(fields, new_offsets)
+
+
 def apply_fsr(
     mc: Collection,
     dipoles: np.ndarray,
@@ -333,65 +428,45 @@ def apply_fsr(
     ``dipoles``: (n_events, n_dipoles, 2) or (n_dipoles, 2) local indices of the (l-, l+)
     pairs (same flavour, equal masses), -1 for none.  ``cutoff``: infrared cutoff on
     x = 2 E_gamma / M in the dipole rest frame.  Returns a new collection (the input is not
-    modified): the leptons' momenta replaced, the photons appended to their events (see
-    the module docstring for the record conventions).  Draws one integer per event from
-    ``rng``.  Units: GeV, cm, ns."""
-    n = mc.n_events
-    dip = np.asarray(dipoles, dtype=np.int64)
-    if dip.ndim == 2:
-        dip = np.broadcast_to(dip, (n, *dip.shape))
-    dip = np.ascontiguousarray(dip)
-    seeds = rng.integers(0, np.iinfo(np.uint64).max, n, dtype=np.uint64, endpoint=True)
+    modified; returned as is when nothing radiates): the leptons' momenta replaced, the
+    photons appended to their events (see the module docstring for the record
+    conventions).  Draws one integer per event from ``rng``.  Units: GeV, cm, ns."""
     f = mc.fields
-    px, py, pz, e = (f[k].copy() for k in ("px", "py", "pz", "e"))
-    counts, k, mothers = _fsr_kernel(
-        px, py, pz, e, f["m"], mc.offsets, dip, seeds, float(cutoff), bool(multiphoton), float(alpha)
-    )
-    if len(k) == 0:
-        return mc.with_fields(px=px, py=py, pz=pz, e=e)
-    old_counts = mc.counts()
-    new_offsets = offsets_from_counts(old_counts + counts)
-    # destination of the old items and of the photons in the new flat arrays
-    shift = new_offsets[:-1] - mc.offsets[:-1]
-    dest_old = np.arange(mc.n_items, dtype=np.int64) + np.repeat(shift, old_counts)
-    ev_ph = np.repeat(np.arange(n, dtype=np.int64), counts)
-    first_ph = offsets_from_counts(counts)
-    rank = np.arange(len(k), dtype=np.int64) - first_ph[ev_ph]
-    local_ph = old_counts[ev_ph] + rank
-    dest_ph = new_offsets[ev_ph] + local_ph
-    mother_local = mothers - mc.offsets[ev_ph]
-    photon = {
-        "id": np.full(len(k), PHOTON),
-        "status": np.full(len(k), STATUS_FINAL),
-        "mother1": mother_local,
-        "mother2": np.full(len(k), -1),
-        "daughter1": np.full(len(k), -1),
-        "daughter2": np.full(len(k), -1),
-        "px": k[:, 0],
-        "py": k[:, 1],
-        "pz": k[:, 2],
-        "e": k[:, 3],
-        "m": np.zeros(len(k)),
-        "lifetime": np.zeros(len(k)),
-    }
-    for name in ("vx", "vy", "vz", "vt"):
-        photon[name] = f[name][mothers]
-    src = {**f, "px": px, "py": py, "pz": pz, "e": e}
-    # the emitters' daughter ranges (photons of one emitter are contiguous)
-    d1 = f["daughter1"].copy()
-    d2 = f["daughter2"].copy()
-    emitters, first, n_per = np.unique(mothers, return_index=True, return_counts=True)  # mothers sorted
-    d1[emitters] = local_ph[first]
-    d2[emitters] = local_ph[first + n_per - 1]
-    src["daughter1"], src["daughter2"] = d1, d2
-    total = int(new_offsets[-1])
-    fields = {}
-    for name, arr in src.items():
-        out = np.empty(total, dtype=arr.dtype)
-        out[dest_old] = arr
-        out[dest_ph] = photon.get(name, 0)
-        fields[name] = out
-    return Collection(fields, new_offsets)
+    p4 = (f["px"], f["py"], f["pz"], f["e"])
+    result = _run_kernel(p4, f["m"], mc.offsets, dipoles, rng, (cutoff, multiphoton, alpha))
+    if len(result[1]) == 0:
+        return mc
+
+    def spread(name: str, new_offsets: np.ndarray, radiating: np.ndarray, out: np.ndarray) -> None:
+        _spread(f[name], mc.offsets, new_offsets, radiating, out)
+
+    return _assemble({k: v.dtype for k, v in f.items()}, mc.offsets, result, spread)
+
+
+def radiate_regular(
+    fields: dict[str, np.ndarray],
+    dipoles: np.ndarray,
+    rng: np.random.Generator,
+    cutoff: float = 1e-3,
+    multiphoton: bool = True,
+    alpha: float = ALPHA_EM,
+) -> Collection:
+    """:func:`apply_fsr` on a record given as (n_events, k) arrays per MC field (views and
+    broadcasts allowed), building the final flat record in one copy (the generators' path:
+    the same result as ``apply_fsr(Collection.from_regular(fields), ...)``)."""
+    n, k = fields["px"].shape
+    offsets = np.arange(n + 1, dtype=np.int64) * k
+    p4 = tuple(fields[c].reshape(-1) for c in ("px", "py", "pz", "e"))
+    result = _run_kernel(p4, fields["m"].reshape(-1), offsets, dipoles, rng, (cutoff, multiphoton, alpha))
+    if len(result[1]) == 0:
+        return Collection.from_regular(
+            {name: np.asarray(fields[name], dtype=dt) for name, dt in MC_FIELDS.items()}
+        )
+
+    def spread(name: str, new_offsets: np.ndarray, radiating: np.ndarray, out: np.ndarray) -> None:
+        _spread_regular(fields[name], new_offsets, out)
+
+    return _assemble(MC_FIELDS, offsets, result, spread)
 
 
 def pair_dipoles(ids: np.ndarray, mothers: np.ndarray, p4: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,7 +44,7 @@ from fastsim import kinematics
 from fastsim.constants import GEV2_TO_NB
 from fastsim.events import MC_FIELDS, STATUS_BEAM, STATUS_FINAL, Collection, EventBatch
 from fastsim.generators.base import Generator, XsecTally
-from fastsim.generators.fsr import FSR_PARAMS, apply_fsr, pair_dipoles
+from fastsim.generators.fsr import FSR_PARAMS, pair_dipoles, radiate_regular
 from fastsim.generators.isr import Radiator
 from fastsim.generators.models import lepton_mass
 from fastsim.generators.phase_space import MultiChannel
@@ -110,10 +111,12 @@ def build_record(
     ler: np.ndarray,
     vertex: np.ndarray,
     entries: list[tuple[int, np.ndarray, np.ndarray, int, int, int]],
+    radiate: Callable[[dict[str, np.ndarray]], Collection] | None = None,
 ) -> Collection:
     """MC record: the 2 beams then ``entries`` = (id, p4 (n,4), mass (n,), status, mother1, mother2).
 
-    ``id`` is an int or an (n,) array of per-event ids.
+    ``id`` is an int or an (n,) array of per-event ids.  ``radiate`` (FSR): builds the
+    collection from the (n, k) field arrays instead (``fsr.radiate_regular``).
 
     Daughter ranges are derived from the mother indices (daughters must be contiguous).
     """
@@ -158,6 +161,8 @@ def build_record(
     for i, name in enumerate(("vx", "vy", "vz", "vt")):
         fields[name] = np.broadcast_to(vertex[:, i : i + 1], shape)
     fields["lifetime"] = np.zeros(shape)
+    if radiate is not None:
+        return radiate(fields)
     ordered = {name: np.ascontiguousarray(fields[name], dtype=dt) for name, dt in MC_FIELDS.items()}
     return Collection.from_regular(ordered)
 
@@ -373,29 +378,29 @@ class MEProcess(Generator):
             mo2s = mo2 + off if mo2 >= 2 else mo2
             entries.append((pid, p4, mass, status, mo1s, mo2s))
         vertex = self.beams.sample_vertices(n, rng)
-        mc = build_record(her, ler, vertex, entries)
-        if self.fsr_on:
-            mc = self._radiate(mc, entries, n, rng)
+        radiate = self._fsr_step(entries, rng) if self.fsr_on else None
+        mc = build_record(her, ler, vertex, entries, radiate)
         events = {"weight": ew} if (self.weighted or np.any(ew != 1.0)) else {}
         return EventBatch(n, events, {"mc": mc}), tally
 
-    def _radiate(self, mc: Collection, entries: list[tuple], n: int, rng: np.random.Generator) -> Collection:
-        """FSR on the record ``mc`` built from ``entries`` (n events, regular layout)."""
+    def _fsr_step(self, entries: list[tuple], rng: np.random.Generator) -> Callable | None:
+        """FSR for the record of ``entries`` (``build_record``'s ``radiate``), None if no dipole."""
         lep = [
             j
             for j, e in enumerate(entries)
             if e[3] == STATUS_FINAL and np.ndim(e[0]) == 0 and abs(int(e[0])) in (11, 13, 15)
         ]
         if not lep:
-            return mc
+            return None
         ids = np.array([int(entries[j][0]) for j in lep])
         mothers = np.array([entries[j][4] for j in lep])
         p = np.stack([entries[j][1] for j in lep], axis=1)
         dip = self.fsr_dipoles(ids, mothers, p)
         if dip.shape[1] == 0:
-            return mc
+            return None
         rec = np.array(lep, np.int64) + 2  # the record starts with the two beams
-        return apply_fsr(mc, rec[dip], rng, self.fsr_cutoff, self.fsr_multiphoton)
+        dip = rec[dip]
+        return lambda fields: radiate_regular(fields, dip, rng, self.fsr_cutoff, self.fsr_multiphoton)
 
     def describe_common(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,7 @@ from fastsim.events import MC_FIELDS, Collection
 from fastsim.generators.ee_4mu import EE4Mu
 from fastsim.generators.ee_llx import EEMuMuZprime
 from fastsim.generators.ee_mumu import EEMuMuBorn
-from fastsim.generators.fsr import apply_fsr
+from fastsim.generators.fsr import apply_fsr, emission_density
 from fastsim.particles import ParticleTable
 from tests.conftest import CARDS
 
@@ -69,6 +69,24 @@ def n_expected(mass: float, x0: float) -> float:
         return ALPHA_EM / math.pi * eik * 0.5 * (1 + (1 - x) ** 2)
 
     return integrate.quad(f, math.log(x0), math.log(1 - r), limit=200)[0]
+
+
+def test_emission_density_integrates_to_the_angle_integrated_formula() -> None:
+    for mass, x in ((10.58, 1e-3), (10.58, 0.5), (1.0, 0.2), (0.3, 0.05)):
+        r = 4 * M_MU**2 / mass**2
+        # W(c) is symmetric: twice the integral over [0, 1], in log(1 - c) near the lepton
+        num = (
+            2
+            * integrate.quad(
+                lambda u, x=x, r=r: emission_density(x, 1 - math.exp(u), r) * math.exp(u),
+                math.log(1e-12),
+                0.0,
+                limit=400,
+            )[0]
+        )
+        b = math.sqrt(1 - r / (1 - x))
+        eik = (1 + b * b) / b * math.log((1 + b) / (1 - b)) - 2
+        assert abs(num / (ALPHA_EM / math.pi * eik * 0.5 * (1 + (1 - x) ** 2) / x) - 1) < 1e-6
 
 
 def _hardest_x(out: Collection, mass: float) -> np.ndarray:

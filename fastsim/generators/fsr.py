@@ -82,7 +82,7 @@ __all__ = ["FSR_PARAMS", "apply_fsr", "emission_density", "pair_dipoles", "radia
 
 PHOTON = 22
 CHARGED_LEPTONS = (11, 13, 15)
-#: at most this many photons per dipole (a safety bound; <1e-12 of events reach 12 even at x_cut = 1e-7)
+#: at most this many photons per dipole (a safety bound: the mean is < 1 even at x_cut = 1e-9)
 MAX_PHOTONS_PER_DIPOLE = 32
 
 FSR_PARAMS: dict[str, Field] = {
@@ -104,8 +104,8 @@ def emission_density(x: np.ndarray, c: np.ndarray, mass_ratio2: float, alpha: fl
     """The emission density d^2N / (dx dc) (after the phi integration) of one dipole.
 
     ``mass_ratio2`` = 4 m^2 / M^2 of the pair (before the emission); x = 2 E_gamma / M and
-    c = cos(theta) of the photon to the l- in the rest frame of the pair.  Reference
-    implementation of the formula in the module docstring (used by the tests)."""
+    c = cos(theta) of the photon to the l- in the rest frame of the pair.  The formula of
+    the module docstring, for checks and plots (the kernel samples it)."""
     x = np.asarray(x, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
     r = np.clip(mass_ratio2 / (1.0 - x), 0.0, 1.0)

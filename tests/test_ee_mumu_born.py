@@ -20,12 +20,12 @@ M_MU = 0.1056583755  # PDG 2024, GeV: an independent check of the table lookup
 
 
 def generator(spread: bool = True, cos_max: float = 1.0, kind: str = "analytic") -> Any:
-    """The analytic Born generator, or the amplitude-based ``ee_mumu`` at Born level (no ISR, no Z)."""
+    """The analytic Born generator, or the amplitude-based ``ee_mumu`` at Born level (no ISR, FSR, Z)."""
     beam = load_card(CARDS / "belle2_run1.yaml")["beam"]
     beam["spread"] = spread
     if kind == "analytic":
         return EEMuMuBornAnalytic({"cos_theta_max": cos_max}, BeamSetup.from_card(beam), ParticleTable())
-    params = {"cos_theta_max": cos_max, "isr": False, "z_exchange": False}
+    params = {"cos_theta_max": cos_max, "isr": False, "z_exchange": False, "fsr": False}
     return EEMuMuBorn(params, BeamSetup.from_card(beam), ParticleTable())
 
 

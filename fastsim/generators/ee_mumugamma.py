@@ -162,6 +162,8 @@ class EEMuMuGamma(MEProcess):
         "cos_theta_max": Field(float, 1.0, "cut on |cos theta*| of both muons (CM frame)", min=0.0, max=1.0),
         "z_exchange": Field(bool, True, "include the s-channel Z"),
         **COMMON_PARAMS,
+        # the hard photon is in the matrix element: no FSR shower on top by default
+        "fsr": Field(bool, False, "final-state radiation off the muon pair (PHOTOS-style, fsr.py)"),
     }
     TRAIN_POINTS = 30_000
     TRAIN_ITER = 4

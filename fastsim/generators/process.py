@@ -9,7 +9,10 @@ For each trial point (all randomness from the chunk's rng):
   4. weight  w = |M|^2 / flux * (1/g) * w_ISR * cuts  in nb, with the flux
      2 lambda^(1/2)(s', m_e^2, m_e^2) and |M|^2 averaged over the beam helicities
      (PDG "Cross-section formulae" eq. 49.32 for the normalisation);
-  5. boost along the beam axis by the ISR recoil, then to the lab (``cm_to_lab``).
+  5. boost along the beam axis by the ISR recoil, then to the lab (``cm_to_lab``);
+  6. after unweighting, final-state radiation off the charged-lepton pairs (if on;
+     ``fsr.py``, PHOTOS-style dipoles): it only moves the leptons and adds photons, the
+     event weight and the cross section are unchanged.
 Every trial weight (0 if cut) enters the :class:`XsecTally`.  Events are unweighted by
 hit-or-miss against w_max (chosen in training so that the points above it carry < 1e-3 of
 the cross section and are < 1e-3 of the points, or the largest weight if that costs < 5 %
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +44,7 @@ from fastsim import kinematics
 from fastsim.constants import GEV2_TO_NB
 from fastsim.events import MC_FIELDS, STATUS_BEAM, STATUS_FINAL, Collection, EventBatch
 from fastsim.generators.base import Generator, XsecTally
+from fastsim.generators.fsr import FSR_PARAMS, pair_dipoles, radiate_regular
 from fastsim.generators.isr import Radiator
 from fastsim.generators.models import lepton_mass
 from fastsim.generators.phase_space import MultiChannel
@@ -56,6 +61,7 @@ COMMON_PARAMS: dict[str, Field] = {
         float, 0.0, "minimum mass of the hard system after ISR (0: threshold)", unit="GeV", min=0.0
     ),
     "weighted": Field(bool, False, "keep weighted events (weight = w/w_max) instead of unweighting"),
+    **FSR_PARAMS,
 }
 
 _TRAIN_CACHE: dict[Any, tuple[np.ndarray, float]] = {}
@@ -105,10 +111,12 @@ def build_record(
     ler: np.ndarray,
     vertex: np.ndarray,
     entries: list[tuple[int, np.ndarray, np.ndarray, int, int, int]],
+    radiate: Callable[[dict[str, np.ndarray]], Collection] | None = None,
 ) -> Collection:
     """MC record: the 2 beams then ``entries`` = (id, p4 (n,4), mass (n,), status, mother1, mother2).
 
-    ``id`` is an int or an (n,) array of per-event ids.
+    ``id`` is an int or an (n,) array of per-event ids.  ``radiate`` (FSR): builds the
+    collection from the (n, k) field arrays instead (``fsr.radiate_regular``).
 
     Daughter ranges are derived from the mother indices (daughters must be contiguous).
     """
@@ -153,6 +161,8 @@ def build_record(
     for i, name in enumerate(("vx", "vy", "vz", "vt")):
         fields[name] = np.broadcast_to(vertex[:, i : i + 1], shape)
     fields["lifetime"] = np.zeros(shape)
+    if radiate is not None:
+        return radiate(fields)
     ordered = {name: np.ascontiguousarray(fields[name], dtype=dt) for name, dt in MC_FIELDS.items()}
     return Collection.from_regular(ordered)
 
@@ -179,6 +189,9 @@ class MEProcess(Generator):
         self.config = params
         self.isr_on = bool(params["isr"])
         self.weighted = bool(params["weighted"])
+        self.fsr_on = bool(params["fsr"])
+        self.fsr_cutoff = float(params["fsr_cutoff"])
+        self.fsr_multiphoton = bool(params["fsr_multiphoton"])
         s0 = beams.sqrt_s**2
         self.radiator = Radiator(s0, self.m_e)
         self.setup()
@@ -211,6 +224,14 @@ class MEProcess(Generator):
             (int(pid), p_lab[:, j], np.full(len(p_lab), self.final_masses[j]), STATUS_FINAL, 0, 1)
             for j, pid in enumerate(self.final_ids)
         ]
+
+    def fsr_dipoles(self, ids: np.ndarray, mothers: np.ndarray, p_lab: np.ndarray) -> np.ndarray:
+        """FSR dipoles (n, nd, 2): the l- l+ pairs that radiate, as indices into ``ids``.
+
+        ``ids``, ``mothers`` (k,) and ``p_lab`` (n, k, 4, GeV) describe the status-1 charged
+        leptons of the record; default: :func:`fsr.pair_dipoles` (same-flavour pairs from
+        one vertex)."""
+        return pair_dipoles(ids, mothers, p_lab)
 
     def weight_factor(self) -> float:
         """Extra constant factor of the weight (narrow-width factors, branching fractions)."""
@@ -271,10 +292,11 @@ class MEProcess(Generator):
         }
 
     def _train(self) -> None:
+        # FSR acts after unweighting: its parameters do not change the grid
         key = (
             type(self).__name__,
             getattr(self, "fast", None),
-            repr(sorted((k, repr(v)) for k, v in self.config.items())),
+            repr(sorted((k, repr(v)) for k, v in self.config.items() if not k.startswith("fsr"))),
             self.beams,
         )
         if key in _TRAIN_CACHE:
@@ -356,13 +378,36 @@ class MEProcess(Generator):
             mo2s = mo2 + off if mo2 >= 2 else mo2
             entries.append((pid, p4, mass, status, mo1s, mo2s))
         vertex = self.beams.sample_vertices(n, rng)
-        mc = build_record(her, ler, vertex, entries)
+        radiate = self._fsr_step(entries, rng) if self.fsr_on else None
+        mc = build_record(her, ler, vertex, entries, radiate)
         events = {"weight": ew} if (self.weighted or np.any(ew != 1.0)) else {}
         return EventBatch(n, events, {"mc": mc}), tally
+
+    def _fsr_step(self, entries: list[tuple], rng: np.random.Generator) -> Callable | None:
+        """FSR for the record of ``entries`` (``build_record``'s ``radiate``), None if no dipole."""
+        lep = [
+            j
+            for j, e in enumerate(entries)
+            if e[3] == STATUS_FINAL and np.ndim(e[0]) == 0 and abs(int(e[0])) in (11, 13, 15)
+        ]
+        if not lep:
+            return None
+        ids = np.array([int(entries[j][0]) for j in lep])
+        mothers = np.array([entries[j][4] for j in lep])
+        p = np.stack([entries[j][1] for j in lep], axis=1)
+        dip = self.fsr_dipoles(ids, mothers, p)
+        if dip.shape[1] == 0:
+            return None
+        rec = np.array(lep, np.int64) + 2  # the record starts with the two beams
+        dip = rec[dip]
+        return lambda fields: radiate_regular(fields, dip, rng, self.fsr_cutoff, self.fsr_multiphoton)
 
     def describe_common(self) -> dict[str, Any]:
         return {
             "isr": self.isr_on,
+            "fsr": self.fsr_on,
+            "fsr_cutoff": self.fsr_cutoff if self.fsr_on else None,
+            "fsr_multiphoton": self.fsr_multiphoton if self.fsr_on else None,
             "channel_weights": [float(a) for a in self.phase_space.alpha],
             "w_max_nb": self.w_max,
             "alpha_em": "alpha(0)",

@@ -114,7 +114,8 @@ def fastsim_sigma_pt_hat_cut(n: int = 400_000) -> tuple[float, float]:
     from fastsim.generators import GENERATORS
     from fastsim.particles import ParticleTable
 
-    gen = GENERATORS["ee_mumu"]({"isr": True, "sqrt_shat_min": M_HAT_MIN}, _beams(False), ParticleTable())
+    params = {"isr": True, "sqrt_shat_min": M_HAT_MIN, "fsr": False}  # pT-hat of the hard muons
+    gen = GENERATORS["ee_mumu"](params, _beams(False), ParticleTable())
     batch, tally = gen.generate(n, np.random.default_rng(3))
     mc = batch["mc"]
     first = mc.offsets[:-1]

@@ -120,7 +120,7 @@ def test_four_momentum_conserved_per_event(cls, params, n) -> None:
         bal = np.bincount(ev[fin], p[fin, j], n) - np.bincount(ev[beam], p[beam, j], n)
         assert np.abs(bal).max() < 1e-9
     g = np.flatnonzero((mc["id"] == 22) & (mc["mother1"] >= 2))  # FSR photons (ISR: mothers 0, 1)
-    assert len(g) > 0.05 * n
+    assert len(g) > 0.02 * n  # tau pairs from a 5 GeV X radiate in ~4 % of events (x > 1e-3)
     mo = mc.offsets[ev[g]] + mc["mother1"][g]
     assert np.all(np.isin(np.abs(mc["id"][mo]), (13, 15))) and np.all(mc["status"][g] == 1)
     assert np.abs(p[g, 3] - np.linalg.norm(p[g, :3], axis=1)).max() < 1e-9  # massless
@@ -242,8 +242,9 @@ def _digest(batch, tally) -> list[float]:
 BEFORE_FSR = {
     "ee_mumu": [6000, 3774.082982362033, 24070.661477959056, 87933.30071163861, -4.273080932774104,
                 176002.0, -8003.0, 5927.995080267135],
-    "ee_mumu_zprime": [9000, 3646.67710877318, 27454.622946790663, 99174.94103882753, 4.836651396915651,
-                       39590368124.0, 39975.0, 599.7412932733562],
+    # recorded at commit e137ac7 (before FSR, after the soft-X phase-space channel)
+    "ee_mumu_zprime": [9000, 4272.221198694309, 26901.387479730576, 99154.50877976762, -6.972054470262957,
+                       39590368124.0, 39975.0, 278.6110439854049],
 }  # fmt: skip
 
 

@@ -178,6 +178,97 @@ def _geometric(state: np.uint64, log_eff: float) -> tuple:
     return state, int(min(g, 1073741824.0))
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _record_hit(k, R, pxd_i, svd_i, mask, nh0, nh1, nh2, rf, rl):  # fmt: skip
+    """Count a hit in a layer of kind k at radius R (cm): (mask, nh0, nh1, nh2, rf, rl) updated."""
+    if k == KIND_CDC:
+        nh2 += 1
+    elif k == KIND_PXD:
+        nh0 += 1
+        mask |= 1 << pxd_i
+    else:
+        nh1 += 1
+        mask |= 1 << (8 + svd_i)
+    if rf < 0:
+        rf = R
+    return mask, nh0, nh1, nh2, rf, R
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: skip
+    """Energy loss and multiple scattering in a layer (x/X0 = x0_l at normal incidence, radius
+    R cm) crossed at (X, Y) with transverse direction (cph, sph), tanLambda, sec = 1/cos(lambda)
+    and pT (GeV).  Returns (random state, energy lost (GeV), momentum after the layer (GeV,
+    0 if the particle stops) and the new direction (nx, ny, nz) with its norm nn)."""
+    p = pt * sec
+    p2 = p * p
+    cos_inc = abs(X * cph + Y * sph) / (R * sec)
+    xx = x0_l / max(cos_inc, 0.05)
+    e = math.sqrt(p2 + m * m)
+    beta2 = p2 / (e * e)
+    de = dedx_l * xx * max(1.0, _BETA2_MIN / beta2)
+    e_new = e - de
+    if e_new <= m * 1.0001:
+        return st, de, 0.0, 0.0, 0.0, 0.0, 1.0
+    p_new = math.sqrt(e_new * e_new - m * m)
+    beta = p_new / e_new
+    theta0 = _HIGHLAND / (beta * p_new) * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx / (beta * beta)))
+    st, g1, g2 = _gauss2(st)
+    # orthonormal basis perpendicular to the direction (dx, dy, dz)
+    ptd = 1.0 / sec
+    dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
+    ux, uy = -sph, cph
+    vx, vy, vz = -dz * cph, -dz * sph, ptd
+    nx = dx + theta0 * (g1 * ux + g2 * vx)
+    ny = dy + theta0 * (g1 * uy + g2 * vy)
+    nz = dz + theta0 * (g2 * vz)
+    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+    return st, de, p_new, nx, ny, nz, nn
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
+    """End of the stepping: the ECL front face (barrel cylinder or endcap plane), a looper or
+    the decay point, on the helix (w, c0, s0, d0, z0, tanl) from arc ``s_cur``.  Returns
+    (end code, x, y, z, px, py, pz there, 3-D path added (cm))."""
+    s_end = 0.0
+    if code < 0:
+        r_max = abs(2.0 / w - d0)
+        s_barrel = -1.0
+        if r_max >= ecl_r:
+            s_barrel = arc_at_radius(w, d0, ecl_r)
+        s_plane = -1.0
+        if tanl > 1e-12:
+            s_plane = (ecl_zf - z0) / tanl
+        elif tanl < -1e-12:
+            s_plane = (ecl_zb - z0) / tanl
+        if s_barrel > s_cur and (s_plane < 0.0 or s_barrel <= s_plane):
+            s_end = s_barrel
+            code = END_ECL
+        elif s_plane > s_cur:
+            if s_barrel < 0.0 and (s_plane - s_cur) * abs(w) > 2.0 * _TWO_PI:
+                code = END_LOOPER  # more than two turns before the endcap: curls up
+                s_end = s_cur
+            else:
+                s_end = s_plane
+                code = END_ECL
+        else:
+            code = END_LOOPER
+            s_end = s_cur
+        if code == END_ECL and (s_end - s_cur) * sec > s3_left:
+            code = END_DECAYED
+    if code == END_DECAYED:
+        s_end = s_cur + s3_left / sec
+    dpath = 0.0
+    if code in (END_ECL, END_DECAYED):
+        h = 0.5 * w * s_end
+        X, Y, cph, sph = _pos(w, c0, s0, d0, math.sin(h), math.cos(h))
+        Z = z0 + tanl * s_end
+        PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+        dpath = (s_end - s_cur) * sec
+    return code, X, Y, Z, PX, PY, PZ, dpath
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
@@ -194,12 +285,24 @@ def propagate_charged(
     counts (PXD, SVD, CDC), CDC hits per superlayer (n, n_sl), radii of the first and
     last measured hit, and the energy lost in material (GeV).
 
-    Speed (the outcome is that of stepping layer by layer):
+    Two passes over the layers: inward crossings (only for a track starting before its POCA,
+    i.e. moving towards the axis), then outward ones up to the largest radius.  Speed (the
+    outcome is that of stepping layer by layer):
 
-    * a crossing at radius R has sin(w s/2) = a = w/2 sqrt((R^2 - d0^2)/(1 - w d0)), so
-      position and direction there follow from a and sqrt(1 - a^2) without trigonometric
-      calls (:func:`_pos`); one asin gives the arc for z and the path, one atan2 restarts
-      the helix after a scatter (:func:`_helix`);
+    * the state is the point P (cm), transverse direction u, pT and tanLambda at the last
+      material crossing.  An outward crossing of radius R > |P| follows from a quadratic in
+      t = tan(psi/2), psi = |w| s the turning angle (s the transverse arc, cm): with
+      k = |w|/2, n the unit normal towards the circle centre and D = R^2 - |P|^2 > 0,
+      ``(D k^2 - 2k P.n - 1) t^2 - 2k (P.u) t + D k^2 = 0`` (from r^2(psi) = |P|^2 +
+      (sin psi P.u + (1 - cos psi)(P.n + 1/(2k))) / k); from inside R the first crossing (the
+      root of smallest psi in (0, 2 pi)) is the outgoing one, no real root means the track
+      turns before R.  Position and direction there are rational in t; one atan gives the
+      arc for z and the path: one sqrt and one atan per layer, no atan2;
+    * POCA helix parameters (:func:`_helix`, one atan2) are formed only where needed: for
+      inward crossings and for outward crossings below the current radius (a track starting
+      before its POCA), where a crossing at radius R has sin(w s/2) = a =
+      w/2 sqrt((R^2 - d0^2)/(1 - w d0)) (one asin, position and direction from a and
+      sqrt(1 - a^2), :func:`_pos`); for a run of CDC layers; for the end point;
     * the CDC layers carry no material, so the helix is the same across a run of them
       (``blk_end[L] > 0`` at the first layer L of a superlayer's run marks where it ends,
       :meth:`Geometry.cdc_blocks`).  Over a run the per-layer conditions become radius cuts
@@ -230,13 +333,16 @@ def propagate_charged(
         X, Y, Z, PX, PY, PZ = x[i], y[i], z[i], px[i], py[i], pz[i]
         pt = math.sqrt(PX * PX + PY * PY)
         m = mass[i]
+        qi = q[i]
         if pt < 1e-6:
             end_code[i] = END_ESCAPED
             continue
+        cq = -qi * KAPPA * bz  # w = cq / pT
+        sg = 1.0 if cq > 0.0 else -1.0
+        cph, sph, tanl = PX / pt, PY / pt, PZ / pt
+        sec = math.sqrt(1.0 + tanl * tanl)
         s3_left = s3_max[i]
         travelled = 0.0
-        w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, q[i], bz)
-        sec = math.sqrt(1.0 + tanl * tanl)
         code = -1
         rf = -1.0
         rl = -1.0
@@ -248,14 +354,22 @@ def propagate_charged(
         gap = 0  # CDC hits left before the next miss
         gap_eff = -1.0  # efficiency the gap was drawn with
         log_eff = 0.0
-        # two passes: 0 = inward crossings (only if the track starts before its POCA), 1 = outward
-        for phase in range(2):
+        # POCA helix of the current state (valid while ``helix``)
+        w, c0, s0, d0, z0, s_cur = cq / pt, 1.0, 0.0, 0.0, Z, 0.0
+        helix = False
+        run_consts = False  # d02, omwd, q4, rmax2, rdec2 below are those of the current helix
+        d02, omwd, q4, rmax2, rdec2 = 0.0, 1.0, 0.0, 0.0, np.inf
+        # an inward pass only for a track starting before its POCA outside the innermost layer
+        r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+        inward = X * PX + Y * PY < 0.0 and n_layers > 0 and r_start >= radius[0]
+        for phase in range(0 if inward else 1, 2):
             if code >= 0:
                 break
-            if phase == 0 and s_cur >= 0.0:
-                continue
-            # inward crossings (at -sT > s_cur) exist only below the starting radius
-            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            if phase == 0:
+                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+                helix = True
+                if s_cur >= 0.0:
+                    continue
             L = n_layers - 1 if phase == 0 else 0
             while 0 <= L < n_layers:
                 cur = L
@@ -266,19 +380,26 @@ def propagate_charged(
                 bend = blk_end[cur]
                 if phase == 1 and bend > 0:
                     # ------------------------------------------- a run of CDC layers
+                    if not helix:
+                        w, c0, s0, d0, z0, tanl, s_cur = _helix(
+                            X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
+                        )
+                        helix = True
+                    if not run_consts:  # per helix: radius cuts of the runs
+                        d02 = d0 * d0
+                        omwd = 1.0 - w * d0
+                        q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
+                        rmax2 = d02 + 1.0 / q4
+                        rdec2 = np.inf
+                        if s3_left < np.inf:
+                            s_dec = s_cur + s3_left / sec
+                            if s_dec <= 0.0:
+                                rdec2 = -1.0
+                            elif abs(w * s_dec) < math.pi:
+                                sn = math.sin(0.5 * w * s_dec)
+                                rdec2 = d02 + sn * sn / q4
+                        run_consts = True
                     L = bend
-                    d02 = d0 * d0
-                    omwd = 1.0 - w * d0
-                    q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
-                    rmax2 = d02 + 1.0 / q4
-                    rdec2 = np.inf
-                    if s3_left < np.inf:
-                        s_dec = s_cur + s3_left / sec
-                        if s_dec <= 0.0:
-                            rdec2 = -1.0
-                        elif abs(w * s_dec) < math.pi:
-                            sn = math.sin(0.5 * w * s_dec)
-                            rdec2 = d02 + sn * sn / q4
                     r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
                     # z range of the run's crossings: from the current point to the outermost one
                     z_a = z0 + tanl * s_cur
@@ -343,128 +464,112 @@ def propagate_charged(
                         break
                     continue
                 # ----------------------------------------------- one layer
-                if abs(d0) >= R:
-                    continue
-                num = (R * R - d0 * d0) / (1.0 - w * d0)
-                a = 0.5 * w * math.sqrt(max(num, 0.0))
-                if num < 0.0 or abs(a) > 1.0:
-                    if phase == 1:
+                r2 = X * X + Y * Y
+                dr2 = R * R - r2
+                near = dr2 <= 2e-9 * (r2 + R)  # at or inside the current radius
+                if phase == 0 or (near and helix and s_cur < 0.0):
+                    # inward, or outward below the current radius: POCA parameters
+                    if abs(d0) >= R:
+                        continue
+                    num = (R * R - d0 * d0) / (1.0 - w * d0)
+                    a = 0.5 * w * math.sqrt(max(num, 0.0))
+                    if num < 0.0 or abs(a) > 1.0:
+                        if phase == 1:
+                            break  # beyond the largest radius: the track turns here
+                        continue
+                    sT = 2.0 * math.asin(a) / w
+                    s_target = -sT if phase == 0 else sT
+                    if s_target <= s_cur:
+                        continue
+                    ds = s_target - s_cur
+                    t = 0.0
+                else:
+                    # outward above the current radius: local quadratic in t = tan(psi/2)
+                    if near:
+                        continue  # crossed before (or here)
+                    k2 = 0.5 * abs(cq) / pt
+                    pu = X * cph + Y * sph
+                    pn = sg * (Y * cph - X * sph)
+                    cc = dr2 * k2 * k2
+                    aq = cc - 2.0 * k2 * pn - 1.0
+                    bq = -2.0 * k2 * pu
+                    disc = bq * bq - 4.0 * aq * cc
+                    if disc < 0.0:
                         break  # beyond the largest radius: the track turns here
-                    continue
-                sT = 2.0 * math.asin(a) / w
-                s_target = -sT if phase == 0 else sT
-                if s_target <= s_cur:
-                    continue
-                ds3 = (s_target - s_cur) * sec
+                    qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
+                    t1 = qq / aq
+                    t2 = cc / qq
+                    t = max(t1, t2) if aq < 0.0 else min(t1, t2)
+                    half = math.atan(t)
+                    if t < 0.0:
+                        half += math.pi
+                    ds = half / k2
+                    a = 2.0  # marks the local form
+                ds3 = ds * sec
                 if ds3 > s3_left:
                     code = END_DECAYED
                     break
-                zc = z0 + tanl * s_target
+                zc = Z + tanl * ds
                 if zc < z_min[cur] or zc > z_max[cur]:
                     continue
                 k = kind[cur]
                 if k != KIND_MATERIAL:
                     st, u = _next(st)
                     if u < eff[cur]:
+                        mask, nh0, nh1, nh2, rf, rl = _record_hit(
+                            k, R, pxd_index[cur], svd_index[cur], mask, nh0, nh1, nh2, rf, rl
+                        )
                         if k == KIND_CDC:
-                            nh2 += 1
                             sl_hits[i, superlayer[cur]] += 1
-                        elif k == KIND_PXD:
-                            nh0 += 1
-                            mask |= 1 << pxd_index[cur]
-                        else:
-                            nh1 += 1
-                            mask |= 1 << (8 + svd_index[cur])
-                        if rf < 0:
-                            rf = R
-                        rl = R
                 if k == KIND_CDC or x0[cur] <= 0.0:
                     continue
-                # material: move to the crossing, lose energy, scatter, restart the helix
-                ha = -a if phase == 0 else a
-                X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
+                # material: move to the crossing, lose energy, scatter
+                if a > 1.0:
+                    it2 = 1.0 / (1.0 + t * t)
+                    sn = 2.0 * t * it2  # sin psi
+                    omc = 2.0 * t * t * it2  # 1 - cos psi
+                    rw = pt / abs(cq)  # 1/|w|
+                    X = X + (sn * cph - omc * sg * sph) * rw
+                    Y = Y + (sn * sph + omc * sg * cph) * rw
+                    cph, sph = (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
+                else:
+                    ha = -a if phase == 0 else a
+                    X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
                 Z = zc
                 s3_left -= ds3
                 travelled += ds3
-                p = pt * sec
-                p2 = p * p
-                cos_inc = abs(X * cph + Y * sph) / (R * sec)
-                xx = x0[cur] / max(cos_inc, 0.05)
-                e = math.sqrt(p2 + m * m)
-                beta2 = p2 / (e * e)
-                de = dedx_x0[cur] * xx * max(1.0, _BETA2_MIN / beta2)
+                helix = False
+                run_consts = False
+                st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0[cur], dedx_x0[cur])  # fmt: skip
                 el += de
-                e_new = e - de
-                if e_new <= m * 1.0001:
-                    PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+                if p_new <= 0.0:
                     code = END_STOPPED
                     break
-                p_new = math.sqrt(e_new * e_new - m * m)
-                beta = p_new / e_new
-                theta0 = (
-                    _HIGHLAND / (beta * p_new) * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx / (beta * beta)))
-                )
-                st, g1, g2 = _gauss2(st)
-                # orthonormal basis perpendicular to the direction (dx, dy, dz)
-                ptd = 1.0 / sec
-                dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
-                ux, uy = -sph, cph
-                vx, vy, vz = -dz * cph, -dz * sph, ptd
-                nx = dx + theta0 * (g1 * ux + g2 * vx)
-                ny = dy + theta0 * (g1 * uy + g2 * vy)
-                nz = dz + theta0 * (g2 * vz)
-                nn = math.sqrt(nx * nx + ny * ny + nz * nz)
-                PX, PY, PZ = p_new * nx / nn, p_new * ny / nn, p_new * nz / nn
-                pt = math.sqrt(PX * PX + PY * PY)
-                if pt < 1e-6:
+                nt = math.sqrt(nx * nx + ny * ny)
+                if p_new * nt / nn < 1e-6:
                     code = END_ESCAPED
+                    cph, sph, tanl, pt = nx, ny, nz, p_new / nn  # end momentum p_new n / nn
                     break
-                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, q[i], bz)
-                sec = math.sqrt(1.0 + tanl * tanl)
+                pt = p_new * nt / nn
+                cph, sph, tanl, sec = nx / nt, ny / nt, nz / nt, nn / nt
+                if phase == 0:
+                    w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz)
+                    helix = True
+        PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+        if not helix and (code < 0 or code == END_DECAYED):
+            w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+        code, X, Y, Z, PX, PY, PZ, dpath = _end_state(
+            code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb
+        )  # fmt: skip
+        end_code[i] = code
+        end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
+        end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ
+        path[i] = travelled + dpath
         vxd_mask[i] = mask
         n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = nh0, nh1, nh2
         r_first[i] = rf
         r_last[i] = rl
         e_lost[i] = el
-        # ---------------------------------------------------------------- ECL face
-        s_end = 0.0
-        if code < 0:
-            r_max = abs(2.0 / w - d0)
-            s_barrel = -1.0
-            if r_max >= ecl_r:
-                s_barrel = arc_at_radius(w, d0, ecl_r)
-            s_plane = -1.0
-            if tanl > 1e-12:
-                s_plane = (ecl_zf - z0) / tanl
-            elif tanl < -1e-12:
-                s_plane = (ecl_zb - z0) / tanl
-            if s_barrel > s_cur and (s_plane < 0.0 or s_barrel <= s_plane):
-                s_end = s_barrel
-                code = END_ECL
-            elif s_plane > s_cur:
-                if s_barrel < 0.0 and (s_plane - s_cur) * abs(w) > 2.0 * _TWO_PI:
-                    code = END_LOOPER  # more than two turns before the endcap: curls up
-                    s_end = s_cur
-                else:
-                    s_end = s_plane
-                    code = END_ECL
-            else:
-                code = END_LOOPER
-                s_end = s_cur
-            if code == END_ECL and (s_end - s_cur) * sec > s3_left:
-                code = END_DECAYED
-        if code == END_DECAYED:
-            s_end = s_cur + s3_left / sec
-        if code in (END_ECL, END_DECAYED):
-            h = 0.5 * w * s_end
-            X, Y, cph, sph = _pos(w, c0, s0, d0, math.sin(h), math.cos(h))
-            Z = z0 + tanl * s_end
-            PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-            travelled += (s_end - s_cur) * sec
-        end_code[i] = code
-        end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
-        end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ
-        path[i] = travelled
     return end_code, end, path, vxd_mask, n_hits, sl_hits, r_first, r_last, e_lost
 
 

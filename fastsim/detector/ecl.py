@@ -79,7 +79,8 @@ def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
 @njit(cache=True)
 def _event_order(ev, dep):  # fmt: skip
     """Indices of the positive deposits by event, then by decreasing energy (stable): the
-    order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing."""
+    order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing (insertion sort within an
+    event, events being small)."""
     n = len(ev)
     out = np.empty(n, np.int64)
     k = 0
@@ -88,13 +89,56 @@ def _event_order(ev, dep):  # fmt: skip
         b = a + 1
         while b < n and ev[b] == ev[a]:
             b += 1
-        idx = a + np.argsort(-dep[a:b], kind="mergesort")
-        for j in idx:
+        k0 = k
+        for j in range(a, b):
             if dep[j] > 0:
-                out[k] = j
+                # insert after the last entry of larger or equal energy
+                m = k
+                while m > k0 and dep[out[m - 1]] < dep[j]:
+                    out[m] = out[m - 1]
+                    m -= 1
+                out[m] = j
                 k += 1
         a = b
     return out[:k]
+
+
+@njit(cache=True)
+def _sums(ev, dep, x, y, z, order, dist):  # fmt: skip
+    """Merging (:func:`_merge`) and per cluster (seeds in deposit order): seed index, energy
+    sum, energy-weighted x, y, z and number of merged deposits.  Returns also ``seed_of``."""
+    n = len(dep)
+    seed_of = _merge(ev, dep, x, y, z, order, dist) if len(order) else np.full(n, -1, np.int64)
+    slot = np.full(n, -1, np.int64)
+    ns = 0
+    for i in range(n):
+        if seed_of[i] == i:
+            slot[i] = ns
+            ns += 1
+    seeds = np.empty(ns, np.int64)
+    e_sum = np.zeros(ns)
+    cx = np.zeros(ns)
+    cy = np.zeros(ns)
+    cz = np.zeros(ns)
+    cnt = np.zeros(ns, np.int32)
+    for i in range(n):
+        s = seed_of[i]
+        if s < 0:
+            continue
+        j = slot[s]
+        if s == i:
+            seeds[j] = i
+        e_sum[j] += dep[i]
+        cx[j] += dep[i] * x[i]
+        cy[j] += dep[i] * y[i]
+        cz[j] += dep[i] * z[i]
+        cnt[j] += 1
+    for j in range(ns):
+        d = max(e_sum[j], 1e-12)
+        cx[j] /= d
+        cy[j] /= d
+        cz[j] /= d
+    return seed_of, seeds, e_sum, cx, cy, cz, cnt
 
 
 def deposits(
@@ -137,58 +181,42 @@ def make_clusters(
 ) -> dict[str, np.ndarray]:
     """Merge, smear and threshold deposits.  Returns per cluster its fields and the index of
     the deposit that seeded it (``seed``) and, per deposit, its cluster seed (``seed_of``)."""
-    x, y, z = pos[:, 0], pos[:, 1], pos[:, 2]
-    keep = dep > 0
+    x, y, z = (np.ascontiguousarray(pos[:, j], dtype=np.float64) for j in range(3))
+    dep = np.ascontiguousarray(dep, dtype=np.float64)
+    ev = np.ascontiguousarray(ev, dtype=np.int64)
     if len(ev) and np.all(ev[1:] >= ev[:-1]):
         order = _event_order(ev, dep)  # events already grouped: sort within each event
     else:
         order = np.lexsort((-dep, ev))
-        order = order[keep[order]]
-    seed_of = np.full(len(dep), -1, np.int64)
-    if len(order):
-        seed_of = _merge(ev, dep, x, y, z, order, ecl["crystal_size"])
-        seed_of[~keep] = -1
-    seeds = np.flatnonzero(seed_of == np.arange(len(dep)))
-    # energy sums and energy-weighted positions per seed
-    inv = np.searchsorted(seeds, seed_of[keep])
-    e_sum = np.bincount(inv, dep[keep], len(seeds))
-    cx = np.bincount(inv, dep[keep] * x[keep], len(seeds)) / np.maximum(e_sum, 1e-12)
-    cy = np.bincount(inv, dep[keep] * y[keep], len(seeds)) / np.maximum(e_sum, 1e-12)
-    cz = np.bincount(inv, dep[keep] * z[keep], len(seeds)) / np.maximum(e_sum, 1e-12)
-    n_merged = np.bincount(inv, None, len(seeds)).astype(np.int32)
+        order = order[dep[order] > 0]
+    seed_of, seeds, e_sum, cx, cy, cz, n_merged = _sums(ev, dep, x, y, z, order, float(ecl["crystal_size"]))
     # smearing
     n = len(seeds)
-    g = rng.standard_normal((n, 4))
-    e_meas = e_sum * (1.0 + energy_resolution(ecl, e_sum) * g[:, 0])
+    g = rng.standard_normal((4, n))
+    e_meas = e_sum * (1.0 + energy_resolution(ecl, e_sum) * g[0])
     s_pos = ecl["position_resolution"] / np.sqrt(np.maximum(e_sum, 1e-3))
     # displace on the face: two directions perpendicular to the radial (barrel) or z (endcap)
-    r = np.hypot(cx, cy)
+    r = np.sqrt(cx * cx + cy * cy)  # (np.hypot is several times slower)
     barrel = np.abs(cz) < 0.999 * np.where(cz > 0, ecl["forward_z"], -ecl["backward_z"])
-    phi = np.arctan2(cy, cx)
     # barrel: r*phi and z; endcaps: x and y
-    dphi = np.where(barrel, s_pos * g[:, 1] / np.maximum(r, 1.0), 0.0)
-    dz = np.where(barrel, s_pos * g[:, 2], 0.0)
-    dx = np.where(barrel, 0.0, s_pos * g[:, 1])
-    dy = np.where(barrel, 0.0, s_pos * g[:, 2])
-    phi_new = phi + dphi
-    sx = np.where(barrel, r * np.cos(phi_new), cx + dx)
-    sy = np.where(barrel, r * np.sin(phi_new), cy + dy)
-    sz = cz + dz
+    phi_new = np.arctan2(cy, cx) + np.where(barrel, s_pos * g[1] / np.maximum(r, 1.0), 0.0)
+    sx = np.where(barrel, r * np.cos(phi_new), cx + s_pos * g[1])
+    sy = np.where(barrel, r * np.sin(phi_new), cy + s_pos * g[2])
+    sz = np.where(barrel, cz + s_pos * g[2], cz)
     tr = ecl["time_resolution"]
-    s_t = np.hypot(tr["a"] / np.maximum(e_sum, 1e-3), tr["b"])
-    t = t_arrival[seeds] + s_t * g[:, 3]
-    theta = np.arctan2(np.hypot(sx, sy), sz)
-    region = ecl_region(ecl, np.arctan2(np.hypot(cx, cy), cz))
-    ok = (e_meas > ecl["cluster_threshold"]) & (region > 0)
+    t = t_arrival[seeds] + np.sqrt((tr["a"] / np.maximum(e_sum, 1e-3)) ** 2 + tr["b"] ** 2) * g[3]
+    region = ecl_region(ecl, np.arctan2(r, cz))
+    ok = np.flatnonzero((e_meas > ecl["cluster_threshold"]) & (region > 0))
+    sx, sy, sz = sx[ok], sy[ok], sz[ok]
     return {
         "seed": seeds[ok],
         "seed_of": seed_of,
         "energy": e_meas[ok],
-        "theta": theta[ok],
-        "phi": np.arctan2(sy, sx)[ok],
-        "x": sx[ok],
-        "y": sy[ok],
-        "z": sz[ok],
+        "theta": np.arctan2(np.sqrt(sx * sx + sy * sy), sz),
+        "phi": np.arctan2(sy, sx),
+        "x": sx,
+        "y": sy,
+        "z": sz,
         "time": t[ok],
         "region": region[ok],
         "n_merged": n_merged[ok],

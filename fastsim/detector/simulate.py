@@ -513,15 +513,13 @@ class DetectorStage:
     def _tracks(
         self, sim: dict[str, np.ndarray], it: np.ndarray, p, pt, rng: np.random.Generator
     ) -> dict[str, Any]:
-        nh = sim["n_hits"][it]
         out = track_response(
             self.geom,
-            *(sim[k][it] for k in ("x", "y", "z", "px", "py", "pz", "q", "m")),
-            nh.sum(axis=1, dtype=np.int64),
-            sim["r_first"][it],
-            sim["r_last"][it],
+            it,
+            *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
             rng,
         )
+        nh = sim["n_hits"][it]
         out["n_pxd"], out["n_svd"], out["n_cdc"] = nh[:, 0], nh[:, 1], nh[:, 2]
         out["first_hit_r"] = sim["r_first"][it]
         out["mc_index"] = sim["mc"][it]

@@ -18,14 +18,16 @@ Units: GeV, cm, ns, rad.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from fastsim.constants import C_CM_PER_NS
+from fastsim.detector.propagation import _FM, _next, _seed
 
-__all__ = ["ecl_region", "energy_resolution", "make_clusters"]
+__all__ = ["ecl_region", "energy_resolution", "face_deposits", "make_clusters"]
 
 
 def energy_resolution(ecl: dict[str, Any], e: np.ndarray) -> np.ndarray:
@@ -141,34 +143,77 @@ def _sums(ev, dep, x, y, z, order, dist):  # fmt: skip
     return seed_of, seeds, e_sum, cx, cy, cz, cnt
 
 
-def deposits(
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _deposit(apdg, e, mass, charged, cos_inc, length, mip_dedx, depth, frac):  # fmt: skip
+    """True energy (GeV) deposited by a particle of total energy e entering the crystals at
+    incidence cosine cos_inc (module doc); ``depth`` (cm) and ``frac`` are the hadron's
+    Exp(lambda_I) interaction depth and uniform containment fraction."""
+    ke = max(e - mass, 0.0)
+    path = length / max(cos_inc, 0.5)
+    if apdg in (22, 11):
+        return e
+    if apdg == 13:
+        return min(mip_dedx * path, ke)
+    mip_part = mip_dedx * min(depth, path) if charged else 0.0
+    dep = mip_part
+    if depth < path:
+        dep = mip_part + frac * max(ke - mip_part, 0.0)
+    return min(dep, ke)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam, seed):  # fmt: skip
+    """Deposit (GeV), face position (n, 3; cm) and arrival time (ns) of the particles ``idx``
+    at the ECL face (``end``: x, y, z, px, py, pz there).  The incidence angle is taken to
+    the cylinder normal on the barrel face (r >= 0.999 ecl_r), to the z axis on the endcaps;
+    interaction depth and fraction from a splitmix64 stream per particle."""
+    n = len(idx)
+    dep = np.empty(n)
+    pos = np.empty((n, 3))
+    t_arr = np.empty(n)
+    for j in range(n):
+        i = idx[j]
+        xx, yy, zz = end[i, 0], end[i, 1], end[i, 2]
+        px, py, pz = end[i, 3], end[i, 4], end[i, 5]
+        pf = math.sqrt(px * px + py * py + pz * pz)
+        e = math.sqrt(pf * pf + mass[i] * mass[i])
+        r = math.sqrt(xx * xx + yy * yy)
+        if r >= ecl_r * 0.999:
+            cos_inc = abs(xx * px + yy * py) / max(r * pf, 1e-12)
+        else:
+            cos_inc = abs(pz) / max(pf, 1e-12)
+        st = _seed(seed, j)
+        st, u1 = _next(st)
+        st, u2 = _next(st)
+        depth = -lam * math.log(1.0 - u1)
+        dep[j] = _deposit(abs(pdg[i]), e, mass[i], q[i] != 0, cos_inc, length, mip_dedx, depth, u2)
+        pos[j, 0], pos[j, 1], pos[j, 2] = xx, yy, zz
+        beta = pf / max(e, 1e-12)
+        t_arr[j] = t0[i] + path[i] / (max(beta, 1e-6) * C_CM_PER_NS)
+    return dep, pos, t_arr
+
+
+def face_deposits(
     ecl: dict[str, Any],
-    pdg: np.ndarray,
-    e: np.ndarray,
+    idx: np.ndarray,
+    end: np.ndarray,
     mass: np.ndarray,
     q: np.ndarray,
-    cos_inc: np.ndarray,
+    pdg: np.ndarray,
+    t0: np.ndarray,
+    path: np.ndarray,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """True energy deposited by particles entering the ECL (GeV)."""
-    apdg = np.abs(pdg)
-    ke = np.maximum(e - mass, 0.0)
-    path = ecl["crystal_length"] / np.maximum(cos_inc, 0.5)
-    mip = ecl["mip_dedx"] * path
-    dep = np.zeros(len(e))
-    em = (apdg == 22) | (apdg == 11)
-    dep[em] = e[em]
-    mu = apdg == 13
-    dep[mu] = np.minimum(mip[mu], ke[mu])
-    had = ~(em | mu)
-    depth = rng.exponential(ecl["interaction_length"], len(e))
-    frac = rng.random(len(e))
-    interacts = depth < path
-    charged = q != 0
-    mip_part = np.where(charged, ecl["mip_dedx"] * np.minimum(depth, path), 0.0)
-    had_dep = np.where(interacts, mip_part + frac * np.maximum(ke - mip_part, 0.0), mip_part)
-    dep[had] = np.minimum(had_dep[had], ke[had])
-    return dep
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True deposits (GeV), face positions (n, 3; cm) and arrival times (ns) of the particles
+    ``idx`` reaching the ECL face (per-particle arrays: ``end`` (x, y, z, px, py, pz) at the
+    face, mass, charge, PDG id, production time (ns), path length (cm))."""
+    return _face_kernel(
+        np.asarray(idx, dtype=np.int64), end, np.asarray(mass, dtype=np.float64),
+        np.asarray(q, dtype=np.float64), np.asarray(pdg, dtype=np.int64),
+        np.asarray(t0, dtype=np.float64), np.asarray(path, dtype=np.float64),
+        float(ecl["inner_radius"]), float(ecl["crystal_length"]), float(ecl["mip_dedx"]),
+        float(ecl["interaction_length"]), np.uint64(rng.integers(0, 2**63)),
+    )  # fmt: skip
 
 
 def make_clusters(

@@ -430,6 +430,38 @@ def propagate_charged(
                         st, gap = _geometric(st, log_eff)
                         gap_eff = e_c
                     nsl = 0
+                    r_in2 = radius[cur] * radius[cur]
+                    if z_all and r_cur2 < r_in2 and abs(d0) < radius[cur]:
+                        # every layer is crossed up to the first unreachable or beyond-decay one;
+                        # hits in gap-sized steps (same outcome as the layer loop below)
+                        top = cur
+                        while top < bend:
+                            R2 = radius[top] * radius[top]
+                            if (R2 - d02) * q4 > 1.0:
+                                L = n_layers  # the track turns here
+                                break
+                            if rdec2 < R2:
+                                code = END_DECAYED
+                                break
+                            top += 1
+                        at = cur
+                        while at < top:
+                            take = min(gap, top - at)
+                            if take > 0:
+                                if rf < 0:
+                                    rf = radius[at]
+                                rl = radius[at + take - 1]
+                                nsl += take
+                                gap -= take
+                                at += take
+                            if at < top:  # a miss, then the next gap
+                                st, gap = _geometric(st, log_eff)
+                                at += 1
+                        nh2 += nsl
+                        sl_hits[i, superlayer[cur]] += nsl
+                        if code >= 0:
+                            break
+                        continue
                     for LL in range(cur, bend):
                         R = radius[LL]
                         R2 = R * R

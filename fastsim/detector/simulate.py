@@ -148,23 +148,15 @@ def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _by_event(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The ``_OUT_KEYS`` of all generations in a stable order by event (then generation and
-    simulation order), each array written once."""
-    ev = parts[0]["ev"] if len(parts) == 1 else np.concatenate([p["ev"] for p in parts])
-    if len(parts) == 1 and np.all(ev[1:] >= ev[:-1]):
-        return {k: parts[0][k] for k in _OUT_KEYS}
-    order = np.argsort(ev, kind="stable")
-    dest = np.empty(len(order), np.int64)
-    dest[order] = np.arange(len(order))
-    bounds = np.cumsum([0] + [len(p["ev"]) for p in parts])
-    out = {}
-    for k in _OUT_KEYS:
-        a = np.empty((len(ev), *parts[0][k].shape[1:]), np.result_type(*(p[k] for p in parts)))
-        for j, p in enumerate(parts):
-            a[dest[bounds[j] : bounds[j + 1]]] = p[k]
-        out[k] = a
-    return out
+def _joined(parts: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The ``_OUT_KEYS`` of all generations joined, and the stable order by event (then
+    generation and simulation order) of the joined particles (None: already in that order)."""
+    if len(parts) == 1:
+        out = {k: parts[0][k] for k in _OUT_KEYS}
+    else:
+        out = {k: np.concatenate([p[k] for p in parts]) for k in _OUT_KEYS}
+    ev = out["ev"]
+    return out, (None if np.all(ev[1:] >= ev[:-1]) else np.argsort(ev, kind="stable"))
 
 
 class DetectorStage:
@@ -274,29 +266,33 @@ class DetectorStage:
             m = mc["m"][sel][fly]
             ctau = self.particles.ctau(sel_ids[fly])
             s3[fly] = rng.exponential(1.0, int(fly.sum())) * ctau * p / np.maximum(m, 1e-9)
+        take = (lambda a: a) if len(sel) == len(ids) else (lambda a: a[sel])  # no copy if all
         return {
-            "ev": ev[sel],
-            "mc": local[sel].astype(np.int64),
+            "ev": take(ev),
+            "mc": take(local).astype(np.int64, copy=False),
             "pdg": sel_ids,
-            "q": q[sel],
-            "m": mc["m"][sel].astype(np.float64),
-            "x": mc["vx"][sel],
-            "y": mc["vy"][sel],
-            "z": mc["vz"][sel],
-            "t": mc["vt"][sel],
-            "px": mc["px"][sel],
-            "py": mc["py"][sel],
-            "pz": mc["pz"][sel],
+            "q": take(q),
+            "m": take(mc["m"]).astype(np.float64, copy=False),
+            "x": take(mc["vx"]),
+            "y": take(mc["vy"]),
+            "z": take(mc["vz"]),
+            "t": take(mc["vt"]),
+            "px": take(mc["px"]),
+            "py": take(mc["py"]),
+            "pz": take(mc["pz"]),
             "s3": s3,
             "origin": np.zeros(len(sel), np.int8),
-            "vx0": mc["vx"][sel],
-            "vy0": mc["vy"][sel],
-            "vz0": mc["vz"][sel],
+            "vx0": take(mc["vx"]),
+            "vy0": take(mc["vy"]),
+            "vz0": take(mc["vz"]),
         }
 
     # ------------------------------------------------------------------ propagation
-    def propagate(self, sim: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Propagate particles and their secondaries; returns all simulated particles with results."""
+    def propagate(
+        self, sim: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Propagate particles and their secondaries; returns all simulated particles with
+        results and their order by event (:func:`_joined`)."""
         g = self.geom
         done: list[dict[str, np.ndarray]] = []
         gen = sim
@@ -373,7 +369,7 @@ class DetectorStage:
                 par["t"] = arrival_time(gen["t"][idx], res["path"][idx], beta)
                 nxt.append(self._decay_in_flight(par, rng))
             gen = _cat(nxt) if nxt else {k: np.zeros(0) for k in _SIM_KEYS}
-        return _by_event(done)
+        return _joined(done)
 
     @staticmethod
     def _beta(px, py, pz, m):
@@ -426,8 +422,13 @@ class DetectorStage:
     def simulate(self, mc: Collection, rng: np.random.Generator) -> dict[str, Collection]:
         """``tracks``, ``clusters`` and ``klm`` collections for the MC record ``mc``."""
         n_events = mc.n_events
-        sim = self.propagate(self._primaries(mc, rng), rng)
+        sim, order = self.propagate(self._primaries(mc, rng), rng)
         n = len(sim["pdg"])
+
+        def by_event(mask: np.ndarray) -> np.ndarray:
+            """Indices of the particles in ``mask`` in a stable order by event."""
+            return np.flatnonzero(mask) if order is None else order[mask[order]]
+
         g = self.geom
         det = self.det
         charged = sim["q"] != 0
@@ -440,9 +441,9 @@ class DetectorStage:
                 g, det["tracker"]["finder"], pt_c, sim["sl_hits"][ic], sim["vxd_mask"][ic]
             )
         # ---------------------------------------------------------- ECL
-        # particles in a stable order: by event, then by simulation order (sim["ev"] is sorted)
+        # objects in a stable order: by event, then by simulation order
         ev = sim["ev"]
-        at_ecl = np.flatnonzero(sim["end_code"] == END_ECL)
+        at_ecl = by_event(sim["end_code"] == END_ECL)
         ecl = det["ecl"]
         dep, face, t_arr = face_deposits(
             ecl, at_ecl, sim["end"], sim["m"], sim["q"], sim["pdg"], sim["t"], sim["path"], rng
@@ -454,7 +455,7 @@ class DetectorStage:
             det["klm"], sim["end"], sim["end_code"], END_ECL, sim["m"], sim["q"], sim["pdg"], self.m_mu, rng
         )
         # ---------------------------------------------------------- tracks
-        it = np.flatnonzero(found)
+        it = by_event(found)
         ev_t = ev[it]
         tr_counts = np.bincount(ev_t, minlength=n_events)
         tr_offsets = np.concatenate([[0], np.cumsum(tr_counts)])
@@ -490,17 +491,20 @@ class DetectorStage:
             "track_index": track_of_sim[cl_sim],
         }
         # KLM objects: charged particles reaching >= 1 layer, detected K_L
-        ik = np.flatnonzero((layers_had > 0) | kl_det)
+        ik = by_event((layers_had > 0) | kl_det)
         is_kl = kl_det[ik]
-        ang = det["klm"]["kl_angular_resolution"]
-        dth = np.where(is_kl, ang * rng.standard_normal(len(ik)), 0.0)
-        dph = np.where(is_kl, ang * rng.standard_normal(len(ik)), 0.0)
         theta_k = theta_face[ik]
+        region_k = klm_region(det["klm"], theta_k)
+        phi_k = np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0])
+        # K_L: angular resolution
+        dk = det["klm"]["kl_angular_resolution"] * rng.standard_normal((2, int(is_kl.sum())))
+        theta_k[is_kl] += dk[0]
+        phi_k[is_kl] += dk[1]
         klm_fields = {
-            "theta": theta_k + dth,
-            "phi": np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0]) + dph,
+            "theta": theta_k,
+            "phi": phi_k,
             "n_layers": np.where(is_kl, 1, layers_had[ik]),
-            "region": klm_region(det["klm"], theta_k),
+            "region": region_k,
             "mc_index": sim["mc"][ik],
             "true_pdg": sim["pdg"][ik],
             "track_index": track_of_sim[ik],

@@ -148,15 +148,11 @@ def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _joined(parts: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """The ``_OUT_KEYS`` of all generations joined, and the stable order by event (then
-    generation and simulation order) of the joined particles (None: already in that order)."""
+def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The ``_OUT_KEYS`` of all generations joined (no copy for a single generation)."""
     if len(parts) == 1:
-        out = {k: parts[0][k] for k in _OUT_KEYS}
-    else:
-        out = {k: np.concatenate([p[k] for p in parts]) for k in _OUT_KEYS}
-    ev = out["ev"]
-    return out, (None if np.all(ev[1:] >= ev[:-1]) else np.argsort(ev, kind="stable"))
+        return {k: parts[0][k] for k in _OUT_KEYS}
+    return {k: np.concatenate([p[k] for p in parts]) for k in _OUT_KEYS}
 
 
 class DetectorStage:
@@ -288,11 +284,8 @@ class DetectorStage:
         }
 
     # ------------------------------------------------------------------ propagation
-    def propagate(
-        self, sim: dict[str, np.ndarray], rng: np.random.Generator
-    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-        """Propagate particles and their secondaries; returns all simulated particles with
-        results and their order by event (:func:`_joined`)."""
+    def propagate(self, sim: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Propagate particles and their secondaries; returns all simulated particles with results."""
         g = self.geom
         done: list[dict[str, np.ndarray]] = []
         gen = sim
@@ -422,8 +415,11 @@ class DetectorStage:
     def simulate(self, mc: Collection, rng: np.random.Generator) -> dict[str, Collection]:
         """``tracks``, ``clusters`` and ``klm`` collections for the MC record ``mc``."""
         n_events = mc.n_events
-        sim, order = self.propagate(self._primaries(mc, rng), rng)
+        sim = self.propagate(self._primaries(mc, rng), rng)
         n = len(sim["pdg"])
+        ev = sim["ev"]
+        # secondaries come after all primaries: a stable order by event, then simulation order
+        order = None if np.all(ev[1:] >= ev[:-1]) else np.argsort(ev, kind="stable")
 
         def by_event(mask: np.ndarray) -> np.ndarray:
             """Indices of the particles in ``mask`` in a stable order by event."""
@@ -441,8 +437,6 @@ class DetectorStage:
                 g, det["tracker"]["finder"], pt_c, sim["sl_hits"][ic], sim["vxd_mask"][ic]
             )
         # ---------------------------------------------------------- ECL
-        # objects in a stable order: by event, then by simulation order
-        ev = sim["ev"]
         at_ecl = by_event(sim["end_code"] == END_ECL)
         ecl = det["ecl"]
         dep, face, t_arr = face_deposits(

@@ -210,9 +210,11 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     e_new = e - de
     if e_new <= m * 1.0001:
         return st, de, 0.0, 0.0, 0.0, 0.0, 1.0
-    p_new = math.sqrt(e_new * e_new - m * m)
-    beta = p_new / e_new
-    theta0 = _HIGHLAND / (beta * p_new) * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx / (beta * beta)))
+    # Highland with beta p = p^2/E and beta^2 = p^2/E^2 after the loss (no sqrt on the way)
+    p2_new = e_new * e_new - m * m
+    ip2 = 1.0 / p2_new
+    theta0 = _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx * e_new * e_new * ip2))
+    p_new = math.sqrt(p2_new)
     st, g1, g2 = _gauss2(st)
     # orthonormal basis perpendicular to the direction (dx, dy, dz)
     ptd = 1.0 / sec

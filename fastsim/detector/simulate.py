@@ -427,15 +427,10 @@ class DetectorStage:
 
         g = self.geom
         det = self.det
-        charged = sim["q"] != 0
         # ---------------------------------------------------------- finding
-        found = np.zeros(n, bool)
-        ic = np.flatnonzero(charged)
-        if len(ic):
-            pt_c = np.sqrt(sim["px"][ic] ** 2 + sim["py"][ic] ** 2)
-            found[ic] = find_tracks(
-                g, det["tracker"]["finder"], pt_c, sim["sl_hits"][ic], sim["vxd_mask"][ic]
-            )
+        found = find_tracks(
+            g, det["tracker"]["finder"], sim["px"], sim["py"], sim["q"], sim["sl_hits"], sim["vxd_mask"]
+        )
         # ---------------------------------------------------------- ECL
         at_ecl = by_event(sim["end_code"] == END_ECL)
         ecl = det["ecl"]

@@ -65,20 +65,53 @@ def helix_params(x, y, z, px, py, pz, q, bz: float) -> tuple[np.ndarray, ...]:
     return d0, phi0, -w, z - tanl * s, tanl
 
 
+@njit(cache=True)
+def _find_kernel(px, py, q, sl_hits, vxd_mask, axial, seg_min, n_seg_min, n_ax_min, n_svd_min, vxd_pt_min, pt_min):  # fmt: skip
+    """Finder rule (module doc) per particle; neutral particles are never found."""
+    n = len(px)
+    found = np.zeros(n, np.bool_)
+    n_sl = len(axial)
+    for i in range(n):
+        if q[i] == 0:
+            continue
+        pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
+        if pt < pt_min:
+            continue
+        n_seg = 0
+        n_ax = 0
+        for s in range(n_sl):
+            if sl_hits[i, s] >= seg_min:
+                n_seg += 1
+                n_ax += axial[s]
+        if n_seg >= n_seg_min and n_ax >= n_ax_min:
+            found[i] = True
+            continue
+        svd_bits = (vxd_mask[i] >> 8) & 0xFF
+        n_svd = 0
+        for b in range(8):
+            n_svd += (svd_bits >> b) & 1
+        found[i] = n_svd >= n_svd_min and pt >= vxd_pt_min
+    return found
+
+
 def find_tracks(
-    geom: Geometry, finder: dict[str, Any], pt: np.ndarray, sl_hits: np.ndarray, vxd_mask: np.ndarray
+    geom: Geometry,
+    finder: dict[str, Any],
+    px: np.ndarray,
+    py: np.ndarray,
+    q: np.ndarray,
+    sl_hits: np.ndarray,
+    vxd_mask: np.ndarray,
 ) -> np.ndarray:
-    """Boolean mask of found tracks from the hit pattern (see the module doc)."""
-    seg = sl_hits[:, : geom.n_superlayers] >= finder["segment_min_hits"]
-    n_seg = seg.sum(axis=1)
-    n_ax = seg[:, geom.sl_axial].sum(axis=1)
-    cdc_ok = (n_seg >= finder["cdc_min_segments"]) & (n_ax >= finder["cdc_min_axial_segments"])
-    svd_bits = (vxd_mask >> 8) & 0xFF
-    n_svd = np.zeros(len(pt), np.int64)
-    for b in range(8):
-        n_svd += (svd_bits >> b) & 1
-    vxd_ok = (n_svd >= finder["vxd_min_layers"]) & (pt >= finder["vxd_min_pt"])
-    return (cdc_ok | vxd_ok) & (pt >= finder["min_pt"])
+    """Boolean mask of found tracks among the particles (transverse momentum components
+    px, py (GeV), charge, CDC hits per superlayer, VXD hit mask) from the hit pattern (see the
+    module doc)."""
+    return _find_kernel(
+        np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64), np.asarray(q, dtype=np.float64),
+        sl_hits, vxd_mask, geom.sl_axial.astype(np.int64), finder["segment_min_hits"],
+        finder["cdc_min_segments"], finder["cdc_min_axial_segments"], finder["vxd_min_layers"],
+        float(finder["vxd_min_pt"]), float(finder["min_pt"]),
+    )  # fmt: skip
 
 
 def _reference(geom: Geometry) -> tuple[float, float, float, float]:

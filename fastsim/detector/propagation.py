@@ -271,6 +271,51 @@ def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, 
     return code, X, Y, Z, PX, PY, PZ, dpath
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _cross_out(X, Y, cph, sph, k2, sg, dr2):  # fmt: skip
+    """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
+    (X, Y) with transverse direction (cph, sph) on a circle of curvature 2 k2 (1/cm) turning
+    to the side sg (+1 counter-clockwise), by the quadratic in t = tan(psi/2) of
+    :func:`propagate_charged`.  Returns (t, transverse arc to the crossing (cm)); t is NaN
+    when the track turns before R."""
+    pu = X * cph + Y * sph
+    pn = sg * (Y * cph - X * sph)
+    cc = dr2 * k2 * k2
+    aq = cc - 2.0 * k2 * pn - 1.0
+    bq = -2.0 * k2 * pu
+    disc = bq * bq - 4.0 * aq * cc
+    if disc < 0.0:
+        return np.nan, 0.0
+    qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
+    t1 = qq / aq
+    t2 = cc / qq
+    t = max(t1, t2) if aq < 0.0 else min(t1, t2)
+    half = math.atan(t)
+    if t < 0.0:
+        half += math.pi
+    return t, half / k2
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _turn(X, Y, cph, sph, t, sg, rw):  # fmt: skip
+    """Point (cm) and transverse direction after the turning angle psi, t = tan(psi/2), on
+    the circle of radius rw (cm) turning to the side sg (rational in t)."""
+    it2 = 1.0 / (1.0 + t * t)
+    sn = 2.0 * t * it2  # sin psi
+    omc = 2.0 * t * t * it2  # 1 - cos psi
+    X = X + (sn * cph - omc * sg * sph) * rw
+    Y = Y + (sn * sph + omc * sg * cph) * rw
+    return X, Y, (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
+    """pT (GeV), transverse direction, tanLambda and 1/cos(lambda) of momentum p_new along
+    (nx, ny, nz) / nn."""
+    nt = math.sqrt(nx * nx + ny * ny)
+    return p_new * nt / nn, nx / nt, ny / nt, nz / nt, nn / nt
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
@@ -521,23 +566,9 @@ def propagate_charged(
                     # outward above the current radius: local quadratic in t = tan(psi/2)
                     if near:
                         continue  # crossed before (or here)
-                    k2 = 0.5 * abs(cq) / pt
-                    pu = X * cph + Y * sph
-                    pn = sg * (Y * cph - X * sph)
-                    cc = dr2 * k2 * k2
-                    aq = cc - 2.0 * k2 * pn - 1.0
-                    bq = -2.0 * k2 * pu
-                    disc = bq * bq - 4.0 * aq * cc
-                    if disc < 0.0:
+                    t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                    if math.isnan(t):
                         break  # beyond the largest radius: the track turns here
-                    qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
-                    t1 = qq / aq
-                    t2 = cc / qq
-                    t = max(t1, t2) if aq < 0.0 else min(t1, t2)
-                    half = math.atan(t)
-                    if t < 0.0:
-                        half += math.pi
-                    ds = half / k2
                     a = 2.0  # marks the local form
                 ds3 = ds * sec
                 if ds3 > s3_left:
@@ -559,13 +590,7 @@ def propagate_charged(
                     continue
                 # material: move to the crossing, lose energy, scatter
                 if a > 1.0:
-                    it2 = 1.0 / (1.0 + t * t)
-                    sn = 2.0 * t * it2  # sin psi
-                    omc = 2.0 * t * t * it2  # 1 - cos psi
-                    rw = pt / abs(cq)  # 1/|w|
-                    X = X + (sn * cph - omc * sg * sph) * rw
-                    Y = Y + (sn * sph + omc * sg * cph) * rw
-                    cph, sph = (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
+                    X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
                 else:
                     ha = -a if phase == 0 else a
                     X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
@@ -579,13 +604,11 @@ def propagate_charged(
                 if p_new <= 0.0:
                     code = END_STOPPED
                     break
-                nt = math.sqrt(nx * nx + ny * ny)
-                if p_new * nt / nn < 1e-6:
+                if p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
                     code = END_ESCAPED
                     cph, sph, tanl, pt = nx, ny, nz, p_new / nn  # end momentum p_new n / nn
                     break
-                pt = p_new * nt / nn
-                cph, sph, tanl, sec = nx / nt, ny / nt, nz / nt, nn / nt
+                pt, cph, sph, tanl, sec = _redirect(p_new, nx, ny, nz, nn)
                 if phase == 0:
                     w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz)
                     helix = True

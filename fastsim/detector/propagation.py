@@ -63,6 +63,8 @@ _TWO_PI = 2.0 * math.pi
 _HIGHLAND = 0.0136
 # beta^2 at the Bethe minimum (beta*gamma = 3.5): 3.5^2/(1+3.5^2)
 _BETA2_MIN = 0.9245283018867925
+# tracks stepped together through the layers before the CDC
+_CHUNK = 128
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -345,6 +347,11 @@ def propagate_charged(
       root of smallest psi in (0, 2 pi)) is the outgoing one, no real root means the track
       turns before R.  Position and direction there are rational in t; one atan gives the
       arc for z and the path: one sqrt and one atan per layer, no atan2;
+    * the layers before the first run of CDC layers (beam pipe, PXD, SVD, CDC inner wall) are
+      stepped layer by layer over chunks of ``_CHUNK`` tracks (tracks in the inner loop): each
+      track's crossings and scatters form one dependent chain of sqrt/div/atan/log, and
+      independent tracks side by side let the CPU overlap those chains; every track keeps its
+      own random stream, so the outcome is that of stepping it alone;
     * POCA helix parameters (:func:`_helix`, one atan2) are formed only where needed: for
       inward crossings and for outward crossings below the current radius (a track starting
       before its POCA), where a crossing at radius R has sin(w s/2) = a =
@@ -375,258 +382,345 @@ def propagate_charged(
     r_first = np.full(n, -1.0)
     r_last = np.full(n, -1.0)
     e_lost = np.zeros(n)
-    for i in range(n):
-        st = _seed(seed, i)
-        X, Y, Z, PX, PY, PZ = x[i], y[i], z[i], px[i], py[i], pz[i]
-        pt = math.sqrt(PX * PX + PY * PY)
-        m = mass[i]
-        qi = q[i]
-        if pt < 1e-6:
-            end_code[i] = END_ESCAPED
-            continue
-        cq = -qi * KAPPA * bz  # w = cq / pT
-        sg = 1.0 if cq > 0.0 else -1.0
-        cph, sph, tanl = PX / pt, PY / pt, PZ / pt
-        sec = math.sqrt(1.0 + tanl * tanl)
-        s3_left = s3_max[i]
-        travelled = 0.0
-        code = -1
-        rf = -1.0
-        rl = -1.0
-        mask = 0
-        nh0 = 0
-        nh1 = 0
-        nh2 = 0
-        el = 0.0
-        gap = 0  # CDC hits left before the next miss
-        gap_eff = -1.0  # efficiency the gap was drawn with
-        log_eff = 0.0
-        # POCA helix of the current state (valid while ``helix``)
-        w, c0, s0, d0, z0, s_cur = cq / pt, 1.0, 0.0, 0.0, Z, 0.0
-        helix = False
-        run_consts = False  # d02, omwd, q4, rmax2, rdec2 below are those of the current helix
-        d02, omwd, q4, rmax2, rdec2 = 0.0, 1.0, 0.0, 0.0, np.inf
-        # an inward pass only for a track starting before its POCA outside the innermost layer
-        r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-        inward = X * PX + Y * PY < 0.0 and n_layers > 0 and r_start >= radius[0]
-        for phase in range(0 if inward else 1, 2):
-            if code >= 0:
-                break
-            if phase == 0:
-                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
-                helix = True
-                if s_cur >= 0.0:
+    # layers before the first run of CDC layers: stepped layer by layer over chunks of tracks
+    # (independent tracks in the inner loop, so their dependent chains overlap in the CPU)
+    l_in = 0
+    while l_in < n_layers and blk_end[l_in] <= 0:
+        l_in += 1
+    fa = np.empty(
+        (15, _CHUNK)
+    )  # X, Y, Z, cph, sph, tanl, sec, pt, s3_left, path, e lost, r_first, r_last, cq, sg
+    ia = np.empty((4, _CHUNK), np.int64)  # end code, VXD mask, PXD hits, SVD hits
+    sta = np.empty(_CHUNK, np.uint64)
+    mode = np.empty(
+        _CHUNK, np.int8
+    )  # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
+    for base in range(0, n, _CHUNK):
+        nb = min(_CHUNK, n - base)
+        for j in range(nb):
+            i = base + j
+            X, Y, PX, PY, PZ = x[i], y[i], px[i], py[i], pz[i]
+            pt = math.sqrt(PX * PX + PY * PY)
+            sta[j] = _seed(seed, i)
+            if pt < 1e-6:
+                mode[j] = 0
+                continue
+            cq = -q[i] * KAPPA * bz  # w = cq / pT
+            tanl = PZ / pt
+            fa[0, j], fa[1, j], fa[2, j] = X, Y, z[i]
+            fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j] = (
+                PX / pt,
+                PY / pt,
+                tanl,
+                math.sqrt(1.0 + tanl * tanl),
+                pt,
+            )
+            fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
+            fa[13, j], fa[14, j] = cq, 1.0 if cq > 0.0 else -1.0
+            ia[0, j], ia[1, j], ia[2, j], ia[3, j] = -1, 0, 0, 0
+            # an inward pass only for a track starting before its POCA outside the innermost layer
+            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            mode[j] = 1 if X * PX + Y * PY < 0.0 and n_layers > 0 and r_start >= radius[0] else 2
+        for L in range(l_in):
+            R = radius[L]
+            k = kind[L]
+            for j in range(nb):
+                if mode[j] != 2:
                     continue
-            L = n_layers - 1 if phase == 0 else 0
-            while 0 <= L < n_layers:
-                cur = L
-                L = L - 1 if phase == 0 else L + 1
-                R = radius[cur]
-                if phase == 0 and r_start < R:
+                X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
+                cq, sg = fa[13, j], fa[14, j]
+                r2 = X * X + Y * Y
+                dr2 = R * R - r2
+                if dr2 <= 2e-9 * (r2 + R):
+                    continue  # crossed before (or here)
+                t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                if math.isnan(t):
+                    mode[j] = 3  # the track turns before R
                     continue
-                bend = blk_end[cur]
-                if phase == 1 and bend > 0:
-                    # ------------------------------------------- a run of CDC layers
-                    if not helix:
-                        w, c0, s0, d0, z0, tanl, s_cur = _helix(
-                            X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
-                        )
-                        helix = True
-                    if not run_consts:  # per helix: radius cuts of the runs
-                        d02 = d0 * d0
-                        omwd = 1.0 - w * d0
-                        q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
-                        rmax2 = d02 + 1.0 / q4
-                        rdec2 = np.inf
-                        if s3_left < np.inf:
-                            s_dec = s_cur + s3_left / sec
-                            if s_dec <= 0.0:
-                                rdec2 = -1.0
-                            elif abs(w * s_dec) < math.pi:
-                                sn = math.sin(0.5 * w * s_dec)
-                                rdec2 = d02 + sn * sn / q4
-                        run_consts = True
-                    L = bend
-                    r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
-                    # z range of the run's crossings: from the current point to the outermost one
-                    z_a = z0 + tanl * s_cur
-                    z_lo = z_a
-                    z_hi = z_a
-                    aa = 0.0
-                    if r_top2 > d02:
-                        aa = min(0.5 * abs(w) * math.sqrt((r_top2 - d02) / omwd), 1.0)
-                        s_lo = 2.0 * (aa + aa * aa * aa / 6.0) / abs(w)
-                        s_hi = 2.0 * (aa + 0.5707963267948966 * aa * aa * aa) / abs(w)
-                        z_b1 = z0 + tanl * s_lo
-                        z_b2 = z0 + tanl * s_hi
-                        z_lo = min(z_a, z_b1, z_b2)
-                        z_hi = max(z_a, z_b1, z_b2)
-                    z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
-                    z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
-                    if not (z_all or z_none) and aa > 0.0:
-                        z_b = z0 + tanl * 2.0 * math.asin(aa) / abs(w)
-                        z_lo, z_hi = min(z_a, z_b), max(z_a, z_b)
+                ds3 = ds * sec
+                if ds3 > fa[8, j]:
+                    ia[0, j] = END_DECAYED
+                    mode[j] = 3
+                    continue
+                zc = Z + tanl * ds
+                if zc < z_min[L] or zc > z_max[L]:
+                    continue
+                st = sta[j]
+                if k != KIND_MATERIAL:
+                    st, u = _next(st)
+                    if u < eff[L]:
+                        mask, nh0, nh1, nh2, rf, rl = _record_hit(
+                            k, R, pxd_index[L], svd_index[L], ia[1, j], ia[2, j], ia[3, j], 0, fa[11, j], fa[12, j]
+                        )  # fmt: skip
+                        ia[1, j], ia[2, j], ia[3, j], fa[11, j], fa[12, j] = mask, nh0, nh1, rf, rl
+                    sta[j] = st
+                if x0[L] <= 0.0:
+                    continue
+                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j] = X, Y, zc, cph, sph
+                fa[8, j] -= ds3
+                fa[9, j] += ds3
+                st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, mass[base + j], R, x0[L], dedx_x0[L])  # fmt: skip
+                sta[j] = st
+                fa[10, j] += de
+                if p_new <= 0.0:
+                    ia[0, j] = END_STOPPED
+                    mode[j] = 3
+                elif p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
+                    ia[0, j] = END_ESCAPED
+                    fa[3, j], fa[4, j], fa[5, j], fa[7, j] = (
+                        nx,
+                        ny,
+                        nz,
+                        p_new / nn,
+                    )  # end momentum p_new n / nn
+                    mode[j] = 3
+                else:
+                    fa[7, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j] = _redirect(p_new, nx, ny, nz, nn)
+        for j in range(nb):
+            i = base + j
+            if mode[j] == 0:
+                end_code[i] = END_ESCAPED
+                continue
+            st = sta[j]
+            X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
+            s3_left, travelled, el, rf, rl, cq, sg = fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j], fa[13, j], fa[14, j]  # fmt: skip
+            code, mask, nh0, nh1 = ia[0, j], ia[1, j], ia[2, j], ia[3, j]
+            m = mass[i]
+            qi = q[i]
+            nh2 = 0
+            gap = 0  # CDC hits left before the next miss
+            gap_eff = -1.0  # efficiency the gap was drawn with
+            log_eff = 0.0
+            # POCA helix of the current state (valid while ``helix``)
+            w, c0, s0, d0, z0, s_cur = cq / pt, 1.0, 0.0, 0.0, Z, 0.0
+            helix = False
+            run_consts = False  # d02, omwd, q4, rmax2, rdec2 below are those of the current helix
+            d02, omwd, q4, rmax2, rdec2 = 0.0, 1.0, 0.0, 0.0, np.inf
+            inward = mode[j] == 1
+            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
+            PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+            for phase in range(2 if mode[j] == 3 else (0 if inward else 1), 2):
+                if code >= 0:
+                    break
+                if phase == 0:
+                    w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+                    helix = True
+                    if s_cur >= 0.0:
+                        continue
+                L = n_layers - 1 if phase == 0 else l_start
+                while 0 <= L < n_layers:
+                    cur = L
+                    L = L - 1 if phase == 0 else L + 1
+                    R = radius[cur]
+                    if phase == 0 and r_start < R:
+                        continue
+                    bend = blk_end[cur]
+                    if phase == 1 and bend > 0:
+                        # ------------------------------------------- a run of CDC layers
+                        if not helix:
+                            w, c0, s0, d0, z0, tanl, s_cur = _helix(
+                                X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
+                            )
+                            helix = True
+                        if not run_consts:  # per helix: radius cuts of the runs
+                            d02 = d0 * d0
+                            omwd = 1.0 - w * d0
+                            q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
+                            rmax2 = d02 + 1.0 / q4
+                            rdec2 = np.inf
+                            if s3_left < np.inf:
+                                s_dec = s_cur + s3_left / sec
+                                if s_dec <= 0.0:
+                                    rdec2 = -1.0
+                                elif abs(w * s_dec) < math.pi:
+                                    sn = math.sin(0.5 * w * s_dec)
+                                    rdec2 = d02 + sn * sn / q4
+                            run_consts = True
+                        L = bend
+                        r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
+                        # z range of the run's crossings: from the current point to the outermost one
+                        z_a = z0 + tanl * s_cur
+                        z_lo = z_a
+                        z_hi = z_a
+                        aa = 0.0
+                        if r_top2 > d02:
+                            aa = min(0.5 * abs(w) * math.sqrt((r_top2 - d02) / omwd), 1.0)
+                            s_lo = 2.0 * (aa + aa * aa * aa / 6.0) / abs(w)
+                            s_hi = 2.0 * (aa + 0.5707963267948966 * aa * aa * aa) / abs(w)
+                            z_b1 = z0 + tanl * s_lo
+                            z_b2 = z0 + tanl * s_hi
+                            z_lo = min(z_a, z_b1, z_b2)
+                            z_hi = max(z_a, z_b1, z_b2)
                         z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
                         z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
-                    r_cur2 = -1.0
-                    if s_cur >= 0.0:
-                        r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-                    e_c = eff[cur]
-                    if e_c != gap_eff:
-                        log_eff = math.log(e_c) if e_c > 0.0 else -np.inf
-                        st, gap = _geometric(st, log_eff)
-                        gap_eff = e_c
-                    nsl = 0
-                    r_in2 = radius[cur] * radius[cur]
-                    if z_all and r_cur2 < r_in2 and abs(d0) < radius[cur]:
-                        # every layer is crossed up to the first unreachable or beyond-decay one;
-                        # hits in gap-sized steps (same outcome as the layer loop below)
-                        top = cur
-                        while top < bend:
-                            R2 = radius[top] * radius[top]
-                            if (R2 - d02) * q4 > 1.0:
-                                L = n_layers  # the track turns here
+                        if not (z_all or z_none) and aa > 0.0:
+                            z_b = z0 + tanl * 2.0 * math.asin(aa) / abs(w)
+                            z_lo, z_hi = min(z_a, z_b), max(z_a, z_b)
+                            z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
+                            z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
+                        r_cur2 = -1.0
+                        if s_cur >= 0.0:
+                            r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+                        e_c = eff[cur]
+                        if e_c != gap_eff:
+                            log_eff = math.log(e_c) if e_c > 0.0 else -np.inf
+                            st, gap = _geometric(st, log_eff)
+                            gap_eff = e_c
+                        nsl = 0
+                        r_in2 = radius[cur] * radius[cur]
+                        if z_all and r_cur2 < r_in2 and abs(d0) < radius[cur]:
+                            # every layer is crossed up to the first unreachable or beyond-decay one;
+                            # hits in gap-sized steps (same outcome as the layer loop below)
+                            top = cur
+                            while top < bend:
+                                R2 = radius[top] * radius[top]
+                                if (R2 - d02) * q4 > 1.0:
+                                    L = n_layers  # the track turns here
+                                    break
+                                if rdec2 < R2:
+                                    code = END_DECAYED
+                                    break
+                                top += 1
+                            at = cur
+                            while at < top:
+                                take = min(gap, top - at)
+                                if take > 0:
+                                    if rf < 0:
+                                        rf = radius[at]
+                                    rl = radius[at + take - 1]
+                                    nsl += take
+                                    gap -= take
+                                    at += take
+                                if at < top:  # a miss, then the next gap
+                                    st, gap = _geometric(st, log_eff)
+                                    at += 1
+                            nh2 += nsl
+                            sl_hits[i, superlayer[cur]] += nsl
+                            if code >= 0:
                                 break
+                            continue
+                        for LL in range(cur, bend):
+                            R = radius[LL]
+                            R2 = R * R
+                            if abs(d0) >= R:
+                                continue
+                            if (R2 - d02) * q4 > 1.0:
+                                L = n_layers  # beyond the largest radius: the track turns here
+                                break
+                            # near or before the current point: exact test
+                            if r_cur2 >= R2 and arc_at_radius(w, d0, R) <= s_cur:
+                                continue
                             if rdec2 < R2:
                                 code = END_DECAYED
                                 break
-                            top += 1
-                        at = cur
-                        while at < top:
-                            take = min(gap, top - at)
-                            if take > 0:
+                            if z_none:
+                                continue
+                            if not z_all:
+                                zc = z0 + tanl * arc_at_radius(w, d0, R)
+                                if zc < z_min[LL] or zc > z_max[LL]:
+                                    continue
+                            if gap > 0:
+                                gap -= 1
+                                nsl += 1
                                 if rf < 0:
-                                    rf = radius[at]
-                                rl = radius[at + take - 1]
-                                nsl += take
-                                gap -= take
-                                at += take
-                            if at < top:  # a miss, then the next gap
+                                    rf = R
+                                rl = R
+                            else:
                                 st, gap = _geometric(st, log_eff)
-                                at += 1
                         nh2 += nsl
                         sl_hits[i, superlayer[cur]] += nsl
                         if code >= 0:
                             break
                         continue
-                    for LL in range(cur, bend):
-                        R = radius[LL]
-                        R2 = R * R
+                    # ----------------------------------------------- one layer
+                    r2 = X * X + Y * Y
+                    dr2 = R * R - r2
+                    near = dr2 <= 2e-9 * (r2 + R)  # at or inside the current radius
+                    if phase == 0 or (near and helix and s_cur < 0.0):
+                        # inward, or outward below the current radius: POCA parameters
                         if abs(d0) >= R:
                             continue
-                        if (R2 - d02) * q4 > 1.0:
-                            L = n_layers  # beyond the largest radius: the track turns here
-                            break
-                        # near or before the current point: exact test
-                        if r_cur2 >= R2 and arc_at_radius(w, d0, R) <= s_cur:
+                        num = (R * R - d0 * d0) / (1.0 - w * d0)
+                        a = 0.5 * w * math.sqrt(max(num, 0.0))
+                        if num < 0.0 or abs(a) > 1.0:
+                            if phase == 1:
+                                break  # beyond the largest radius: the track turns here
                             continue
-                        if rdec2 < R2:
-                            code = END_DECAYED
-                            break
-                        if z_none:
+                        sT = 2.0 * math.asin(a) / w
+                        s_target = -sT if phase == 0 else sT
+                        if s_target <= s_cur:
                             continue
-                        if not z_all:
-                            zc = z0 + tanl * arc_at_radius(w, d0, R)
-                            if zc < z_min[LL] or zc > z_max[LL]:
-                                continue
-                        if gap > 0:
-                            gap -= 1
-                            nsl += 1
-                            if rf < 0:
-                                rf = R
-                            rl = R
-                        else:
-                            st, gap = _geometric(st, log_eff)
-                    nh2 += nsl
-                    sl_hits[i, superlayer[cur]] += nsl
-                    if code >= 0:
-                        break
-                    continue
-                # ----------------------------------------------- one layer
-                r2 = X * X + Y * Y
-                dr2 = R * R - r2
-                near = dr2 <= 2e-9 * (r2 + R)  # at or inside the current radius
-                if phase == 0 or (near and helix and s_cur < 0.0):
-                    # inward, or outward below the current radius: POCA parameters
-                    if abs(d0) >= R:
-                        continue
-                    num = (R * R - d0 * d0) / (1.0 - w * d0)
-                    a = 0.5 * w * math.sqrt(max(num, 0.0))
-                    if num < 0.0 or abs(a) > 1.0:
-                        if phase == 1:
+                        ds = s_target - s_cur
+                        t = 0.0
+                    else:
+                        # outward above the current radius: local quadratic in t = tan(psi/2)
+                        if near:
+                            continue  # crossed before (or here)
+                        t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                        if math.isnan(t):
                             break  # beyond the largest radius: the track turns here
+                        a = 2.0  # marks the local form
+                    ds3 = ds * sec
+                    if ds3 > s3_left:
+                        code = END_DECAYED
+                        break
+                    zc = Z + tanl * ds
+                    if zc < z_min[cur] or zc > z_max[cur]:
                         continue
-                    sT = 2.0 * math.asin(a) / w
-                    s_target = -sT if phase == 0 else sT
-                    if s_target <= s_cur:
+                    k = kind[cur]
+                    if k != KIND_MATERIAL:
+                        st, u = _next(st)
+                        if u < eff[cur]:
+                            mask, nh0, nh1, nh2, rf, rl = _record_hit(
+                                k, R, pxd_index[cur], svd_index[cur], mask, nh0, nh1, nh2, rf, rl
+                            )
+                            if k == KIND_CDC:
+                                sl_hits[i, superlayer[cur]] += 1
+                    if k == KIND_CDC or x0[cur] <= 0.0:
                         continue
-                    ds = s_target - s_cur
-                    t = 0.0
-                else:
-                    # outward above the current radius: local quadratic in t = tan(psi/2)
-                    if near:
-                        continue  # crossed before (or here)
-                    t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
-                    if math.isnan(t):
-                        break  # beyond the largest radius: the track turns here
-                    a = 2.0  # marks the local form
-                ds3 = ds * sec
-                if ds3 > s3_left:
-                    code = END_DECAYED
-                    break
-                zc = Z + tanl * ds
-                if zc < z_min[cur] or zc > z_max[cur]:
-                    continue
-                k = kind[cur]
-                if k != KIND_MATERIAL:
-                    st, u = _next(st)
-                    if u < eff[cur]:
-                        mask, nh0, nh1, nh2, rf, rl = _record_hit(
-                            k, R, pxd_index[cur], svd_index[cur], mask, nh0, nh1, nh2, rf, rl
+                    # material: move to the crossing, lose energy, scatter
+                    if a > 1.0:
+                        X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                    else:
+                        ha = -a if phase == 0 else a
+                        X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
+                    Z = zc
+                    s3_left -= ds3
+                    travelled += ds3
+                    helix = False
+                    run_consts = False
+                    st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0[cur], dedx_x0[cur])  # fmt: skip
+                    el += de
+                    if p_new <= 0.0:
+                        code = END_STOPPED
+                        break
+                    if p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
+                        code = END_ESCAPED
+                        cph, sph, tanl, pt = nx, ny, nz, p_new / nn  # end momentum p_new n / nn
+                        break
+                    pt, cph, sph, tanl, sec = _redirect(p_new, nx, ny, nz, nn)
+                    if phase == 0:
+                        w, c0, s0, d0, z0, tanl, s_cur = _helix(
+                            X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
                         )
-                        if k == KIND_CDC:
-                            sl_hits[i, superlayer[cur]] += 1
-                if k == KIND_CDC or x0[cur] <= 0.0:
-                    continue
-                # material: move to the crossing, lose energy, scatter
-                if a > 1.0:
-                    X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
-                else:
-                    ha = -a if phase == 0 else a
-                    X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
-                Z = zc
-                s3_left -= ds3
-                travelled += ds3
-                helix = False
-                run_consts = False
-                st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0[cur], dedx_x0[cur])  # fmt: skip
-                el += de
-                if p_new <= 0.0:
-                    code = END_STOPPED
-                    break
-                if p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
-                    code = END_ESCAPED
-                    cph, sph, tanl, pt = nx, ny, nz, p_new / nn  # end momentum p_new n / nn
-                    break
-                pt, cph, sph, tanl, sec = _redirect(p_new, nx, ny, nz, nn)
-                if phase == 0:
-                    w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz)
-                    helix = True
-        PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-        if not helix and (code < 0 or code == END_DECAYED):
-            w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
-        code, X, Y, Z, PX, PY, PZ, dpath = _end_state(
-            code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb
-        )  # fmt: skip
-        end_code[i] = code
-        end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
-        end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ
-        path[i] = travelled + dpath
-        vxd_mask[i] = mask
-        n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = nh0, nh1, nh2
-        r_first[i] = rf
-        r_last[i] = rl
-        e_lost[i] = el
+                        helix = True
+            PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+            if not helix and (code < 0 or code == END_DECAYED):
+                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+            code, X, Y, Z, PX, PY, PZ, dpath = _end_state(
+                code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb
+            )  # fmt: skip
+            end_code[i] = code
+            end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
+            end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ
+            path[i] = travelled + dpath
+            vxd_mask[i] = mask
+            n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = nh0, nh1, nh2
+            r_first[i] = rf
+            r_last[i] = rl
+            e_lost[i] = el
     return end_code, end, path, vxd_mask, n_hits, sl_hits, r_first, r_last, e_lost
 
 

@@ -14,6 +14,10 @@ Units: GeV, cm, ns, rad.
 * Energy resolution sigma_E/E = a/E (+) b/E^(1/4) (+) c, position sigma = pos/sqrt(E) on the
   face, time sigma = a_t/E (+) b_t; clusters in the polar gaps or outside the ECL, or below
   the threshold, are dropped.
+
+Face quantities and deposits come from one numba kernel (:func:`face_deposits`; hadron
+interaction depth and fraction from a splitmix64 stream per particle), merging and energy
+sums from another (:func:`_sums`); the smearing is vectorised numpy.
 """
 
 from __future__ import annotations

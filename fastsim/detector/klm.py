@@ -9,6 +9,11 @@ momentum at normal incidence just reaches the first layer; Belle muon ID, NIM A 
 1/|cos(theta)| in the endcaps).  Each further layer costs ``iron_dedx * iron_thickness`` times
 the same path factor; the available energy fluctuates by ``range_straggling``.  Hadrons
 also stop where they interact (iron lambda_I = 16.77 cm, PDG atomic and nuclear properties).
+K_L reaching the ECL face inside the KLM acceptance are detected with ``kl_efficiency``.
+
+Computed per particle in one numba kernel (:func:`klm_response`); random numbers from a
+splitmix64 stream per particle (:mod:`fastsim.detector.propagation`), seeded from one draw of
+the stage's generator.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from numba import njit
 
 from fastsim.detector.propagation import _FM, _gauss2, _next, _seed
 
-__all__ = ["IRON_LAMBDA_I", "KL_PDG", "klm_layers", "klm_region", "klm_response"]
+__all__ = ["IRON_LAMBDA_I", "KL_PDG", "klm_region", "klm_response"]
 
 #: nuclear interaction length of iron (cm), PDG atomic and nuclear properties
 IRON_LAMBDA_I = 16.77
@@ -38,36 +43,10 @@ def klm_region(klm: dict[str, Any], theta: np.ndarray) -> np.ndarray:
     return np.where(inside, np.where(barrel, 1, 2), 0).astype(np.int8)
 
 
-def klm_layers(
-    klm: dict[str, Any],
-    t_face: np.ndarray,
-    theta: np.ndarray,
-    mu_mass: float,
-    hadron: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Layers reached (0: none) by particles with kinetic energy ``t_face`` at the ECL face,
-    ``(muon-like range, with hadronic interactions)``."""
-    region = klm_region(klm, theta)
-    s = np.abs(np.sin(theta))
-    c = np.abs(np.cos(theta))
-    path_factor = np.where(region == 1, 1.0 / np.maximum(s, 0.3), 1.0 / np.maximum(c, 0.3))
-    t_thr = np.hypot(klm["muon_threshold_p"], mu_mass) - mu_mass
-    per_layer = klm["iron_dedx"] * klm["iron_thickness"]
-    t_avail = t_face * (1.0 + klm["range_straggling"] * rng.standard_normal(len(t_face)))
-    t_after = t_avail - t_thr * path_factor
-    n_max = np.where(region == 1, klm["n_barrel_layers"], klm["n_endcap_layers"])
-    n = np.where(t_after > 0, 1 + np.floor(t_after / (per_layer * path_factor)), 0)
-    n = np.where(region > 0, np.minimum(n, n_max), 0).astype(np.int32)
-    plates = rng.exponential(IRON_LAMBDA_I, len(t_face)) / (klm["iron_thickness"] * path_factor)
-    n_had = np.where(hadron, np.minimum(n, np.floor(plates).astype(np.int32) + 1), n)
-    return n, n_had.astype(np.int32)
-
-
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _klm_kernel(end, end_code, code_ecl, mass, q, pdg, mu_mass, par, seed):  # fmt: skip
     """Per particle: polar angle at the ECL face (rad), layers reached (muon-like range and
-    with hadronic interactions, as :func:`klm_layers`) for charged particles at the ECL
+    with hadronic interactions; range model of the module doc) for charged particles at the ECL
     face (0 otherwise; e+- give no hadron-range layers), and whether a K_L at the face is
     detected.  ``par``: theta range, barrel theta range (deg), muon threshold p (GeV), iron
     dE/dx (GeV/cm), thickness (cm), straggling, barrel and endcap layers, K_L efficiency.
@@ -139,7 +118,7 @@ def klm_response(
     """For all particles (``end``: x, y, z, px, py, pz at the end point, ``end_code``; those
     with ``code_ecl`` reached the ECL face): polar angle at the end point (rad), layers
     reached by charged particles (muon-like range; with hadronic interactions, 0 for e+-;
-    :func:`klm_layers`), and the detected K_L mask."""
+    module doc), and the detected K_L mask."""
     par = np.array(
         [
             *klm["theta_deg"][:2], *klm["barrel_theta_deg"][:2], klm["muon_threshold_p"], klm["iron_dedx"],

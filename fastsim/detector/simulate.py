@@ -233,19 +233,23 @@ class DetectorStage:
 
     def _primaries(self, mc: Collection, rng: np.random.Generator) -> dict[str, np.ndarray]:
         ids = mc["id"].astype(np.int64)
+        aid = np.abs(ids)
         status = mc["status"]
         known = self.particles.knows(ids)
-        q = np.zeros(len(ids))
-        q[known] = self.particles.charge(ids[known])
-        final = (status == STATUS_FINAL) & known & ~np.isin(np.abs(ids), _NEUTRINOS)
+        if known.all():
+            q = self.particles.charge(ids).astype(np.float64)
+        else:
+            q = np.zeros(len(ids))
+            q[known] = self.particles.charge(ids[known])
+        final = (status == STATUS_FINAL) & known & ~np.isin(aid, _NEUTRINOS)
         # neutral final-state particles the detector sees: photons, K_L, neutrons (others invisible)
-        visible_neutral = np.isin(np.abs(ids), (22, KL_PDG, 2112))
-        final &= (q != 0) | visible_neutral
+        final &= (q != 0) | np.isin(aid, (22, KL_PDG, 2112))
         ev = mc.event_index()
         local = mc.local_index()
         # charged decayed particles leave a track up to the vertex of their first daughter
         decayed = (status == STATUS_DECAYED) & (q != 0) & (mc["daughter1"] >= 0)
         sel = np.flatnonzero(final | decayed)
+        take = (lambda a: a) if len(sel) == len(ids) else (lambda a: a[sel])  # no copy if all
         s3 = np.full(len(sel), np.inf)
         dec = decayed[sel]
         if dec.any():
@@ -255,14 +259,13 @@ class DetectorStage:
                 + (mc["vy"][d_global] - mc["vy"][sel][dec]) ** 2
                 + (mc["vz"][d_global] - mc["vz"][sel][dec]) ** 2
             )
-        sel_ids = ids[sel]
-        fly = np.isin(np.abs(sel_ids), _DECAY_IN_FLIGHT) & ~dec
-        if fly.any():
-            p = np.sqrt(mc["px"][sel] ** 2 + mc["py"][sel] ** 2 + mc["pz"][sel] ** 2)[fly]
-            m = mc["m"][sel][fly]
-            ctau = self.particles.ctau(sel_ids[fly])
-            s3[fly] = rng.exponential(1.0, int(fly.sum())) * ctau * p / np.maximum(m, 1e-9)
-        take = (lambda a: a) if len(sel) == len(ids) else (lambda a: a[sel])  # no copy if all
+        sel_ids = take(ids)
+        fly = np.flatnonzero(np.isin(take(aid), _DECAY_IN_FLIGHT) & ~dec)
+        if len(fly):
+            i_fly = sel[fly]
+            p = np.sqrt(mc["px"][i_fly] ** 2 + mc["py"][i_fly] ** 2 + mc["pz"][i_fly] ** 2)
+            ctau = self.particles.ctau(ids[i_fly])
+            s3[fly] = rng.exponential(1.0, len(fly)) * ctau * p / np.maximum(mc["m"][i_fly], 1e-9)
         return {
             "ev": take(ev),
             "mc": take(local).astype(np.int64, copy=False),

@@ -495,8 +495,8 @@ def propagate_charged(
             # POCA helix of the current state (valid while ``helix``)
             w, c0, s0, d0, z0, s_cur = cq / pt, 1.0, 0.0, 0.0, Z, 0.0
             helix = False
-            run_consts = False  # d02, omwd, q4, rmax2, rdec2 below are those of the current helix
-            d02, omwd, q4, rmax2, rdec2 = 0.0, 1.0, 0.0, 0.0, np.inf
+            run_consts = False  # d02 ... z_a below are those of the current helix
+            d02, omwd, q4, rmax2, rdec2, a_scale, z_arc, z_a = 0.0, 1.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0
             inward = mode[j] == 1
             r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
             l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
@@ -537,26 +537,27 @@ def propagate_charged(
                                 elif abs(w * s_dec) < math.pi:
                                     sn = math.sin(0.5 * w * s_dec)
                                     rdec2 = d02 + sn * sn / q4
+                            a_scale = 0.5 * abs(w) / math.sqrt(omwd)  # a = a_scale sqrt(R^2 - d0^2)
+                            z_arc = 2.0 * tanl / abs(w)  # z = z0 + z_arc asin(a)
+                            z_a = z0 + tanl * s_cur  # the current point
                             run_consts = True
                         L = bend
                         r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
                         # z range of the run's crossings: from the current point to the outermost one
-                        z_a = z0 + tanl * s_cur
                         z_lo = z_a
                         z_hi = z_a
                         aa = 0.0
                         if r_top2 > d02:
-                            aa = min(0.5 * abs(w) * math.sqrt((r_top2 - d02) / omwd), 1.0)
-                            s_lo = 2.0 * (aa + aa * aa * aa / 6.0) / abs(w)
-                            s_hi = 2.0 * (aa + 0.5707963267948966 * aa * aa * aa) / abs(w)
-                            z_b1 = z0 + tanl * s_lo
-                            z_b2 = z0 + tanl * s_hi
+                            aa = min(a_scale * math.sqrt(r_top2 - d02), 1.0)
+                            a3 = aa * aa * aa
+                            z_b1 = z0 + z_arc * (aa + a3 / 6.0)
+                            z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
                             z_lo = min(z_a, z_b1, z_b2)
                             z_hi = max(z_a, z_b1, z_b2)
                         z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
                         z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
                         if not (z_all or z_none) and aa > 0.0:
-                            z_b = z0 + tanl * 2.0 * math.asin(aa) / abs(w)
+                            z_b = z0 + z_arc * math.asin(aa)
                             z_lo, z_hi = min(z_a, z_b), max(z_a, z_b)
                             z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
                             z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
@@ -618,9 +619,17 @@ def propagate_charged(
                             if z_none:
                                 continue
                             if not z_all:
-                                zc = z0 + tanl * arc_at_radius(w, d0, R)
-                                if zc < z_min[LL] or zc > z_max[LL]:
+                                # z at the crossing, first from the asin bounds, exact if needed
+                                aa = a_scale * math.sqrt(R2 - d02)
+                                a3 = aa * aa * aa
+                                z_b1 = z0 + z_arc * (aa + a3 / 6.0)
+                                z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+                                if max(z_b1, z_b2) < z_min[LL] or min(z_b1, z_b2) > z_max[LL]:
                                     continue
+                                if min(z_b1, z_b2) < z_min[LL] or max(z_b1, z_b2) > z_max[LL]:
+                                    zc = z0 + z_arc * math.asin(aa)
+                                    if zc < z_min[LL] or zc > z_max[LL]:
+                                        continue
                             if gap > 0:
                                 gap -= 1
                                 nsl += 1

@@ -318,6 +318,56 @@ def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     return p_new * nt / nn, nx / nt, ny / nt, nz / nt, nn / nt
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
+    """:func:`_end_state` from the local state of a track moving away from the axis inside the
+    ECL volume (X^2 + Y^2 < ecl_r^2, ecl_zb < Z < ecl_zf; cm): the barrel crossing from the
+    quadratic of :func:`_cross_out`, the endcap plane from z; same outcome.  Returns (end
+    code, x, y, z, px, py, pz there, 3-D path added (cm))."""
+    aw = abs(cq) / pt  # |w|
+    sg = 1.0 if cq > 0.0 else -1.0
+    ds = 0.0
+    t = np.nan  # tan(psi/2) at the barrel crossing
+    if code < 0:
+        t, ds_b = _cross_out(X, Y, cph, sph, 0.5 * aw, sg, ecl_r * ecl_r - X * X - Y * Y)
+        ds_p = -1.0
+        if tanl > 1e-12:
+            ds_p = (ecl_zf - Z) / tanl
+        elif tanl < -1e-12:
+            ds_p = (ecl_zb - Z) / tanl
+        if not math.isnan(t) and (ds_p < 0.0 or ds_b <= ds_p):
+            ds = ds_b
+            code = END_ECL
+        elif ds_p > 0.0:
+            if math.isnan(t) and ds_p * aw > 2.0 * _TWO_PI:
+                code = END_LOOPER  # more than two turns before the endcap: curls up
+            else:
+                ds = ds_p
+                code = END_ECL
+                t = np.nan
+        else:
+            code = END_LOOPER
+        if code == END_ECL and ds * sec > s3_left:
+            code = END_DECAYED
+            t = np.nan
+    if code == END_DECAYED:
+        ds = s3_left / sec
+    if code not in (END_ECL, END_DECAYED):
+        return code, X, Y, Z, pt * cph, pt * sph, pt * tanl, 0.0
+    if math.isnan(t):
+        h = 0.5 * aw * ds
+        sh, ch = math.sin(h), math.cos(h)
+        sn, omc = 2.0 * sh * ch, 2.0 * sh * sh  # sin psi, 1 - cos psi
+    else:
+        it2 = 1.0 / (1.0 + t * t)
+        sn, omc = 2.0 * t * it2, 2.0 * t * t * it2
+    rw = 1.0 / aw
+    xe = X + (sn * cph - omc * sg * sph) * rw
+    ye = Y + (sn * sph + omc * sg * cph) * rw
+    ce, se = (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
+    return code, xe, ye, Z + tanl * ds, pt * ce, pt * se, pt * tanl, ds * sec
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
@@ -356,7 +406,8 @@ def propagate_charged(
       inward crossings and for outward crossings below the current radius (a track starting
       before its POCA), where a crossing at radius R has sin(w s/2) = a =
       w/2 sqrt((R^2 - d0^2)/(1 - w d0)) (one asin, position and direction from a and
-      sqrt(1 - a^2), :func:`_pos`); for a run of CDC layers; for the end point;
+      sqrt(1 - a^2), :func:`_pos`); for a run of CDC layers; for the end point of a track
+      outside the ECL volume or moving towards the axis (otherwise :func:`_end_local`);
     * the CDC layers carry no material, so the helix is the same across a run of them
       (``blk_end[L] > 0`` at the first layer L of a superlayer's run marks where it ends,
       :meth:`Geometry.cdc_blocks`).  Over a run the per-layer conditions become radius cuts
@@ -716,11 +767,18 @@ def propagate_charged(
                         )
                         helix = True
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-            if not helix and (code < 0 or code == END_DECAYED):
-                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
-            code, X, Y, Z, PX, PY, PZ, dpath = _end_state(
-                code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb
-            )  # fmt: skip
+            if code in (END_STOPPED, END_ESCAPED):
+                dpath = 0.0
+            elif X * cph + Y * sph >= 0.0 and math.hypot(X, Y) < ecl_r and ecl_zb < Z < ecl_zf:
+                code, X, Y, Z, PX, PY, PZ, dpath = _end_local(
+                    code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb
+                )  # fmt: skip
+            else:
+                if not helix:
+                    w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+                code, X, Y, Z, PX, PY, PZ, dpath = _end_state(
+                    code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb
+                )  # fmt: skip
             end_code[i] = code
             end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
             end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ

@@ -368,6 +368,26 @@ def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_z
     return code, xe, ye, Z + tanl * ds, pt * ce, pt * se, pt * tanl, ds * sec
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _run_consts(w, d0, z0, tanl, s_cur, sec, s3_left):  # fmt: skip
+    """Per-helix constants of the CDC runs (:func:`propagate_charged`): d0^2, q4 (reachable iff (R^2 - d0^2) q4 <= 1), the largest radius^2, the decay point's radius^2,
+    a_scale (a = sin(w s/2) = a_scale sqrt(R^2 - d0^2)), z_arc (z = z0 + z_arc asin a) and z of
+    the current point (arc s_cur)."""
+    d02 = d0 * d0
+    omwd = 1.0 - w * d0
+    q4 = 0.25 * w * w / omwd
+    rmax2 = d02 + 1.0 / q4
+    rdec2 = np.inf
+    if s3_left < np.inf:
+        s_dec = s_cur + s3_left / sec
+        if s_dec <= 0.0:
+            rdec2 = -1.0
+        elif abs(w * s_dec) < math.pi:
+            sn = math.sin(0.5 * w * s_dec)
+            rdec2 = d02 + sn * sn / q4
+    return d02, q4, rmax2, rdec2, 0.5 * abs(w) / math.sqrt(omwd), 2.0 * tanl / abs(w), z0 + tanl * s_cur
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
@@ -438,14 +458,14 @@ def propagate_charged(
     l_in = 0
     while l_in < n_layers and blk_end[l_in] <= 0:
         l_in += 1
-    fa = np.empty(
-        (15, _CHUNK)
-    )  # X, Y, Z, cph, sph, tanl, sec, pt, s3_left, path, e lost, r_first, r_last, cq, sg
+    # per track of a chunk: X, Y, Z, cph, sph, tanl, sec, pT, s3_left, path, energy lost, r_first,
+    # r_last, cq, sg (rows 0-14); POCA helix w, c0, s0, d0, z0, tanl, s (15-21) and the run
+    # constants (22-28) at the first CDC run
+    fa = np.empty((29, _CHUNK))
     ia = np.empty((4, _CHUNK), np.int64)  # end code, VXD mask, PXD hits, SVD hits
     sta = np.empty(_CHUNK, np.uint64)
-    mode = np.empty(
-        _CHUNK, np.int8
-    )  # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
+    # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
+    mode = np.empty(_CHUNK, np.int8)
     for base in range(0, n, _CHUNK):
         nb = min(_CHUNK, n - base)
         for j in range(nb):
@@ -528,6 +548,16 @@ def propagate_charged(
                     mode[j] = 3
                 else:
                     fa[7, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j] = _redirect(p_new, nx, ny, nz, nn)
+        if l_in < n_layers:  # helix and run constants at the first CDC run
+            for j in range(nb):
+                if mode[j] != 2:
+                    continue
+                pt, X, Y, Z = fa[7, j], fa[0, j], fa[1, j], fa[2, j]
+                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * fa[3, j], pt * fa[4, j], pt * fa[5, j], q[base + j], bz)  # fmt: skip
+                fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j] = w, c0, s0, d0, z0, tanl, s_cur  # fmt: skip
+                fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j] = _run_consts(
+                    w, d0, z0, tanl, s_cur, fa[6, j], fa[8, j]
+                )  # fmt: skip
         for j in range(nb):
             i = base + j
             if mode[j] == 0:
@@ -547,7 +577,12 @@ def propagate_charged(
             w, c0, s0, d0, z0, s_cur = cq / pt, 1.0, 0.0, 0.0, Z, 0.0
             helix = False
             run_consts = False  # d02 ... z_a below are those of the current helix
-            d02, omwd, q4, rmax2, rdec2, a_scale, z_arc, z_a = 0.0, 1.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0
+            d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0
+            if mode[j] == 2 and l_in < n_layers:
+                w, c0, s0, d0, z0, tanl, s_cur = fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j]  # fmt: skip
+                d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j]  # fmt: skip
+                helix = True
+                run_consts = True
             inward = mode[j] == 1
             r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
             l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
@@ -575,22 +610,10 @@ def propagate_charged(
                                 X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
                             )
                             helix = True
-                        if not run_consts:  # per helix: radius cuts of the runs
-                            d02 = d0 * d0
-                            omwd = 1.0 - w * d0
-                            q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
-                            rmax2 = d02 + 1.0 / q4
-                            rdec2 = np.inf
-                            if s3_left < np.inf:
-                                s_dec = s_cur + s3_left / sec
-                                if s_dec <= 0.0:
-                                    rdec2 = -1.0
-                                elif abs(w * s_dec) < math.pi:
-                                    sn = math.sin(0.5 * w * s_dec)
-                                    rdec2 = d02 + sn * sn / q4
-                            a_scale = 0.5 * abs(w) / math.sqrt(omwd)  # a = a_scale sqrt(R^2 - d0^2)
-                            z_arc = 2.0 * tanl / abs(w)  # z = z0 + z_arc asin(a)
-                            z_a = z0 + tanl * s_cur  # the current point
+                        if not run_consts:  # per helix: radius cuts and z constants of the runs
+                            d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = _run_consts(
+                                w, d0, z0, tanl, s_cur, sec, s3_left
+                            )
                             run_consts = True
                         L = bend
                         r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)

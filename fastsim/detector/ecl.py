@@ -14,18 +14,24 @@ Units: GeV, cm, ns, rad.
 * Energy resolution sigma_E/E = a/E (+) b/E^(1/4) (+) c, position sigma = pos/sqrt(E) on the
   face, time sigma = a_t/E (+) b_t; clusters in the polar gaps or outside the ECL, or below
   the threshold, are dropped.
+
+Face quantities and deposits come from one numba kernel (:func:`face_deposits`; hadron
+interaction depth and fraction from a splitmix64 stream per particle), merging and energy
+sums from another (:func:`_sums`); the smearing is vectorised numpy.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from fastsim.constants import C_CM_PER_NS
+from fastsim.detector.propagation import _FM, _next, _seed
 
-__all__ = ["ecl_region", "energy_resolution", "make_clusters"]
+__all__ = ["ecl_region", "energy_resolution", "face_deposits", "make_clusters"]
 
 
 def energy_resolution(ecl: dict[str, Any], e: np.ndarray) -> np.ndarray:
@@ -79,7 +85,8 @@ def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
 @njit(cache=True)
 def _event_order(ev, dep):  # fmt: skip
     """Indices of the positive deposits by event, then by decreasing energy (stable): the
-    order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing."""
+    order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing (insertion sort within an
+    event, events being small)."""
     n = len(ev)
     out = np.empty(n, np.int64)
     k = 0
@@ -88,43 +95,129 @@ def _event_order(ev, dep):  # fmt: skip
         b = a + 1
         while b < n and ev[b] == ev[a]:
             b += 1
-        idx = a + np.argsort(-dep[a:b], kind="mergesort")
-        for j in idx:
+        k0 = k
+        for j in range(a, b):
             if dep[j] > 0:
-                out[k] = j
+                # insert after the last entry of larger or equal energy
+                m = k
+                while m > k0 and dep[out[m - 1]] < dep[j]:
+                    out[m] = out[m - 1]
+                    m -= 1
+                out[m] = j
                 k += 1
         a = b
     return out[:k]
 
 
-def deposits(
+@njit(cache=True)
+def _sums(ev, dep, x, y, z, order, dist):  # fmt: skip
+    """Merging (:func:`_merge`) and per cluster (seeds in deposit order): seed index, energy
+    sum, energy-weighted x, y, z and number of merged deposits.  Returns also ``seed_of``."""
+    n = len(dep)
+    seed_of = _merge(ev, dep, x, y, z, order, dist) if len(order) else np.full(n, -1, np.int64)
+    slot = np.full(n, -1, np.int64)
+    ns = 0
+    for i in range(n):
+        if seed_of[i] == i:
+            slot[i] = ns
+            ns += 1
+    seeds = np.empty(ns, np.int64)
+    e_sum = np.zeros(ns)
+    cx = np.zeros(ns)
+    cy = np.zeros(ns)
+    cz = np.zeros(ns)
+    cnt = np.zeros(ns, np.int32)
+    for i in range(n):
+        s = seed_of[i]
+        if s < 0:
+            continue
+        j = slot[s]
+        if s == i:
+            seeds[j] = i
+        e_sum[j] += dep[i]
+        cx[j] += dep[i] * x[i]
+        cy[j] += dep[i] * y[i]
+        cz[j] += dep[i] * z[i]
+        cnt[j] += 1
+    for j in range(ns):
+        d = max(e_sum[j], 1e-12)
+        cx[j] /= d
+        cy[j] /= d
+        cz[j] /= d
+    return seed_of, seeds, e_sum, cx, cy, cz, cnt
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _deposit(apdg, e, mass, charged, cos_inc, length, mip_dedx, depth, frac):  # fmt: skip
+    """True energy (GeV) deposited by a particle of total energy e entering the crystals at
+    incidence cosine cos_inc (module doc); ``depth`` (cm) and ``frac`` are the hadron's
+    Exp(lambda_I) interaction depth and uniform containment fraction."""
+    ke = max(e - mass, 0.0)
+    path = length / max(cos_inc, 0.5)
+    if apdg in (22, 11):
+        return e
+    if apdg == 13:
+        return min(mip_dedx * path, ke)
+    mip_part = mip_dedx * min(depth, path) if charged else 0.0
+    dep = mip_part
+    if depth < path:
+        dep = mip_part + frac * max(ke - mip_part, 0.0)
+    return min(dep, ke)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam, seed):  # fmt: skip
+    """Deposit (GeV), face position (n, 3; cm) and arrival time (ns) of the particles ``idx``
+    at the ECL face (``end``: x, y, z, px, py, pz there).  The incidence angle is taken to
+    the cylinder normal on the barrel face (r >= 0.999 ecl_r), to the z axis on the endcaps;
+    interaction depth and fraction from a splitmix64 stream per particle."""
+    n = len(idx)
+    dep = np.empty(n)
+    pos = np.empty((n, 3))
+    t_arr = np.empty(n)
+    for j in range(n):
+        i = idx[j]
+        xx, yy, zz = end[i, 0], end[i, 1], end[i, 2]
+        px, py, pz = end[i, 3], end[i, 4], end[i, 5]
+        pf = math.sqrt(px * px + py * py + pz * pz)
+        e = math.sqrt(pf * pf + mass[i] * mass[i])
+        r = math.sqrt(xx * xx + yy * yy)
+        if r >= ecl_r * 0.999:
+            cos_inc = abs(xx * px + yy * py) / max(r * pf, 1e-12)
+        else:
+            cos_inc = abs(pz) / max(pf, 1e-12)
+        st = _seed(seed, j)
+        st, u1 = _next(st)
+        st, u2 = _next(st)
+        depth = -lam * math.log(1.0 - u1)
+        dep[j] = _deposit(abs(pdg[i]), e, mass[i], q[i] != 0, cos_inc, length, mip_dedx, depth, u2)
+        pos[j, 0], pos[j, 1], pos[j, 2] = xx, yy, zz
+        beta = pf / max(e, 1e-12)
+        t_arr[j] = t0[i] + path[i] / (max(beta, 1e-6) * C_CM_PER_NS)
+    return dep, pos, t_arr
+
+
+def face_deposits(
     ecl: dict[str, Any],
-    pdg: np.ndarray,
-    e: np.ndarray,
+    idx: np.ndarray,
+    end: np.ndarray,
     mass: np.ndarray,
     q: np.ndarray,
-    cos_inc: np.ndarray,
+    pdg: np.ndarray,
+    t0: np.ndarray,
+    path: np.ndarray,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """True energy deposited by particles entering the ECL (GeV)."""
-    apdg = np.abs(pdg)
-    ke = np.maximum(e - mass, 0.0)
-    path = ecl["crystal_length"] / np.maximum(cos_inc, 0.5)
-    mip = ecl["mip_dedx"] * path
-    dep = np.zeros(len(e))
-    em = (apdg == 22) | (apdg == 11)
-    dep[em] = e[em]
-    mu = apdg == 13
-    dep[mu] = np.minimum(mip[mu], ke[mu])
-    had = ~(em | mu)
-    depth = rng.exponential(ecl["interaction_length"], len(e))
-    frac = rng.random(len(e))
-    interacts = depth < path
-    charged = q != 0
-    mip_part = np.where(charged, ecl["mip_dedx"] * np.minimum(depth, path), 0.0)
-    had_dep = np.where(interacts, mip_part + frac * np.maximum(ke - mip_part, 0.0), mip_part)
-    dep[had] = np.minimum(had_dep[had], ke[had])
-    return dep
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True deposits (GeV), face positions (n, 3; cm) and arrival times (ns) of the particles
+    ``idx`` reaching the ECL face (per-particle arrays: ``end`` (x, y, z, px, py, pz) at the
+    face, mass, charge, PDG id, production time (ns), path length (cm))."""
+    return _face_kernel(
+        np.asarray(idx, dtype=np.int64), end, np.asarray(mass, dtype=np.float64),
+        np.asarray(q, dtype=np.float64), np.asarray(pdg, dtype=np.int64),
+        np.asarray(t0, dtype=np.float64), np.asarray(path, dtype=np.float64),
+        float(ecl["inner_radius"]), float(ecl["crystal_length"]), float(ecl["mip_dedx"]),
+        float(ecl["interaction_length"]), np.uint64(rng.integers(0, 2**63)),
+    )  # fmt: skip
 
 
 def make_clusters(
@@ -137,58 +230,42 @@ def make_clusters(
 ) -> dict[str, np.ndarray]:
     """Merge, smear and threshold deposits.  Returns per cluster its fields and the index of
     the deposit that seeded it (``seed``) and, per deposit, its cluster seed (``seed_of``)."""
-    x, y, z = pos[:, 0], pos[:, 1], pos[:, 2]
-    keep = dep > 0
+    x, y, z = (np.ascontiguousarray(pos[:, j], dtype=np.float64) for j in range(3))
+    dep = np.ascontiguousarray(dep, dtype=np.float64)
+    ev = np.ascontiguousarray(ev, dtype=np.int64)
     if len(ev) and np.all(ev[1:] >= ev[:-1]):
         order = _event_order(ev, dep)  # events already grouped: sort within each event
     else:
         order = np.lexsort((-dep, ev))
-        order = order[keep[order]]
-    seed_of = np.full(len(dep), -1, np.int64)
-    if len(order):
-        seed_of = _merge(ev, dep, x, y, z, order, ecl["crystal_size"])
-        seed_of[~keep] = -1
-    seeds = np.flatnonzero(seed_of == np.arange(len(dep)))
-    # energy sums and energy-weighted positions per seed
-    inv = np.searchsorted(seeds, seed_of[keep])
-    e_sum = np.bincount(inv, dep[keep], len(seeds))
-    cx = np.bincount(inv, dep[keep] * x[keep], len(seeds)) / np.maximum(e_sum, 1e-12)
-    cy = np.bincount(inv, dep[keep] * y[keep], len(seeds)) / np.maximum(e_sum, 1e-12)
-    cz = np.bincount(inv, dep[keep] * z[keep], len(seeds)) / np.maximum(e_sum, 1e-12)
-    n_merged = np.bincount(inv, None, len(seeds)).astype(np.int32)
+        order = order[dep[order] > 0]
+    seed_of, seeds, e_sum, cx, cy, cz, n_merged = _sums(ev, dep, x, y, z, order, float(ecl["crystal_size"]))
     # smearing
     n = len(seeds)
-    g = rng.standard_normal((n, 4))
-    e_meas = e_sum * (1.0 + energy_resolution(ecl, e_sum) * g[:, 0])
+    g = rng.standard_normal((4, n))
+    e_meas = e_sum * (1.0 + energy_resolution(ecl, e_sum) * g[0])
     s_pos = ecl["position_resolution"] / np.sqrt(np.maximum(e_sum, 1e-3))
     # displace on the face: two directions perpendicular to the radial (barrel) or z (endcap)
-    r = np.hypot(cx, cy)
+    r = np.sqrt(cx * cx + cy * cy)  # (np.hypot is several times slower)
     barrel = np.abs(cz) < 0.999 * np.where(cz > 0, ecl["forward_z"], -ecl["backward_z"])
-    phi = np.arctan2(cy, cx)
     # barrel: r*phi and z; endcaps: x and y
-    dphi = np.where(barrel, s_pos * g[:, 1] / np.maximum(r, 1.0), 0.0)
-    dz = np.where(barrel, s_pos * g[:, 2], 0.0)
-    dx = np.where(barrel, 0.0, s_pos * g[:, 1])
-    dy = np.where(barrel, 0.0, s_pos * g[:, 2])
-    phi_new = phi + dphi
-    sx = np.where(barrel, r * np.cos(phi_new), cx + dx)
-    sy = np.where(barrel, r * np.sin(phi_new), cy + dy)
-    sz = cz + dz
+    phi_new = np.arctan2(cy, cx) + np.where(barrel, s_pos * g[1] / np.maximum(r, 1.0), 0.0)
+    sx = np.where(barrel, r * np.cos(phi_new), cx + s_pos * g[1])
+    sy = np.where(barrel, r * np.sin(phi_new), cy + s_pos * g[2])
+    sz = np.where(barrel, cz + s_pos * g[2], cz)
     tr = ecl["time_resolution"]
-    s_t = np.hypot(tr["a"] / np.maximum(e_sum, 1e-3), tr["b"])
-    t = t_arrival[seeds] + s_t * g[:, 3]
-    theta = np.arctan2(np.hypot(sx, sy), sz)
-    region = ecl_region(ecl, np.arctan2(np.hypot(cx, cy), cz))
-    ok = (e_meas > ecl["cluster_threshold"]) & (region > 0)
+    t = t_arrival[seeds] + np.sqrt((tr["a"] / np.maximum(e_sum, 1e-3)) ** 2 + tr["b"] ** 2) * g[3]
+    region = ecl_region(ecl, np.arctan2(r, cz))
+    ok = np.flatnonzero((e_meas > ecl["cluster_threshold"]) & (region > 0))
+    sx, sy, sz = sx[ok], sy[ok], sz[ok]
     return {
         "seed": seeds[ok],
         "seed_of": seed_of,
         "energy": e_meas[ok],
-        "theta": theta[ok],
-        "phi": np.arctan2(sy, sx)[ok],
-        "x": sx[ok],
-        "y": sy[ok],
-        "z": sz[ok],
+        "theta": np.arctan2(np.sqrt(sx * sx + sy * sy), sz),
+        "phi": np.arctan2(sy, sx),
+        "x": sx,
+        "y": sy,
+        "z": sz,
         "time": t[ok],
         "region": region[ok],
         "n_merged": n_merged[ok],

@@ -14,10 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from fastsim.detector.card import PID_HYPOTHESES, PID_SPECIES
+from fastsim.detector.propagation import _next, _seed
 
-__all__ = ["PID_FIELDS", "pass_probability", "pid_scores", "species_index"]
+__all__ = ["PID_FIELDS", "pass_probability", "pid_cube", "pid_scores", "species_index"]
 
 PID_FIELDS = tuple(f"pid_{h}" for h in PID_HYPOTHESES)
 _PDG_OF_SPECIES = {"e": 11, "mu": 13, "pi": 211, "K": 321, "p": 2212}
@@ -48,6 +50,43 @@ def pass_probability(
     return cube[sp, ip, it]
 
 
+def pid_cube(pid: dict[str, Any]) -> np.ndarray:
+    """Pass probabilities as an array (hypothesis, true species, p bin, theta bin)."""
+    pb, tb = pid["p_bins"], pid["theta_bins_deg"]
+    cube = np.zeros((len(PID_HYPOTHESES), len(PID_SPECIES), len(pb) - 1, len(tb) - 1))
+    for h, hyp in enumerate(PID_HYPOTHESES):
+        for s, rows in pid["tables"].get(hyp, {}).items():
+            cube[h, PID_SPECIES.index(s)] = np.asarray(rows)
+    return cube
+
+
+@njit(cache=True, error_model="numpy")
+def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok, seed):  # fmt: skip
+    """Scores (n_hyp, n) float32: 0.5 (pass + v), pass = u < probability (u, v uniform from a
+    splitmix64 stream per track); the muon hypothesis ``mu_h`` gated by ``klm_ok``."""
+    n = len(p)
+    n_h, n_s, n_p, n_t = cube.shape
+    out = np.empty((n_h, n), np.float32)
+    pi_s = 2  # PID_SPECIES.index("pi"): anything else counts as a pion
+    for i in range(n):
+        apdg = abs(pdg[i])
+        sp = pi_s
+        for s in range(n_s):
+            if apdg == spec_pdg[s]:
+                sp = s
+        ip = min(max(np.searchsorted(p_bins, p[i], side="right") - 1, 0), n_p - 1)
+        it = min(max(np.searchsorted(theta_bins, theta[i], side="right") - 1, 0), n_t - 1)
+        st = _seed(seed, i)
+        for h in range(n_h):
+            prob = cube[h, sp, ip, it]
+            if h == mu_h and not klm_ok[i]:
+                prob = 0.0
+            st, u = _next(st)
+            st, v = _next(st)
+            out[h, i] = 0.5 * ((1.0 if u < prob else 0.0) + v)
+    return out
+
+
 def pid_scores(
     pid: dict[str, Any],
     klm_ok: np.ndarray,
@@ -56,13 +95,19 @@ def pid_scores(
     theta: np.ndarray,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Per-track scores ``pid_<h>`` (float32), > 0.5 when the track passes hypothesis h."""
-    out = {}
-    for hyp in PID_HYPOTHESES:
-        prob = pass_probability(pid, hyp, pdg, p, theta)
-        if hyp == "mu":
-            prob = prob * klm_ok
-        u = rng.random(len(p))
-        v = rng.random(len(p))
-        out[f"pid_{hyp}"] = (0.5 * ((u < prob).astype(np.float64) + v)).astype(np.float32)
-    return out
+    """Per-track scores ``pid_<h>`` (float32), > 0.5 when the track passes hypothesis h
+    (probabilities of :func:`pass_probability`; uniforms from a splitmix64 stream per track
+    seeded from one draw of ``rng``)."""
+    out = _pid_kernel(
+        pid_cube(pid),
+        np.asarray(pid["p_bins"], dtype=np.float64),
+        np.radians(np.asarray(pid["theta_bins_deg"], dtype=np.float64)),
+        np.array([_PDG_OF_SPECIES[s] for s in PID_SPECIES], dtype=np.int64),
+        PID_HYPOTHESES.index("mu"),
+        np.asarray(pdg, dtype=np.int64),
+        np.asarray(p, dtype=np.float64),
+        np.asarray(theta, dtype=np.float64),
+        np.asarray(klm_ok, dtype=np.bool_),
+        np.uint64(rng.integers(0, 2**63)),
+    )
+    return {f"pid_{h}": out[j] for j, h in enumerate(PID_HYPOTHESES)}

@@ -63,6 +63,8 @@ _TWO_PI = 2.0 * math.pi
 _HIGHLAND = 0.0136
 # beta^2 at the Bethe minimum (beta*gamma = 3.5): 3.5^2/(1+3.5^2)
 _BETA2_MIN = 0.9245283018867925
+# tracks stepped together through the layers before the CDC
+_CHUNK = 128
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -178,6 +180,214 @@ def _geometric(state: np.uint64, log_eff: float) -> tuple:
     return state, int(min(g, 1073741824.0))
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _record_hit(k, R, pxd_i, svd_i, mask, nh0, nh1, nh2, rf, rl):  # fmt: skip
+    """Count a hit in a layer of kind k at radius R (cm): (mask, nh0, nh1, nh2, rf, rl) updated."""
+    if k == KIND_CDC:
+        nh2 += 1
+    elif k == KIND_PXD:
+        nh0 += 1
+        mask |= 1 << pxd_i
+    else:
+        nh1 += 1
+        mask |= 1 << (8 + svd_i)
+    if rf < 0:
+        rf = R
+    return mask, nh0, nh1, nh2, rf, R
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: skip
+    """Energy loss and multiple scattering in a layer (x/X0 = x0_l at normal incidence, radius
+    R cm) crossed at (X, Y) with transverse direction (cph, sph), tanLambda, sec = 1/cos(lambda)
+    and pT (GeV).  Returns (random state, energy lost (GeV), momentum after the layer (GeV,
+    0 if the particle stops) and the new direction (nx, ny, nz) with its norm nn)."""
+    p = pt * sec
+    p2 = p * p
+    cos_inc = abs(X * cph + Y * sph) / (R * sec)
+    xx = x0_l / max(cos_inc, 0.05)
+    e = math.sqrt(p2 + m * m)
+    beta2 = p2 / (e * e)
+    de = dedx_l * xx * max(1.0, _BETA2_MIN / beta2)
+    e_new = e - de
+    if e_new <= m * 1.0001:
+        return st, de, 0.0, 0.0, 0.0, 0.0, 1.0
+    # Highland with beta p = p^2/E and beta^2 = p^2/E^2 after the loss (no sqrt on the way)
+    p2_new = e_new * e_new - m * m
+    ip2 = 1.0 / p2_new
+    theta0 = _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx * e_new * e_new * ip2))
+    p_new = math.sqrt(p2_new)
+    st, g1, g2 = _gauss2(st)
+    # orthonormal basis perpendicular to the direction (dx, dy, dz)
+    ptd = 1.0 / sec
+    dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
+    ux, uy = -sph, cph
+    vx, vy, vz = -dz * cph, -dz * sph, ptd
+    nx = dx + theta0 * (g1 * ux + g2 * vx)
+    ny = dy + theta0 * (g1 * uy + g2 * vy)
+    nz = dz + theta0 * (g2 * vz)
+    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+    return st, de, p_new, nx, ny, nz, nn
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
+    """End of the stepping: the ECL front face (barrel cylinder or endcap plane), a looper or
+    the decay point, on the helix (w, c0, s0, d0, z0, tanl) from arc ``s_cur``.  Returns
+    (end code, x, y, z, px, py, pz there, 3-D path added (cm))."""
+    s_end = 0.0
+    if code < 0:
+        r_max = abs(2.0 / w - d0)
+        s_barrel = -1.0
+        if r_max >= ecl_r:
+            s_barrel = arc_at_radius(w, d0, ecl_r)
+        s_plane = -1.0
+        if tanl > 1e-12:
+            s_plane = (ecl_zf - z0) / tanl
+        elif tanl < -1e-12:
+            s_plane = (ecl_zb - z0) / tanl
+        if s_barrel > s_cur and (s_plane < 0.0 or s_barrel <= s_plane):
+            s_end = s_barrel
+            code = END_ECL
+        elif s_plane > s_cur:
+            if s_barrel < 0.0 and (s_plane - s_cur) * abs(w) > 2.0 * _TWO_PI:
+                code = END_LOOPER  # more than two turns before the endcap: curls up
+                s_end = s_cur
+            else:
+                s_end = s_plane
+                code = END_ECL
+        else:
+            code = END_LOOPER
+            s_end = s_cur
+        if code == END_ECL and (s_end - s_cur) * sec > s3_left:
+            code = END_DECAYED
+    if code == END_DECAYED:
+        s_end = s_cur + s3_left / sec
+    dpath = 0.0
+    if code in (END_ECL, END_DECAYED):
+        h = 0.5 * w * s_end
+        X, Y, cph, sph = _pos(w, c0, s0, d0, math.sin(h), math.cos(h))
+        Z = z0 + tanl * s_end
+        PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+        dpath = (s_end - s_cur) * sec
+    return code, X, Y, Z, PX, PY, PZ, dpath
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _cross_out(X, Y, cph, sph, k2, sg, dr2):  # fmt: skip
+    """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
+    (X, Y) with transverse direction (cph, sph) on a circle of curvature 2 k2 (1/cm) turning
+    to the side sg (+1 counter-clockwise), by the quadratic in t = tan(psi/2) of
+    :func:`propagate_charged`.  Returns (t, transverse arc to the crossing (cm)); t is NaN
+    when the track turns before R."""
+    pu = X * cph + Y * sph
+    pn = sg * (Y * cph - X * sph)
+    cc = dr2 * k2 * k2
+    aq = cc - 2.0 * k2 * pn - 1.0
+    bq = -2.0 * k2 * pu
+    disc = bq * bq - 4.0 * aq * cc
+    if disc < 0.0:
+        return np.nan, 0.0
+    qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
+    t1 = qq / aq
+    t2 = cc / qq
+    t = max(t1, t2) if aq < 0.0 else min(t1, t2)
+    half = math.atan(t)
+    if t < 0.0:
+        half += math.pi
+    return t, half / k2
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _turn(X, Y, cph, sph, t, sg, rw):  # fmt: skip
+    """Point (cm) and transverse direction after the turning angle psi, t = tan(psi/2), on
+    the circle of radius rw (cm) turning to the side sg (rational in t)."""
+    it2 = 1.0 / (1.0 + t * t)
+    sn = 2.0 * t * it2  # sin psi
+    omc = 2.0 * t * t * it2  # 1 - cos psi
+    X = X + (sn * cph - omc * sg * sph) * rw
+    Y = Y + (sn * sph + omc * sg * cph) * rw
+    return X, Y, (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
+    """pT (GeV), transverse direction, tanLambda and 1/cos(lambda) of momentum p_new along
+    (nx, ny, nz) / nn."""
+    nt = math.sqrt(nx * nx + ny * ny)
+    return p_new * nt / nn, nx / nt, ny / nt, nz / nt, nn / nt
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
+    """:func:`_end_state` from the local state of a track moving away from the axis inside the
+    ECL volume (X^2 + Y^2 < ecl_r^2, ecl_zb < Z < ecl_zf; cm): the barrel crossing from the
+    quadratic of :func:`_cross_out`, the endcap plane from z; same outcome.  Returns (end
+    code, x, y, z, px, py, pz there, 3-D path added (cm))."""
+    aw = abs(cq) / pt  # |w|
+    sg = 1.0 if cq > 0.0 else -1.0
+    ds = 0.0
+    t = np.nan  # tan(psi/2) at the barrel crossing
+    if code < 0:
+        t, ds_b = _cross_out(X, Y, cph, sph, 0.5 * aw, sg, ecl_r * ecl_r - X * X - Y * Y)
+        ds_p = -1.0
+        if tanl > 1e-12:
+            ds_p = (ecl_zf - Z) / tanl
+        elif tanl < -1e-12:
+            ds_p = (ecl_zb - Z) / tanl
+        if not math.isnan(t) and (ds_p < 0.0 or ds_b <= ds_p):
+            ds = ds_b
+            code = END_ECL
+        elif ds_p > 0.0:
+            if math.isnan(t) and ds_p * aw > 2.0 * _TWO_PI:
+                code = END_LOOPER  # more than two turns before the endcap: curls up
+            else:
+                ds = ds_p
+                code = END_ECL
+                t = np.nan
+        else:
+            code = END_LOOPER
+        if code == END_ECL and ds * sec > s3_left:
+            code = END_DECAYED
+            t = np.nan
+    if code == END_DECAYED:
+        ds = s3_left / sec
+    if code not in (END_ECL, END_DECAYED):
+        return code, X, Y, Z, pt * cph, pt * sph, pt * tanl, 0.0
+    if math.isnan(t):
+        h = 0.5 * aw * ds
+        sh, ch = math.sin(h), math.cos(h)
+        sn, omc = 2.0 * sh * ch, 2.0 * sh * sh  # sin psi, 1 - cos psi
+    else:
+        it2 = 1.0 / (1.0 + t * t)
+        sn, omc = 2.0 * t * it2, 2.0 * t * t * it2
+    rw = 1.0 / aw
+    xe = X + (sn * cph - omc * sg * sph) * rw
+    ye = Y + (sn * sph + omc * sg * cph) * rw
+    ce, se = (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
+    return code, xe, ye, Z + tanl * ds, pt * ce, pt * se, pt * tanl, ds * sec
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _run_consts(w, d0, z0, tanl, s_cur, sec, s3_left):  # fmt: skip
+    """Per-helix constants of the CDC runs (:func:`propagate_charged`): d0^2, q4 (reachable iff (R^2 - d0^2) q4 <= 1), the largest radius^2, the decay point's radius^2,
+    a_scale (a = sin(w s/2) = a_scale sqrt(R^2 - d0^2)), z_arc (z = z0 + z_arc asin a) and z of
+    the current point (arc s_cur)."""
+    d02 = d0 * d0
+    omwd = 1.0 - w * d0
+    q4 = 0.25 * w * w / omwd
+    rmax2 = d02 + 1.0 / q4
+    rdec2 = np.inf
+    if s3_left < np.inf:
+        s_dec = s_cur + s3_left / sec
+        if s_dec <= 0.0:
+            rdec2 = -1.0
+        elif abs(w * s_dec) < math.pi:
+            sn = math.sin(0.5 * w * s_dec)
+            rdec2 = d02 + sn * sn / q4
+    return d02, q4, rmax2, rdec2, 0.5 * abs(w) / math.sqrt(omwd), 2.0 * tanl / abs(w), z0 + tanl * s_cur
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
@@ -194,12 +404,30 @@ def propagate_charged(
     counts (PXD, SVD, CDC), CDC hits per superlayer (n, n_sl), radii of the first and
     last measured hit, and the energy lost in material (GeV).
 
-    Speed (the outcome is that of stepping layer by layer):
+    Two passes over the layers: inward crossings (only for a track starting before its POCA,
+    i.e. moving towards the axis), then outward ones up to the largest radius.  Speed (the
+    outcome is that of stepping layer by layer):
 
-    * a crossing at radius R has sin(w s/2) = a = w/2 sqrt((R^2 - d0^2)/(1 - w d0)), so
-      position and direction there follow from a and sqrt(1 - a^2) without trigonometric
-      calls (:func:`_pos`); one asin gives the arc for z and the path, one atan2 restarts
-      the helix after a scatter (:func:`_helix`);
+    * the state is the point P (cm), transverse direction u, pT and tanLambda at the last
+      material crossing.  An outward crossing of radius R > |P| follows from a quadratic in
+      t = tan(psi/2), psi = |w| s the turning angle (s the transverse arc, cm): with
+      k = |w|/2, n the unit normal towards the circle centre and D = R^2 - |P|^2 > 0,
+      ``(D k^2 - 2k P.n - 1) t^2 - 2k (P.u) t + D k^2 = 0`` (from r^2(psi) = |P|^2 +
+      (sin psi P.u + (1 - cos psi)(P.n + 1/(2k))) / k); from inside R the first crossing (the
+      root of smallest psi in (0, 2 pi)) is the outgoing one, no real root means the track
+      turns before R.  Position and direction there are rational in t; one atan gives the
+      arc for z and the path: one sqrt and one atan per layer, no atan2;
+    * the layers before the first run of CDC layers (beam pipe, PXD, SVD, CDC inner wall) are
+      stepped layer by layer over chunks of ``_CHUNK`` tracks (tracks in the inner loop): each
+      track's crossings and scatters form one dependent chain of sqrt/div/atan/log, and
+      independent tracks side by side let the CPU overlap those chains; every track keeps its
+      own random stream, so the outcome is that of stepping it alone;
+    * POCA helix parameters (:func:`_helix`, one atan2) are formed only where needed: for
+      inward crossings and for outward crossings below the current radius (a track starting
+      before its POCA), where a crossing at radius R has sin(w s/2) = a =
+      w/2 sqrt((R^2 - d0^2)/(1 - w d0)) (one asin, position and direction from a and
+      sqrt(1 - a^2), :func:`_pos`); for a run of CDC layers; for the end point of a track
+      outside the ECL volume or moving towards the axis (otherwise :func:`_end_local`);
     * the CDC layers carry no material, so the helix is the same across a run of them
       (``blk_end[L] > 0`` at the first layer L of a superlayer's run marks where it ends,
       :meth:`Geometry.cdc_blocks`).  Over a run the per-layer conditions become radius cuts
@@ -225,246 +453,364 @@ def propagate_charged(
     r_first = np.full(n, -1.0)
     r_last = np.full(n, -1.0)
     e_lost = np.zeros(n)
-    for i in range(n):
-        st = _seed(seed, i)
-        X, Y, Z, PX, PY, PZ = x[i], y[i], z[i], px[i], py[i], pz[i]
-        pt = math.sqrt(PX * PX + PY * PY)
-        m = mass[i]
-        if pt < 1e-6:
-            end_code[i] = END_ESCAPED
-            continue
-        s3_left = s3_max[i]
-        travelled = 0.0
-        w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, q[i], bz)
-        sec = math.sqrt(1.0 + tanl * tanl)
-        code = -1
-        rf = -1.0
-        rl = -1.0
-        mask = 0
-        nh0 = 0
-        nh1 = 0
-        nh2 = 0
-        el = 0.0
-        gap = 0  # CDC hits left before the next miss
-        gap_eff = -1.0  # efficiency the gap was drawn with
-        log_eff = 0.0
-        # two passes: 0 = inward crossings (only if the track starts before its POCA), 1 = outward
-        for phase in range(2):
-            if code >= 0:
-                break
-            if phase == 0 and s_cur >= 0.0:
+    # layers before the first run of CDC layers: stepped layer by layer over chunks of tracks
+    # (independent tracks in the inner loop, so their dependent chains overlap in the CPU)
+    l_in = 0
+    while l_in < n_layers and blk_end[l_in] <= 0:
+        l_in += 1
+    # per track of a chunk: X, Y, Z, cph, sph, tanl, sec, pT, s3_left, path, energy lost, r_first,
+    # r_last, cq, sg (rows 0-14); POCA helix w, c0, s0, d0, z0, tanl, s (15-21) and the run
+    # constants (22-28) at the first CDC run
+    fa = np.empty((29, _CHUNK))
+    ia = np.empty((4, _CHUNK), np.int64)  # end code, VXD mask, PXD hits, SVD hits
+    sta = np.empty(_CHUNK, np.uint64)
+    # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
+    mode = np.empty(_CHUNK, np.int8)
+    for base in range(0, n, _CHUNK):
+        nb = min(_CHUNK, n - base)
+        for j in range(nb):
+            i = base + j
+            X, Y, PX, PY, PZ = x[i], y[i], px[i], py[i], pz[i]
+            pt = math.sqrt(PX * PX + PY * PY)
+            sta[j] = _seed(seed, i)
+            if pt < 1e-6:
+                mode[j] = 0
                 continue
-            # inward crossings (at -sT > s_cur) exist only below the starting radius
+            cq = -q[i] * KAPPA * bz  # w = cq / pT
+            tanl = PZ / pt
+            fa[0, j], fa[1, j], fa[2, j] = X, Y, z[i]
+            fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j] = (
+                PX / pt,
+                PY / pt,
+                tanl,
+                math.sqrt(1.0 + tanl * tanl),
+                pt,
+            )
+            fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
+            fa[13, j], fa[14, j] = cq, 1.0 if cq > 0.0 else -1.0
+            ia[0, j], ia[1, j], ia[2, j], ia[3, j] = -1, 0, 0, 0
+            # an inward pass only for a track starting before its POCA outside the innermost layer
             r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-            L = n_layers - 1 if phase == 0 else 0
-            while 0 <= L < n_layers:
-                cur = L
-                L = L - 1 if phase == 0 else L + 1
-                R = radius[cur]
-                if phase == 0 and r_start < R:
+            mode[j] = 1 if X * PX + Y * PY < 0.0 and n_layers > 0 and r_start >= radius[0] else 2
+        for L in range(l_in):
+            R = radius[L]
+            k = kind[L]
+            for j in range(nb):
+                if mode[j] != 2:
                     continue
-                bend = blk_end[cur]
-                if phase == 1 and bend > 0:
-                    # ------------------------------------------- a run of CDC layers
-                    L = bend
-                    d02 = d0 * d0
-                    omwd = 1.0 - w * d0
-                    q4 = 0.25 * w * w / omwd  # reachable iff (R^2 - d0^2) q4 <= 1
-                    rmax2 = d02 + 1.0 / q4
-                    rdec2 = np.inf
-                    if s3_left < np.inf:
-                        s_dec = s_cur + s3_left / sec
-                        if s_dec <= 0.0:
-                            rdec2 = -1.0
-                        elif abs(w * s_dec) < math.pi:
-                            sn = math.sin(0.5 * w * s_dec)
-                            rdec2 = d02 + sn * sn / q4
-                    r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
-                    # z range of the run's crossings: from the current point to the outermost one
-                    z_a = z0 + tanl * s_cur
-                    z_lo = z_a
-                    z_hi = z_a
-                    aa = 0.0
-                    if r_top2 > d02:
-                        aa = min(0.5 * abs(w) * math.sqrt((r_top2 - d02) / omwd), 1.0)
-                        s_lo = 2.0 * (aa + aa * aa * aa / 6.0) / abs(w)
-                        s_hi = 2.0 * (aa + 0.5707963267948966 * aa * aa * aa) / abs(w)
-                        z_b1 = z0 + tanl * s_lo
-                        z_b2 = z0 + tanl * s_hi
-                        z_lo = min(z_a, z_b1, z_b2)
-                        z_hi = max(z_a, z_b1, z_b2)
-                    z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
-                    z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
-                    if not (z_all or z_none) and aa > 0.0:
-                        z_b = z0 + tanl * 2.0 * math.asin(aa) / abs(w)
-                        z_lo, z_hi = min(z_a, z_b), max(z_a, z_b)
-                        z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
-                        z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
-                    r_cur2 = -1.0
-                    if s_cur >= 0.0:
-                        r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-                    e_c = eff[cur]
-                    if e_c != gap_eff:
-                        log_eff = math.log(e_c) if e_c > 0.0 else -np.inf
-                        st, gap = _geometric(st, log_eff)
-                        gap_eff = e_c
-                    nsl = 0
-                    for LL in range(cur, bend):
-                        R = radius[LL]
-                        R2 = R * R
-                        if abs(d0) >= R:
-                            continue
-                        if (R2 - d02) * q4 > 1.0:
-                            L = n_layers  # beyond the largest radius: the track turns here
-                            break
-                        # near or before the current point: exact test
-                        if r_cur2 >= R2 and arc_at_radius(w, d0, R) <= s_cur:
-                            continue
-                        if rdec2 < R2:
-                            code = END_DECAYED
-                            break
-                        if z_none:
-                            continue
-                        if not z_all:
-                            zc = z0 + tanl * arc_at_radius(w, d0, R)
-                            if zc < z_min[LL] or zc > z_max[LL]:
-                                continue
-                        if gap > 0:
-                            gap -= 1
-                            nsl += 1
-                            if rf < 0:
-                                rf = R
-                            rl = R
-                        else:
-                            st, gap = _geometric(st, log_eff)
-                    nh2 += nsl
-                    sl_hits[i, superlayer[cur]] += nsl
-                    if code >= 0:
-                        break
+                X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
+                cq, sg = fa[13, j], fa[14, j]
+                r2 = X * X + Y * Y
+                dr2 = R * R - r2
+                if dr2 <= 2e-9 * (r2 + R):
+                    continue  # crossed before (or here)
+                t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                if math.isnan(t):
+                    mode[j] = 3  # the track turns before R
                     continue
-                # ----------------------------------------------- one layer
-                if abs(d0) >= R:
+                ds3 = ds * sec
+                if ds3 > fa[8, j]:
+                    ia[0, j] = END_DECAYED
+                    mode[j] = 3
                     continue
-                num = (R * R - d0 * d0) / (1.0 - w * d0)
-                a = 0.5 * w * math.sqrt(max(num, 0.0))
-                if num < 0.0 or abs(a) > 1.0:
-                    if phase == 1:
-                        break  # beyond the largest radius: the track turns here
+                zc = Z + tanl * ds
+                if zc < z_min[L] or zc > z_max[L]:
                     continue
-                sT = 2.0 * math.asin(a) / w
-                s_target = -sT if phase == 0 else sT
-                if s_target <= s_cur:
-                    continue
-                ds3 = (s_target - s_cur) * sec
-                if ds3 > s3_left:
-                    code = END_DECAYED
-                    break
-                zc = z0 + tanl * s_target
-                if zc < z_min[cur] or zc > z_max[cur]:
-                    continue
-                k = kind[cur]
+                st = sta[j]
                 if k != KIND_MATERIAL:
                     st, u = _next(st)
-                    if u < eff[cur]:
-                        if k == KIND_CDC:
-                            nh2 += 1
-                            sl_hits[i, superlayer[cur]] += 1
-                        elif k == KIND_PXD:
-                            nh0 += 1
-                            mask |= 1 << pxd_index[cur]
-                        else:
-                            nh1 += 1
-                            mask |= 1 << (8 + svd_index[cur])
-                        if rf < 0:
-                            rf = R
-                        rl = R
-                if k == KIND_CDC or x0[cur] <= 0.0:
+                    if u < eff[L]:
+                        mask, nh0, nh1, nh2, rf, rl = _record_hit(
+                            k, R, pxd_index[L], svd_index[L], ia[1, j], ia[2, j], ia[3, j], 0, fa[11, j], fa[12, j]
+                        )  # fmt: skip
+                        ia[1, j], ia[2, j], ia[3, j], fa[11, j], fa[12, j] = mask, nh0, nh1, rf, rl
+                    sta[j] = st
+                if x0[L] <= 0.0:
                     continue
-                # material: move to the crossing, lose energy, scatter, restart the helix
-                ha = -a if phase == 0 else a
-                X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
-                Z = zc
-                s3_left -= ds3
-                travelled += ds3
-                p = pt * sec
-                p2 = p * p
-                cos_inc = abs(X * cph + Y * sph) / (R * sec)
-                xx = x0[cur] / max(cos_inc, 0.05)
-                e = math.sqrt(p2 + m * m)
-                beta2 = p2 / (e * e)
-                de = dedx_x0[cur] * xx * max(1.0, _BETA2_MIN / beta2)
-                el += de
-                e_new = e - de
-                if e_new <= m * 1.0001:
-                    PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-                    code = END_STOPPED
-                    break
-                p_new = math.sqrt(e_new * e_new - m * m)
-                beta = p_new / e_new
-                theta0 = (
-                    _HIGHLAND / (beta * p_new) * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx / (beta * beta)))
-                )
-                st, g1, g2 = _gauss2(st)
-                # orthonormal basis perpendicular to the direction (dx, dy, dz)
-                ptd = 1.0 / sec
-                dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
-                ux, uy = -sph, cph
-                vx, vy, vz = -dz * cph, -dz * sph, ptd
-                nx = dx + theta0 * (g1 * ux + g2 * vx)
-                ny = dy + theta0 * (g1 * uy + g2 * vy)
-                nz = dz + theta0 * (g2 * vz)
-                nn = math.sqrt(nx * nx + ny * ny + nz * nz)
-                PX, PY, PZ = p_new * nx / nn, p_new * ny / nn, p_new * nz / nn
-                pt = math.sqrt(PX * PX + PY * PY)
-                if pt < 1e-6:
-                    code = END_ESCAPED
-                    break
-                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, q[i], bz)
-                sec = math.sqrt(1.0 + tanl * tanl)
-        vxd_mask[i] = mask
-        n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = nh0, nh1, nh2
-        r_first[i] = rf
-        r_last[i] = rl
-        e_lost[i] = el
-        # ---------------------------------------------------------------- ECL face
-        s_end = 0.0
-        if code < 0:
-            r_max = abs(2.0 / w - d0)
-            s_barrel = -1.0
-            if r_max >= ecl_r:
-                s_barrel = arc_at_radius(w, d0, ecl_r)
-            s_plane = -1.0
-            if tanl > 1e-12:
-                s_plane = (ecl_zf - z0) / tanl
-            elif tanl < -1e-12:
-                s_plane = (ecl_zb - z0) / tanl
-            if s_barrel > s_cur and (s_plane < 0.0 or s_barrel <= s_plane):
-                s_end = s_barrel
-                code = END_ECL
-            elif s_plane > s_cur:
-                if s_barrel < 0.0 and (s_plane - s_cur) * abs(w) > 2.0 * _TWO_PI:
-                    code = END_LOOPER  # more than two turns before the endcap: curls up
-                    s_end = s_cur
+                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j] = X, Y, zc, cph, sph
+                fa[8, j] -= ds3
+                fa[9, j] += ds3
+                st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, mass[base + j], R, x0[L], dedx_x0[L])  # fmt: skip
+                sta[j] = st
+                fa[10, j] += de
+                if p_new <= 0.0:
+                    ia[0, j] = END_STOPPED
+                    mode[j] = 3
+                elif p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
+                    ia[0, j] = END_ESCAPED
+                    fa[3, j], fa[4, j], fa[5, j], fa[7, j] = (
+                        nx,
+                        ny,
+                        nz,
+                        p_new / nn,
+                    )  # end momentum p_new n / nn
+                    mode[j] = 3
                 else:
-                    s_end = s_plane
-                    code = END_ECL
-            else:
-                code = END_LOOPER
-                s_end = s_cur
-            if code == END_ECL and (s_end - s_cur) * sec > s3_left:
-                code = END_DECAYED
-        if code == END_DECAYED:
-            s_end = s_cur + s3_left / sec
-        if code in (END_ECL, END_DECAYED):
-            h = 0.5 * w * s_end
-            X, Y, cph, sph = _pos(w, c0, s0, d0, math.sin(h), math.cos(h))
-            Z = z0 + tanl * s_end
+                    fa[7, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j] = _redirect(p_new, nx, ny, nz, nn)
+        if l_in < n_layers:  # helix and run constants at the first CDC run
+            for j in range(nb):
+                if mode[j] != 2:
+                    continue
+                pt, X, Y, Z = fa[7, j], fa[0, j], fa[1, j], fa[2, j]
+                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * fa[3, j], pt * fa[4, j], pt * fa[5, j], q[base + j], bz)  # fmt: skip
+                fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j] = w, c0, s0, d0, z0, tanl, s_cur  # fmt: skip
+                fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j] = _run_consts(
+                    w, d0, z0, tanl, s_cur, fa[6, j], fa[8, j]
+                )  # fmt: skip
+        for j in range(nb):
+            i = base + j
+            if mode[j] == 0:
+                end_code[i] = END_ESCAPED
+                continue
+            st = sta[j]
+            X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
+            s3_left, travelled, el, rf, rl, cq, sg = fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j], fa[13, j], fa[14, j]  # fmt: skip
+            code, mask, nh0, nh1 = ia[0, j], ia[1, j], ia[2, j], ia[3, j]
+            m = mass[i]
+            qi = q[i]
+            nh2 = 0
+            gap = 0  # CDC hits left before the next miss
+            gap_eff = -1.0  # efficiency the gap was drawn with
+            log_eff = 0.0
+            # POCA helix of the current state (valid while ``helix``)
+            w, c0, s0, d0, z0, s_cur = cq / pt, 1.0, 0.0, 0.0, Z, 0.0
+            helix = False
+            run_consts = False  # d02 ... z_a below are those of the current helix
+            d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0
+            if mode[j] == 2 and l_in < n_layers:
+                w, c0, s0, d0, z0, tanl, s_cur = fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j]  # fmt: skip
+                d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j]  # fmt: skip
+                helix = True
+                run_consts = True
+            inward = mode[j] == 1
+            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-            travelled += (s_end - s_cur) * sec
-        end_code[i] = code
-        end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
-        end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ
-        path[i] = travelled
+            for phase in range(2 if mode[j] == 3 else (0 if inward else 1), 2):
+                if code >= 0:
+                    break
+                if phase == 0:
+                    w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+                    helix = True
+                    if s_cur >= 0.0:
+                        continue
+                L = n_layers - 1 if phase == 0 else l_start
+                while 0 <= L < n_layers:
+                    cur = L
+                    L = L - 1 if phase == 0 else L + 1
+                    R = radius[cur]
+                    if phase == 0 and r_start < R:
+                        continue
+                    bend = blk_end[cur]
+                    if phase == 1 and bend > 0:
+                        # ------------------------------------------- a run of CDC layers
+                        if not helix:
+                            w, c0, s0, d0, z0, tanl, s_cur = _helix(
+                                X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
+                            )
+                            helix = True
+                        if not run_consts:  # per helix: radius cuts and z constants of the runs
+                            d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = _run_consts(
+                                w, d0, z0, tanl, s_cur, sec, s3_left
+                            )
+                            run_consts = True
+                        L = bend
+                        r_top2 = min(radius[bend - 1] ** 2, rmax2, rdec2)
+                        # z range of the run's crossings: from the current point to the outermost one
+                        z_lo = z_a
+                        z_hi = z_a
+                        aa = 0.0
+                        if r_top2 > d02:
+                            aa = min(a_scale * math.sqrt(r_top2 - d02), 1.0)
+                            a3 = aa * aa * aa
+                            z_b1 = z0 + z_arc * (aa + a3 / 6.0)
+                            z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+                            z_lo = min(z_a, z_b1, z_b2)
+                            z_hi = max(z_a, z_b1, z_b2)
+                        z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
+                        z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
+                        if not (z_all or z_none) and aa > 0.0:
+                            z_b = z0 + z_arc * math.asin(aa)
+                            z_lo, z_hi = min(z_a, z_b), max(z_a, z_b)
+                            z_all = z_lo >= blk_zlo[cur] and z_hi <= blk_zhi[cur]
+                            z_none = z_hi < blk_zlo_min[cur] or z_lo > blk_zhi_max[cur]
+                        r_cur2 = -1.0
+                        if s_cur >= 0.0:
+                            r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+                        e_c = eff[cur]
+                        if e_c != gap_eff:
+                            log_eff = math.log(e_c) if e_c > 0.0 else -np.inf
+                            st, gap = _geometric(st, log_eff)
+                            gap_eff = e_c
+                        nsl = 0
+                        r_in2 = radius[cur] * radius[cur]
+                        if z_all and r_cur2 < r_in2 and abs(d0) < radius[cur]:
+                            # every layer is crossed up to the first unreachable or beyond-decay one;
+                            # hits in gap-sized steps (same outcome as the layer loop below)
+                            top = cur
+                            while top < bend:
+                                R2 = radius[top] * radius[top]
+                                if (R2 - d02) * q4 > 1.0:
+                                    L = n_layers  # the track turns here
+                                    break
+                                if rdec2 < R2:
+                                    code = END_DECAYED
+                                    break
+                                top += 1
+                            at = cur
+                            while at < top:
+                                take = min(gap, top - at)
+                                if take > 0:
+                                    if rf < 0:
+                                        rf = radius[at]
+                                    rl = radius[at + take - 1]
+                                    nsl += take
+                                    gap -= take
+                                    at += take
+                                if at < top:  # a miss, then the next gap
+                                    st, gap = _geometric(st, log_eff)
+                                    at += 1
+                            nh2 += nsl
+                            sl_hits[i, superlayer[cur]] += nsl
+                            if code >= 0:
+                                break
+                            continue
+                        for LL in range(cur, bend):
+                            R = radius[LL]
+                            R2 = R * R
+                            if abs(d0) >= R:
+                                continue
+                            if (R2 - d02) * q4 > 1.0:
+                                L = n_layers  # beyond the largest radius: the track turns here
+                                break
+                            # near or before the current point: exact test
+                            if r_cur2 >= R2 and arc_at_radius(w, d0, R) <= s_cur:
+                                continue
+                            if rdec2 < R2:
+                                code = END_DECAYED
+                                break
+                            if z_none:
+                                continue
+                            if not z_all:
+                                # z at the crossing, first from the asin bounds, exact if needed
+                                aa = a_scale * math.sqrt(R2 - d02)
+                                a3 = aa * aa * aa
+                                z_b1 = z0 + z_arc * (aa + a3 / 6.0)
+                                z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+                                if max(z_b1, z_b2) < z_min[LL] or min(z_b1, z_b2) > z_max[LL]:
+                                    continue
+                                if min(z_b1, z_b2) < z_min[LL] or max(z_b1, z_b2) > z_max[LL]:
+                                    zc = z0 + z_arc * math.asin(aa)
+                                    if zc < z_min[LL] or zc > z_max[LL]:
+                                        continue
+                            if gap > 0:
+                                gap -= 1
+                                nsl += 1
+                                if rf < 0:
+                                    rf = R
+                                rl = R
+                            else:
+                                st, gap = _geometric(st, log_eff)
+                        nh2 += nsl
+                        sl_hits[i, superlayer[cur]] += nsl
+                        if code >= 0:
+                            break
+                        continue
+                    # ----------------------------------------------- one layer
+                    r2 = X * X + Y * Y
+                    dr2 = R * R - r2
+                    near = dr2 <= 2e-9 * (r2 + R)  # at or inside the current radius
+                    if phase == 0 or (near and helix and s_cur < 0.0):
+                        # inward, or outward below the current radius: POCA parameters
+                        if abs(d0) >= R:
+                            continue
+                        num = (R * R - d0 * d0) / (1.0 - w * d0)
+                        a = 0.5 * w * math.sqrt(max(num, 0.0))
+                        if num < 0.0 or abs(a) > 1.0:
+                            if phase == 1:
+                                break  # beyond the largest radius: the track turns here
+                            continue
+                        sT = 2.0 * math.asin(a) / w
+                        s_target = -sT if phase == 0 else sT
+                        if s_target <= s_cur:
+                            continue
+                        ds = s_target - s_cur
+                        t = 0.0
+                    else:
+                        # outward above the current radius: local quadratic in t = tan(psi/2)
+                        if near:
+                            continue  # crossed before (or here)
+                        t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                        if math.isnan(t):
+                            break  # beyond the largest radius: the track turns here
+                        a = 2.0  # marks the local form
+                    ds3 = ds * sec
+                    if ds3 > s3_left:
+                        code = END_DECAYED
+                        break
+                    zc = Z + tanl * ds
+                    if zc < z_min[cur] or zc > z_max[cur]:
+                        continue
+                    k = kind[cur]
+                    if k != KIND_MATERIAL:
+                        st, u = _next(st)
+                        if u < eff[cur]:
+                            mask, nh0, nh1, nh2, rf, rl = _record_hit(
+                                k, R, pxd_index[cur], svd_index[cur], mask, nh0, nh1, nh2, rf, rl
+                            )
+                            if k == KIND_CDC:
+                                sl_hits[i, superlayer[cur]] += 1
+                    if k == KIND_CDC or x0[cur] <= 0.0:
+                        continue
+                    # material: move to the crossing, lose energy, scatter
+                    if a > 1.0:
+                        X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                    else:
+                        ha = -a if phase == 0 else a
+                        X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
+                    Z = zc
+                    s3_left -= ds3
+                    travelled += ds3
+                    helix = False
+                    run_consts = False
+                    st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0[cur], dedx_x0[cur])  # fmt: skip
+                    el += de
+                    if p_new <= 0.0:
+                        code = END_STOPPED
+                        break
+                    if p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
+                        code = END_ESCAPED
+                        cph, sph, tanl, pt = nx, ny, nz, p_new / nn  # end momentum p_new n / nn
+                        break
+                    pt, cph, sph, tanl, sec = _redirect(p_new, nx, ny, nz, nn)
+                    if phase == 0:
+                        w, c0, s0, d0, z0, tanl, s_cur = _helix(
+                            X, Y, Z, pt * cph, pt * sph, pt * tanl, qi, bz
+                        )
+                        helix = True
+            PX, PY, PZ = pt * cph, pt * sph, pt * tanl
+            if code in (END_STOPPED, END_ESCAPED):
+                dpath = 0.0
+            elif X * cph + Y * sph >= 0.0 and math.hypot(X, Y) < ecl_r and ecl_zb < Z < ecl_zf:
+                code, X, Y, Z, PX, PY, PZ, dpath = _end_local(
+                    code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb
+                )  # fmt: skip
+            else:
+                if not helix:
+                    w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, PX, PY, PZ, qi, bz)
+                code, X, Y, Z, PX, PY, PZ, dpath = _end_state(
+                    code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb
+                )  # fmt: skip
+            end_code[i] = code
+            end[i, 0], end[i, 1], end[i, 2] = X, Y, Z
+            end[i, 3], end[i, 4], end[i, 5] = PX, PY, PZ
+            path[i] = travelled + dpath
+            vxd_mask[i] = mask
+            n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = nh0, nh1, nh2
+            r_first[i] = rf
+            r_last[i] = rl
+            e_lost[i] = el
     return end_code, end, path, vxd_mask, n_hits, sl_hits, r_first, r_last, e_lost
 
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from fastsim.detector.ecl import arrival_time, deposits, make_clusters
+from fastsim.detector.ecl import arrival_time, face_deposits, make_clusters
 from fastsim.detector.geometry import Geometry
-from fastsim.detector.klm import KL_PDG, klm_layers, klm_region
+from fastsim.detector.klm import KL_PDG, klm_region, klm_response
 from fastsim.detector.pid import PID_FIELDS, pid_scores
 from fastsim.detector.propagation import (
     END_CONVERTED,
@@ -137,8 +137,22 @@ _SIM_KEYS = (
 )
 
 
+#: per-particle arrays the stage needs after propagation
+_OUT_KEYS = (
+    *("ev", "mc", "pdg", "q", "m", "x", "y", "z", "t", "px", "py", "pz", "origin"),
+    *("end_code", "end", "path", "vxd_mask", "n_hits", "sl_hits", "r_first", "r_last"),
+)
+
+
 def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The ``_OUT_KEYS`` of all generations joined (no copy for a single generation)."""
+    if len(parts) == 1:
+        return {k: parts[0][k] for k in _OUT_KEYS}
+    return {k: np.concatenate([p[k] for p in parts]) for k in _OUT_KEYS}
 
 
 class DetectorStage:
@@ -219,19 +233,23 @@ class DetectorStage:
 
     def _primaries(self, mc: Collection, rng: np.random.Generator) -> dict[str, np.ndarray]:
         ids = mc["id"].astype(np.int64)
+        aid = np.abs(ids)
         status = mc["status"]
         known = self.particles.knows(ids)
-        q = np.zeros(len(ids))
-        q[known] = self.particles.charge(ids[known])
-        final = (status == STATUS_FINAL) & known & ~np.isin(np.abs(ids), _NEUTRINOS)
+        if known.all():
+            q = self.particles.charge(ids).astype(np.float64)
+        else:
+            q = np.zeros(len(ids))
+            q[known] = self.particles.charge(ids[known])
+        final = (status == STATUS_FINAL) & known & ~np.isin(aid, _NEUTRINOS)
         # neutral final-state particles the detector sees: photons, K_L, neutrons (others invisible)
-        visible_neutral = np.isin(np.abs(ids), (22, KL_PDG, 2112))
-        final &= (q != 0) | visible_neutral
+        final &= (q != 0) | np.isin(aid, (22, KL_PDG, 2112))
         ev = mc.event_index()
         local = mc.local_index()
         # charged decayed particles leave a track up to the vertex of their first daughter
         decayed = (status == STATUS_DECAYED) & (q != 0) & (mc["daughter1"] >= 0)
         sel = np.flatnonzero(final | decayed)
+        take = (lambda a: a) if len(sel) == len(ids) else (lambda a: a[sel])  # no copy if all
         s3 = np.full(len(sel), np.inf)
         dec = decayed[sel]
         if dec.any():
@@ -241,31 +259,31 @@ class DetectorStage:
                 + (mc["vy"][d_global] - mc["vy"][sel][dec]) ** 2
                 + (mc["vz"][d_global] - mc["vz"][sel][dec]) ** 2
             )
-        sel_ids = ids[sel]
-        fly = np.isin(np.abs(sel_ids), _DECAY_IN_FLIGHT) & ~dec
-        if fly.any():
-            p = np.sqrt(mc["px"][sel] ** 2 + mc["py"][sel] ** 2 + mc["pz"][sel] ** 2)[fly]
-            m = mc["m"][sel][fly]
-            ctau = self.particles.ctau(sel_ids[fly])
-            s3[fly] = rng.exponential(1.0, int(fly.sum())) * ctau * p / np.maximum(m, 1e-9)
+        sel_ids = take(ids)
+        fly = np.flatnonzero(np.isin(take(aid), _DECAY_IN_FLIGHT) & ~dec)
+        if len(fly):
+            i_fly = sel[fly]
+            p = np.sqrt(mc["px"][i_fly] ** 2 + mc["py"][i_fly] ** 2 + mc["pz"][i_fly] ** 2)
+            ctau = self.particles.ctau(ids[i_fly])
+            s3[fly] = rng.exponential(1.0, len(fly)) * ctau * p / np.maximum(mc["m"][i_fly], 1e-9)
         return {
-            "ev": ev[sel],
-            "mc": local[sel].astype(np.int64),
+            "ev": take(ev),
+            "mc": take(local).astype(np.int64, copy=False),
             "pdg": sel_ids,
-            "q": q[sel],
-            "m": mc["m"][sel].astype(np.float64),
-            "x": mc["vx"][sel],
-            "y": mc["vy"][sel],
-            "z": mc["vz"][sel],
-            "t": mc["vt"][sel],
-            "px": mc["px"][sel],
-            "py": mc["py"][sel],
-            "pz": mc["pz"][sel],
+            "q": take(q),
+            "m": take(mc["m"]).astype(np.float64, copy=False),
+            "x": take(mc["vx"]),
+            "y": take(mc["vy"]),
+            "z": take(mc["vz"]),
+            "t": take(mc["vt"]),
+            "px": take(mc["px"]),
+            "py": take(mc["py"]),
+            "pz": take(mc["pz"]),
             "s3": s3,
             "origin": np.zeros(len(sel), np.int8),
-            "vx0": mc["vx"][sel],
-            "vy0": mc["vy"][sel],
-            "vz0": mc["vz"][sel],
+            "vx0": take(mc["vx"]),
+            "vy0": take(mc["vy"]),
+            "vz0": take(mc["vz"]),
         }
 
     # ------------------------------------------------------------------ propagation
@@ -293,9 +311,14 @@ class DetectorStage:
             seed_c, seed_n = (np.uint64(s) for s in rng.integers(0, 2**63, 2))
             ic = np.flatnonzero(charged)
             if len(ic):
+                every = len(ic) == n  # no gathers / scatters
+                c = (
+                    gen
+                    if every
+                    else {k: gen[k][ic] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "s3")}
+                )
                 out = propagate_charged(
-                    gen["x"][ic], gen["y"][ic], gen["z"][ic], gen["px"][ic], gen["py"][ic], gen["pz"][ic],
-                    gen["q"][ic], gen["m"][ic], gen["s3"][ic], seed_c,
+                    c["x"], c["y"], c["z"], c["px"], c["py"], c["pz"], c["q"], c["m"], c["s3"], seed_c,
                     g.radius, g.z_min, g.z_max, g.x0, g.dedx_x0, g.efficiency, g.kind, g.superlayer,
                     g.pxd_index, g.svd_index, g.blk_end, g.blk_zlo, g.blk_zhi, g.blk_zlo_min, g.blk_zhi_max,
                     g.bz, g.ecl_radius, g.ecl_z_fwd, g.ecl_z_bwd, g.n_superlayers,
@@ -305,7 +328,10 @@ class DetectorStage:
                     out[:8],
                     strict=True,
                 ):
-                    res[key][ic] = arr
+                    if every:
+                        res[key] = arr
+                    else:
+                        res[key][ic] = arr
             ineu = np.flatnonzero(~charged)
             if len(ineu):
                 conv = gen["pdg"][ineu] == 22
@@ -339,7 +365,7 @@ class DetectorStage:
                 par["t"] = arrival_time(gen["t"][idx], res["path"][idx], beta)
                 nxt.append(self._decay_in_flight(par, rng))
             gen = _cat(nxt) if nxt else {k: np.zeros(0) for k in _SIM_KEYS}
-        return _cat(done)
+        return _joined(done)
 
     @staticmethod
     def _beta(px, py, pz, m):
@@ -393,78 +419,55 @@ class DetectorStage:
         """``tracks``, ``clusters`` and ``klm`` collections for the MC record ``mc``."""
         n_events = mc.n_events
         sim = self.propagate(self._primaries(mc, rng), rng)
-        # stable order: by event, then by simulation order
-        order = np.argsort(sim["ev"], kind="stable")
-        sim = {k: v[order] for k, v in sim.items()}
         n = len(sim["pdg"])
+        ev = sim["ev"]
+        # secondaries come after all primaries: a stable order by event, then simulation order
+        order = None if np.all(ev[1:] >= ev[:-1]) else np.argsort(ev, kind="stable")
+
+        def by_event(mask: np.ndarray) -> np.ndarray:
+            """Indices of the particles in ``mask`` in a stable order by event."""
+            return np.flatnonzero(mask) if order is None else order[mask[order]]
+
         g = self.geom
         det = self.det
-        px, py, pz = sim["px"], sim["py"], sim["pz"]
-        pt = np.hypot(px, py)
-        p = np.sqrt(pt**2 + pz**2)
-        charged = sim["q"] != 0
         # ---------------------------------------------------------- finding
-        found = np.zeros(n, bool)
-        if charged.any():
-            found[charged] = find_tracks(
-                g, det["tracker"]["finder"], pt[charged], sim["sl_hits"][charged], sim["vxd_mask"][charged]
-            )
+        found = find_tracks(
+            g, det["tracker"]["finder"], sim["px"], sim["py"], sim["q"], sim["sl_hits"], sim["vxd_mask"]
+        )
         # ---------------------------------------------------------- ECL
-        at_ecl = np.flatnonzero(sim["end_code"] == END_ECL)
-        e_face_all = np.sqrt(np.sum(sim["end"][:, 3:] ** 2, axis=1) + sim["m"] ** 2)
-        pe = sim["end"][at_ecl]
-        pf = np.sqrt(np.sum(pe[:, 3:] ** 2, axis=1))
-        r_face = np.hypot(pe[:, 0], pe[:, 1])
-        barrel_face = r_face >= g.ecl_radius * 0.999
-        cos_inc = np.where(
-            barrel_face,
-            np.abs(pe[:, 0] * pe[:, 3] + pe[:, 1] * pe[:, 4]) / np.maximum(r_face * pf, 1e-12),
-            np.abs(pe[:, 5]) / np.maximum(pf, 1e-12),
-        )
+        at_ecl = by_event(sim["end_code"] == END_ECL)
         ecl = det["ecl"]
-        dep = deposits(
-            ecl, sim["pdg"][at_ecl], e_face_all[at_ecl], sim["m"][at_ecl], sim["q"][at_ecl], cos_inc, rng
+        dep, face, t_arr = face_deposits(
+            ecl, at_ecl, sim["end"], sim["m"], sim["q"], sim["pdg"], sim["t"], sim["path"], rng
         )
-        beta_face = pf / np.maximum(e_face_all[at_ecl], 1e-12)
-        t_arr = arrival_time(sim["t"][at_ecl], sim["path"][at_ecl], beta_face)
-        cl = make_clusters(ecl, sim["ev"][at_ecl], dep, pe[:, :3], t_arr, rng)
+        cl = make_clusters(ecl, ev[at_ecl], dep, face, t_arr, rng)
         cl_sim = at_ecl[cl["seed"]]  # simulated particle that seeded each cluster
         # ---------------------------------------------------------- KLM
-        theta_face = np.arctan2(np.hypot(sim["end"][:, 0], sim["end"][:, 1]), sim["end"][:, 2])
-        t_face = np.maximum(e_face_all - sim["m"], 0.0)
-        # energy left after the ECL: subtract the deposit of the particle
-        t_after_ecl = t_face.copy()
-        t_after_ecl[at_ecl] = np.maximum(t_face[at_ecl] - dep, 0.0)
-        reach = (sim["end_code"] == END_ECL) & charged
-        hadron = ~np.isin(np.abs(sim["pdg"]), (11, 13))
-        layers_mu, layers_had = klm_layers(det["klm"], t_face, theta_face, self.m_mu, hadron, rng)
-        layers_mu = np.where(reach, layers_mu, 0)
-        layers_had = np.where(reach & (np.abs(sim["pdg"]) != 11), layers_had, 0)
-        kl = np.flatnonzero((sim["pdg"] == KL_PDG) & (sim["end_code"] == END_ECL))
-        kl_det = kl[
-            (klm_region(det["klm"], theta_face[kl]) > 0) & (rng.random(len(kl)) < det["klm"]["kl_efficiency"])
-        ]
+        theta_face, layers_mu, layers_had, kl_det = klm_response(
+            det["klm"], sim["end"], sim["end_code"], END_ECL, sim["m"], sim["q"], sim["pdg"], self.m_mu, rng
+        )
         # ---------------------------------------------------------- tracks
-        it = np.flatnonzero(found)
-        ev_t = sim["ev"][it]
+        it = by_event(found)
+        ev_t = ev[it]
         tr_counts = np.bincount(ev_t, minlength=n_events)
         tr_offsets = np.concatenate([[0], np.cumsum(tr_counts)])
-        tr_local = np.arange(len(it)) - tr_offsets[ev_t]
-        track_of_sim = np.full(n, -1, np.int64)
-        track_of_sim[it] = tr_local
-        tracks = self._tracks(sim, it, p, pt, rng)
+        track_of_sim = np.full(n, -1, np.int32)
+        track_of_sim[it] = np.arange(len(it)) - tr_offsets[ev_t]
+        tracks = self._tracks(sim, it, rng)
         # cluster <-> track links
-        cl_ev = sim["ev"][cl_sim]
+        cl_ev = ev[cl_sim]
         cl_counts = np.bincount(cl_ev, minlength=n_events)
         cl_offsets = np.concatenate([[0], np.cumsum(cl_counts)])
-        cl_local = np.arange(len(cl_sim)) - cl_offsets[cl_ev]
-        cluster_of_sim = np.full(n, -1, np.int64)
-        cluster_of_sim[cl_sim] = cl_local
-        tracks["cluster_index"] = cluster_of_sim[it].astype(np.int32)
-        tracks["klm_layers"] = layers_mu[it].astype(np.int16)
-        klm_ok = layers_mu[it] >= det["klm"]["min_layers_muon"]
-        theta_t = np.arctan2(pt[it], pz[it])
-        tracks.update(pid_scores(det["pid"], klm_ok, sim["pdg"][it], p[it], theta_t, rng))
+        cluster_of_sim = np.full(n, -1, np.int32)
+        cluster_of_sim[cl_sim] = np.arange(len(cl_sim)) - cl_offsets[cl_ev]
+        tracks["cluster_index"] = cluster_of_sim[it]
+        lay_t = layers_mu[it]
+        tracks["klm_layers"] = lay_t
+        klm_ok = lay_t >= det["klm"]["min_layers_muon"]
+        px_t, py_t, pz_t = sim["px"][it], sim["py"][it], sim["pz"][it]
+        pt_t = np.sqrt(px_t**2 + py_t**2)
+        p_t = np.sqrt(pt_t**2 + pz_t**2)
+        tracks.update(pid_scores(det["pid"], klm_ok, sim["pdg"][it], p_t, np.arctan2(pt_t, pz_t), rng))
         clusters = {
             "energy": cl["energy"],
             "theta": cl["theta"],
@@ -473,28 +476,30 @@ class DetectorStage:
             "y": cl["y"],
             "z": cl["z"],
             "time": cl["time"],
-            "region": cl["region"].astype(np.int8),
-            "n_merged": cl["n_merged"].astype(np.int32),
-            "mc_index": sim["mc"][cl_sim].astype(np.int32),
-            "true_pdg": sim["pdg"][cl_sim].astype(np.int32),
-            "track_index": track_of_sim[cl_sim].astype(np.int32),
+            "region": cl["region"],
+            "n_merged": cl["n_merged"],
+            "mc_index": sim["mc"][cl_sim],
+            "true_pdg": sim["pdg"][cl_sim],
+            "track_index": track_of_sim[cl_sim],
         }
         # KLM objects: charged particles reaching >= 1 layer, detected K_L
-        ik = np.flatnonzero(layers_had > 0)
-        ik = np.sort(np.concatenate([ik, kl_det]), kind="stable")
-        n_lay = np.where(sim["pdg"][ik] == KL_PDG, 1, layers_had[ik])
-        ang = det["klm"]["kl_angular_resolution"]
-        is_kl = sim["pdg"][ik] == KL_PDG
-        dth = np.where(is_kl, ang * rng.standard_normal(len(ik)), 0.0)
-        dph = np.where(is_kl, ang * rng.standard_normal(len(ik)), 0.0)
+        ik = by_event((layers_had > 0) | kl_det)
+        is_kl = kl_det[ik]
+        theta_k = theta_face[ik]
+        region_k = klm_region(det["klm"], theta_k)
+        phi_k = np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0])
+        # K_L: angular resolution
+        dk = det["klm"]["kl_angular_resolution"] * rng.standard_normal((2, int(is_kl.sum())))
+        theta_k[is_kl] += dk[0]
+        phi_k[is_kl] += dk[1]
         klm_fields = {
-            "theta": theta_face[ik] + dth,
-            "phi": np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0]) + dph,
-            "n_layers": n_lay.astype(np.int16),
-            "region": klm_region(det["klm"], theta_face[ik]),
-            "mc_index": sim["mc"][ik].astype(np.int32),
-            "true_pdg": sim["pdg"][ik].astype(np.int32),
-            "track_index": track_of_sim[ik].astype(np.int32),
+            "theta": theta_k,
+            "phi": phi_k,
+            "n_layers": np.where(is_kl, 1, layers_had[ik]),
+            "region": region_k,
+            "mc_index": sim["mc"][ik],
+            "true_pdg": sim["pdg"][ik],
+            "track_index": track_of_sim[ik],
         }
         return {
             "tracks": Collection.from_counts(
@@ -505,23 +510,19 @@ class DetectorStage:
                 {k: np.ascontiguousarray(clusters[k], dtype=dt) for k, dt in CLUSTER_FIELDS.items()},
             ),
             "klm": Collection.from_counts(
-                np.bincount(sim["ev"][ik], minlength=n_events),
+                np.bincount(ev[ik], minlength=n_events),
                 {k: np.ascontiguousarray(klm_fields[k], dtype=dt) for k, dt in KLM_FIELDS.items()},
             ),
         }
 
-    def _tracks(
-        self, sim: dict[str, np.ndarray], it: np.ndarray, p, pt, rng: np.random.Generator
-    ) -> dict[str, Any]:
-        nh = sim["n_hits"][it]
+    def _tracks(self, sim: dict[str, np.ndarray], it: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
         out = track_response(
             self.geom,
-            *(sim[k][it] for k in ("x", "y", "z", "px", "py", "pz", "q", "m")),
-            nh.sum(axis=1, dtype=np.int64),
-            sim["r_first"][it],
-            sim["r_last"][it],
+            it,
+            *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
             rng,
         )
+        nh = sim["n_hits"][it]
         out["n_pxd"], out["n_svd"], out["n_cdc"] = nh[:, 0], nh[:, 1], nh[:, 2]
         out["first_hit_r"] = sim["r_first"][it]
         out["mc_index"] = sim["mc"][it]

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_PXD, KIND_SVD, Geometry
-from fastsim.detector.propagation import _FM
+from fastsim.detector.propagation import _FM, _gauss2, _seed
 
 __all__ = [
     "COV_FIELDS",
@@ -65,20 +65,53 @@ def helix_params(x, y, z, px, py, pz, q, bz: float) -> tuple[np.ndarray, ...]:
     return d0, phi0, -w, z - tanl * s, tanl
 
 
+@njit(cache=True)
+def _find_kernel(px, py, q, sl_hits, vxd_mask, axial, seg_min, n_seg_min, n_ax_min, n_svd_min, vxd_pt_min, pt_min):  # fmt: skip
+    """Finder rule (module doc) per particle; neutral particles are never found."""
+    n = len(px)
+    found = np.zeros(n, np.bool_)
+    n_sl = len(axial)
+    for i in range(n):
+        if q[i] == 0:
+            continue
+        pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
+        if pt < pt_min:
+            continue
+        n_seg = 0
+        n_ax = 0
+        for s in range(n_sl):
+            if sl_hits[i, s] >= seg_min:
+                n_seg += 1
+                n_ax += axial[s]
+        if n_seg >= n_seg_min and n_ax >= n_ax_min:
+            found[i] = True
+            continue
+        svd_bits = (vxd_mask[i] >> 8) & 0xFF
+        n_svd = 0
+        for b in range(8):
+            n_svd += (svd_bits >> b) & 1
+        found[i] = n_svd >= n_svd_min and pt >= vxd_pt_min
+    return found
+
+
 def find_tracks(
-    geom: Geometry, finder: dict[str, Any], pt: np.ndarray, sl_hits: np.ndarray, vxd_mask: np.ndarray
+    geom: Geometry,
+    finder: dict[str, Any],
+    px: np.ndarray,
+    py: np.ndarray,
+    q: np.ndarray,
+    sl_hits: np.ndarray,
+    vxd_mask: np.ndarray,
 ) -> np.ndarray:
-    """Boolean mask of found tracks from the hit pattern (see the module doc)."""
-    seg = sl_hits[:, : geom.n_superlayers] >= finder["segment_min_hits"]
-    n_seg = seg.sum(axis=1)
-    n_ax = seg[:, geom.sl_axial].sum(axis=1)
-    cdc_ok = (n_seg >= finder["cdc_min_segments"]) & (n_ax >= finder["cdc_min_axial_segments"])
-    svd_bits = (vxd_mask >> 8) & 0xFF
-    n_svd = np.zeros(len(pt), np.int64)
-    for b in range(8):
-        n_svd += (svd_bits >> b) & 1
-    vxd_ok = (n_svd >= finder["vxd_min_layers"]) & (pt >= finder["vxd_min_pt"])
-    return (cdc_ok | vxd_ok) & (pt >= finder["min_pt"])
+    """Boolean mask of found tracks among the particles (transverse momentum components
+    px, py (GeV), charge, CDC hits per superlayer, VXD hit mask) from the hit pattern (see the
+    module doc)."""
+    return _find_kernel(
+        np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64), np.asarray(q, dtype=np.float64),
+        sl_hits, vxd_mask, geom.sl_axial.astype(np.int64), finder["segment_min_hits"],
+        finder["cdc_min_segments"], finder["cdc_min_axial_segments"], finder["vxd_min_layers"],
+        float(finder["vxd_min_pt"]), float(finder["min_pt"]),
+    )  # fmt: skip
 
 
 def _reference(geom: Geometry) -> tuple[float, float, float, float]:
@@ -159,15 +192,15 @@ def _hyp(a: float, b: float) -> float:
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _track_kernel(
-    x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, gauss,
+    idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, seed,
     radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz,
 ):  # fmt: skip
-    """Fused :func:`helix_params`, :func:`track_covariance` and :func:`smear` per track (same
-    formulas; ``res`` rows: (a, b) of pT, d0, z0, phi0, tanLambda; ``gauss`` (5, n) standard
-    normals).  Returns the smeared
-    helix (5, n), the covariance's upper triangle (15, n) in COV_FIELDS order, px, py, pz
-    and the charge."""
-    n = len(x)
+    """Fused :func:`helix_params`, :func:`track_covariance` and :func:`smear` for the
+    particles ``idx`` (same formulas; ``res`` rows: (a, b) of pT, d0, z0, phi0, tanLambda;
+    ``n_hits`` (n, 3) per detector; standard normals from a splitmix64 stream per track).
+    Returns the smeared helix (5, n), the covariance's upper triangle (15, n) in COV_FIELDS
+    order, px, py, pz and the charge."""
+    n = len(idx)
     reco = np.empty((5, n))
     cov = np.zeros((15, n))
     pxo = np.empty(n)
@@ -180,7 +213,8 @@ def _track_kernel(
     a_z0, b_z0 = res[2, 0], res[2, 1]
     a_ph, b_ph = res[3, 0], res[3, 1]
     a_tl, b_tl = res[4, 0], res[4, 1]
-    for i in range(n):
+    for j in range(n):
+        i = idx[j]
         # ------------------------------------------------ true helix (helix_params)
         pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
         w = -q[i] * KAPPA * bz / pt
@@ -190,8 +224,8 @@ def _track_kernel(
         sg = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
         phi0 = math.atan2(-sg * cx, sg * cy)
         d0 = sg * (1.0 / abs(w) - cn)
-        dphi = math.atan2(py[i], px[i]) - phi0
-        dphi = dphi - 2.0 * math.pi * math.floor((dphi + math.pi) / (2.0 * math.pi))
+        # turning angle from the POCA direction (sg cy, -sg cx) / cn to the momentum
+        dphi = math.atan2(sg * (cy * py[i] + cx * px[i]), sg * (cy * px[i] - cx * py[i]))
         tanl = pz[i] / pt
         z0 = z[i] - tanl * dphi / w
         omega = -w
@@ -200,14 +234,14 @@ def _track_kernel(
         beta = p / math.sqrt(p * p + m[i] * m[i])
         sin_t = pt / p
         lever = max(r_last[i] - r_first[i], 1.0)
-        nh = max(n_hits[i], 3)
+        nh = max(n_hits[i, 0] + n_hits[i, 1] + n_hits[i, 2], 3)
         hf = math.sqrt((n_ref + 4.0) / (nh + 4.0))
         f_meas = (l_ref / lever) ** 2 * hf
         f_ms = math.sqrt(l_ref / lever)
         f_ang = (l_ref / lever) * hf
-        idx = np.searchsorted(radius, r_first[i] - 1e-6)
-        idx = min(max(idx, 0), n_layers - 1)
-        sig_first = sigma_rphi[idx] if sigma_rphi[idx] > 0 else s_ref
+        lf = np.searchsorted(radius, r_first[i] - 1e-6)
+        lf = min(max(lf, 0), n_layers - 1)
+        sig_first = sigma_rphi[lf] if sigma_rphi[lf] > 0 else s_ref
         h_b = max(r_first[i] / r_ref, 1.0)
         h_a = h_b * max(sig_first / s_ref, 1.0)
         s_om = abs(omega) * _hyp(a_pt * pt * f_meas, b_pt / beta * f_ms)
@@ -226,11 +260,14 @@ def _track_kernel(
         c00, c11, c22, c33, c44 = s_d0 * s_d0, s_ph * s_ph, s_om * s_om, s_z0 * s_z0, s_tl * s_tl
         c01 = _MS_CORRELATION * ms_d0 * ms_ph
         c34 = -_MS_CORRELATION * ms_z0 * ms_tl
-        cov[0, i], cov[1, i], cov[5, i], cov[9, i], cov[12, i], cov[13, i], cov[14, i] = (
+        cov[0, j], cov[1, j], cov[5, j], cov[9, j], cov[12, j], cov[13, j], cov[14, j] = (
             c00, c01, c11, c22, c33, c34, c44,
         )  # fmt: skip
         # ------------------------------------------------ smearing (block Cholesky, smear)
-        g0, g1, g2, g3, g4 = gauss[0, i], gauss[1, i], gauss[2, i], gauss[3, i], gauss[4, i]
+        st = _seed(seed, j)
+        st, g0, g1 = _gauss2(st)
+        st, g2, g3 = _gauss2(st)
+        st, g4, _ = _gauss2(st)
         l11 = math.sqrt(c00)
         l21 = c01 / l11
         l22 = math.sqrt(max(c11 - l21 * l21, 0.0))
@@ -243,22 +280,24 @@ def _track_kernel(
         r_om = omega + s_om * g2
         r_z0 = z0 + m11 * g3
         r_tl = tanl + m21 * g3 + m22 * g4
-        reco[0, i], reco[1, i], reco[2, i], reco[3, i], reco[4, i] = r_d0, r_ph, r_om, r_z0, r_tl
+        reco[0, j], reco[1, j], reco[2, j], reco[3, j], reco[4, j] = r_d0, r_ph, r_om, r_z0, r_tl
         pt_r = KAPPA * bz / abs(r_om)
-        charge[i] = 1 if r_om > 0 else (-1 if r_om < 0 else 0)
-        pxo[i] = pt_r * math.cos(r_ph)
-        pyo[i] = pt_r * math.sin(r_ph)
-        pzo[i] = pt_r * r_tl
+        charge[j] = 1 if r_om > 0 else (-1 if r_om < 0 else 0)
+        pxo[j] = pt_r * math.cos(r_ph)
+        pyo[j] = pt_r * math.sin(r_ph)
+        pzo[j] = pt_r * r_tl
     return reco, cov, pxo, pyo, pzo, charge
 
 
 def track_response(
     geom: Geometry,
-    x, y, z, px, py, pz, q, m, n_hits, r_first, r_last,
+    idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:  # fmt: skip
-    """Smeared helix parameters, covariance (``COV_FIELDS``), momentum and charge of found
-    tracks from their true production state and hit summary (see the module doc)."""
+    """Smeared helix parameters, covariance (``COV_FIELDS``), momentum and charge of the
+    found tracks ``idx`` (indices into the particle arrays: true production state, hits per
+    detector (n, 3), first and last hit radius); see the module doc.  Gaussians from a
+    splitmix64 stream per track, seeded from one draw of ``rng``."""
     trk = geom.card["tracker"]
     l_ref, n_ref, r_ref, s_ref = _reference(geom)
     res = np.array(
@@ -274,10 +313,11 @@ def track_response(
         ],
         dtype=np.float64,
     )
-    gauss = rng.standard_normal((5, len(x)))
+    f8 = lambda a: np.asarray(a, dtype=np.float64)
     reco, cov, pxo, pyo, pzo, charge = _track_kernel(
-        x, y, z, px, py, pz, q.astype(np.float64, copy=False), m, n_hits.astype(np.int64, copy=False),
-        r_first, r_last, gauss, geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz,
+        np.asarray(idx, dtype=np.int64), f8(x), f8(y), f8(z), f8(px), f8(py), f8(pz), f8(q), f8(m),
+        n_hits, f8(r_first), f8(r_last), np.uint64(rng.integers(0, 2**63)),
+        geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz,
     )  # fmt: skip
     out = dict(zip(HELIX_FIELDS, reco, strict=True))
     out.update(zip(COV_FIELDS, cov, strict=True))

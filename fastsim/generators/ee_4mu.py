@@ -280,6 +280,13 @@ class EE4Mu(MEProcess):
                     )
                     x = Node(children=(Node(leaf=rad), y), mass=Mass("pole", 0.98 * m2))
                     chans.append(Node(children=(Node(leaf=other), x)))
+            # a soft, light pair radiated off the hard pair (annihilation diagrams): pair mass
+            # squared with density 1/s, its energy with the eikonal 1/E spectrum through the
+            # hard pair's mass (s_hard = M^2 - 2 M E_soft + s_soft, density 1/(M^2 - s_hard))
+            for soft, hard in (((a, b), (c, d)), ((c, d), (a, b))):
+                ys = Node(children=(Node(leaf=soft[0]), Node(leaf=soft[1])), mass=Mass("pole", 0.0))
+                yh = Node(children=(Node(leaf=hard[0]), Node(leaf=hard[1])), mass=Mass("above", 0.0))
+                chans.append(Node(children=(ys, yh)))
         self.phase_space = MultiChannel([Channel(t, self.final_masses, self.m_e) for t in chans])
 
     def me2(self, p: np.ndarray, M: np.ndarray) -> np.ndarray:

@@ -4,4 +4,6 @@ import sys
 
 from fastsim.cli import main
 
-sys.exit(main())
+# guarded: worker processes started with spawn/forkserver import this module as __mp_main__
+if __name__ == "__main__":
+    sys.exit(main())

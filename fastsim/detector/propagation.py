@@ -204,11 +204,12 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     0 if the particle stops) and the new direction (nx, ny, nz) with its norm nn)."""
     p = pt * sec
     p2 = p * p
-    cos_inc = abs(X * cph + Y * sph) / (R * sec)
-    xx = x0_l / max(cos_inc, 0.05)
-    e = math.sqrt(p2 + m * m)
-    beta2 = p2 / (e * e)
-    de = dedx_l * xx * max(1.0, _BETA2_MIN / beta2)
+    # x/X0 over the cosine of the incidence angle |P.d| / (R sec), at least 0.05
+    rs = R * sec
+    xx = x0_l * rs / max(abs(X * cph + Y * sph), 0.05 * rs)
+    m2 = m * m
+    e = math.sqrt(p2 + m2)
+    de = dedx_l * xx * max(1.0, _BETA2_MIN * (p2 + m2) / p2)  # 1/beta^2 = E^2/p^2
     e_new = e - de
     if e_new <= m * 1.0001:
         return st, de, 0.0, 0.0, 0.0, 0.0, 1.0
@@ -274,28 +275,43 @@ def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, 
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _cross_out(X, Y, cph, sph, k2, sg, dr2):  # fmt: skip
+def _atan(t: float) -> float:
+    """atan t: for |t| < 1/32 the Taylor series to t^9 (the next term is below 1e-16 of the
+    result, i.e. within round-off), else ``math.atan``."""
+    if abs(t) < 0.03125:
+        t2 = t * t
+        return t * (1.0 - t2 * (1.0 / 3.0 - t2 * (0.2 - t2 * (1.0 / 7.0 - t2 * (1.0 / 9.0)))))
+    return math.atan(t)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
-    (X, Y) with transverse direction (cph, sph) on a circle of curvature 2 k2 (1/cm) turning
+    (X, Y) with transverse direction (cph, sph) on a circle of radius rw = 1/(2 k) (cm) turning
     to the side sg (+1 counter-clockwise), by the quadratic in t = tan(psi/2) of
-    :func:`propagate_charged`.  Returns (t, transverse arc to the crossing (cm)); t is NaN
-    when the track turns before R."""
+    :func:`propagate_charged` (multiplied by rw^2: no division for k).  Returns (t, transverse
+    arc to the crossing (cm)); t is NaN when the track turns before R."""
     pu = X * cph + Y * sph
     pn = sg * (Y * cph - X * sph)
-    cc = dr2 * k2 * k2
-    aq = cc - 2.0 * k2 * pn - 1.0
-    bq = -2.0 * k2 * pu
+    cc = 0.25 * dr2
+    aq = cc - rw * (pn + rw)
+    bq = -pu * rw
     disc = bq * bq - 4.0 * aq * cc
     if disc < 0.0:
         return np.nan, 0.0
     qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
-    t1 = qq / aq
-    t2 = cc / qq
-    t = max(t1, t2) if aq < 0.0 else min(t1, t2)
-    half = math.atan(t)
+    # roots qq/aq and cc/qq (cc > 0): for aq < 0 of opposite signs, the positive one is taken
+    # (one division), for aq > 0 of one sign, the smaller one
+    if aq >= 0.0:
+        t = min(qq / aq, cc / qq)
+    elif qq > 0.0:
+        t = cc / qq
+    else:
+        t = qq / aq
+    half = _atan(t)
     if t < 0.0:
         half += math.pi
-    return t, half / k2
+    return t, 2.0 * half * rw
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -329,7 +345,7 @@ def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_z
     ds = 0.0
     t = np.nan  # tan(psi/2) at the barrel crossing
     if code < 0:
-        t, ds_b = _cross_out(X, Y, cph, sph, 0.5 * aw, sg, ecl_r * ecl_r - X * X - Y * Y)
+        t, ds_b = _cross_out(X, Y, cph, sph, 1.0 / aw, sg, ecl_r * ecl_r - X * X - Y * Y)
         ds_p = -1.0
         if tanl > 1e-12:
             ds_p = (ecl_zf - Z) / tanl
@@ -504,7 +520,8 @@ def propagate_charged(
                 dr2 = R * R - r2
                 if dr2 <= 2e-9 * (r2 + R):
                     continue  # crossed before (or here)
-                t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                rw = pt / abs(cq)  # radius of curvature (cm)
+                t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
                 if math.isnan(t):
                     mode[j] = 3  # the track turns before R
                     continue
@@ -527,7 +544,7 @@ def propagate_charged(
                     sta[j] = st
                 if x0[L] <= 0.0:
                     continue
-                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, rw)
                 fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j] = X, Y, zc, cph, sph
                 fa[8, j] -= ds3
                 fa[9, j] += ds3
@@ -741,7 +758,8 @@ def propagate_charged(
                         # outward above the current radius: local quadratic in t = tan(psi/2)
                         if near:
                             continue  # crossed before (or here)
-                        t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                        rw = pt / abs(cq)  # radius of curvature (cm)
+                        t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
                         if math.isnan(t):
                             break  # beyond the largest radius: the track turns here
                         a = 2.0  # marks the local form
@@ -765,7 +783,7 @@ def propagate_charged(
                         continue
                     # material: move to the crossing, lose energy, scatter
                     if a > 1.0:
-                        X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                        X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, rw)
                     else:
                         ha = -a if phase == 0 else a
                         X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))

@@ -209,7 +209,9 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     xx = x0_l * rs / max(abs(X * cph + Y * sph), 0.05 * rs)
     m2 = m * m
     e = math.sqrt(p2 + m2)
-    de = dedx_l * xx * max(1.0, _BETA2_MIN * (p2 + m2) / p2)  # 1/beta^2 = E^2/p^2
+    de = dedx_l * xx
+    if p2 < _BETA2_MIN * (p2 + m2):  # below the minimum: times 1/beta^2 = E^2/p^2
+        de *= _BETA2_MIN * (p2 + m2) / p2
     e_new = e - de
     if e_new <= m * 1.0001:
         return st, de, 0.0, 0.0, 0.0, 0.0, 1.0
@@ -219,14 +221,13 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     theta0 = _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx * e_new * e_new * ip2))
     p_new = math.sqrt(p2_new)
     st, g1, g2 = _gauss2(st)
-    # orthonormal basis perpendicular to the direction (dx, dy, dz)
-    ptd = 1.0 / sec
-    dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
-    ux, uy = -sph, cph
-    vx, vy, vz = -dz * cph, -dz * sph, ptd
-    nx = dx + theta0 * (g1 * ux + g2 * vx)
-    ny = dy + theta0 * (g1 * uy + g2 * vy)
-    nz = dz + theta0 * (g2 * vz)
+    # kick d + theta0 (g1 u + g2 v) in the orthonormal basis u = (-sin phi, cos phi, 0),
+    # v = (-sin(lambda) cos phi, -sin(lambda) sin phi, cos lambda) perpendicular to the unit
+    # direction d, all times sec = 1/cos(lambda) (the direction is what counts: no division)
+    ts, tg = theta0 * sec * g1, theta0 * g2
+    nx = cph - ts * sph - tg * tanl * cph
+    ny = sph + ts * cph - tg * tanl * sph
+    nz = tanl + tg
     nn = math.sqrt(nx * nx + ny * ny + nz * nz)
     return st, de, p_new, nx, ny, nz, nn
 
@@ -331,7 +332,8 @@ def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     """pT (GeV), transverse direction, tanLambda and 1/cos(lambda) of momentum p_new along
     (nx, ny, nz) / nn."""
     nt = math.sqrt(nx * nx + ny * ny)
-    return p_new * nt / nn, nx / nt, ny / nt, nz / nt, nn / nt
+    int_ = 1.0 / nt
+    return p_new * nt / nn, nx * int_, ny * int_, nz * int_, nn * int_
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -476,8 +478,8 @@ def propagate_charged(
         l_in += 1
     # per track of a chunk: X, Y, Z, cph, sph, tanl, sec, pT, s3_left, path, energy lost, r_first,
     # r_last, cq, sg (rows 0-14); POCA helix w, c0, s0, d0, z0, tanl, s (15-21) and the run
-    # constants (22-28) at the first CDC run
-    fa = np.empty((29, _CHUNK))
+    # constants (22-28) at the first CDC run; 1/|cq| (29)
+    fa = np.empty((30, _CHUNK))
     ia = np.empty((4, _CHUNK), np.int64)  # end code, VXD mask, PXD hits, SVD hits
     sta = np.empty(_CHUNK, np.uint64)
     # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
@@ -503,7 +505,7 @@ def propagate_charged(
                 pt,
             )
             fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
-            fa[13, j], fa[14, j] = cq, 1.0 if cq > 0.0 else -1.0
+            fa[13, j], fa[14, j], fa[29, j] = cq, 1.0 if cq > 0.0 else -1.0, 1.0 / abs(cq)
             ia[0, j], ia[1, j], ia[2, j], ia[3, j] = -1, 0, 0, 0
             # an inward pass only for a track starting before its POCA outside the innermost layer
             r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
@@ -520,7 +522,7 @@ def propagate_charged(
                 dr2 = R * R - r2
                 if dr2 <= 2e-9 * (r2 + R):
                     continue  # crossed before (or here)
-                rw = pt / abs(cq)  # radius of curvature (cm)
+                rw = pt * fa[29, j]  # radius of curvature (cm)
                 t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
                 if math.isnan(t):
                     mode[j] = 3  # the track turns before R
@@ -583,6 +585,7 @@ def propagate_charged(
             st = sta[j]
             X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
             s3_left, travelled, el, rf, rl, cq, sg = fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j], fa[13, j], fa[14, j]  # fmt: skip
+            iacq = fa[29, j]
             code, mask, nh0, nh1 = ia[0, j], ia[1, j], ia[2, j], ia[3, j]
             m = mass[i]
             qi = q[i]
@@ -758,7 +761,7 @@ def propagate_charged(
                         # outward above the current radius: local quadratic in t = tan(psi/2)
                         if near:
                             continue  # crossed before (or here)
-                        rw = pt / abs(cq)  # radius of curvature (cm)
+                        rw = pt * iacq  # radius of curvature (cm)
                         t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
                         if math.isnan(t):
                             break  # beyond the largest radius: the track turns here

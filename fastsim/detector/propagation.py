@@ -668,16 +668,20 @@ def propagate_charged(
                         if z_all and r_cur2 < r_in2 and abs(d0) < radius[cur]:
                             # every layer is crossed up to the first unreachable or beyond-decay one;
                             # hits in gap-sized steps (same outcome as the layer loop below)
-                            top = cur
-                            while top < bend:
-                                R2 = radius[top] * radius[top]
-                                if (R2 - d02) * q4 > 1.0:
-                                    L = n_layers  # the track turns here
-                                    break
-                                if rdec2 < R2:
-                                    code = END_DECAYED
-                                    break
-                                top += 1
+                            top = bend
+                            R2 = radius[bend - 1] * radius[bend - 1]
+                            if (R2 - d02) * q4 > 1.0 or rdec2 < R2:
+                                # not all of them (both tests are monotonic in R, q4 >= 0): the first
+                                top = cur
+                                while top < bend:
+                                    R2 = radius[top] * radius[top]
+                                    if (R2 - d02) * q4 > 1.0:
+                                        L = n_layers  # the track turns here
+                                        break
+                                    if rdec2 < R2:
+                                        code = END_DECAYED
+                                        break
+                                    top += 1
                             at = cur
                             while at < top:
                                 take = min(gap, top - at)

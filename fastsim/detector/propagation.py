@@ -508,8 +508,11 @@ def propagate_charged(
             fa[13, j], fa[14, j], fa[29, j] = cq, 1.0 if cq > 0.0 else -1.0, 1.0 / abs(cq)
             ia[0, j], ia[1, j], ia[2, j], ia[3, j] = -1, 0, 0, 0
             # an inward pass only for a track starting before its POCA outside the innermost layer
-            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-            mode[j] = 1 if X * PX + Y * PY < 0.0 and n_layers > 0 and r_start >= radius[0] else 2
+            mode[j] = 2
+            if X * PX + Y * PY < 0.0 and n_layers > 0:
+                r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+                if r_start >= radius[0]:
+                    mode[j] = 1
         for L in range(l_in):
             R = radius[L]
             k = kind[L]
@@ -604,7 +607,7 @@ def propagate_charged(
                 helix = True
                 run_consts = True
             inward = mode[j] == 1
-            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if inward else 0.0
             l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
             for phase in range(2 if mode[j] == 3 else (0 if inward else 1), 2):
@@ -817,7 +820,7 @@ def propagate_charged(
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
             if code in (END_STOPPED, END_ESCAPED):
                 dpath = 0.0
-            elif X * cph + Y * sph >= 0.0 and math.hypot(X, Y) < ecl_r and ecl_zb < Z < ecl_zf:
+            elif X * cph + Y * sph >= 0.0 and ecl_r * ecl_r > X * X + Y * Y and ecl_zb < Z < ecl_zf:
                 code, X, Y, Z, PX, PY, PZ, dpath = _end_local(
                     code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb
                 )  # fmt: skip

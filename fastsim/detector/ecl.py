@@ -17,7 +17,8 @@ Units: GeV, cm, ns, rad.
 
 Face quantities and deposits come from one numba kernel (:func:`face_deposits`; hadron
 interaction depth and fraction from a splitmix64 stream per particle), merging and energy
-sums from another (:func:`_sums`); the smearing is vectorised numpy.
+sums from another (:func:`_sums`), the smearing (normal draws of the stage's generator), gaps
+and threshold from a third (:func:`_smear_kernel`).
 """
 
 from __future__ import annotations
@@ -220,6 +221,54 @@ def face_deposits(
     )  # fmt: skip
 
 
+@njit(cache=True, error_model="numpy")
+def _smear_kernel(e_sum, cx, cy, cz, t_seed, g, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi):  # fmt: skip
+    """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (cm), arrival
+    times t_seed (ns)) with the standard normals ``g`` (4, n), as in :func:`make_clusters`
+    (:func:`energy_resolution`, :func:`ecl_region` with the regions' polar ranges th_lo/th_hi
+    in degrees, codes 1-3).  Returns the kept indices and their energy, x, y, z, time and
+    region."""
+    n = len(e_sum)
+    keep = np.empty(n, np.int64)
+    e_o = np.empty(n)
+    x_o = np.empty(n)
+    y_o = np.empty(n)
+    z_o = np.empty(n)
+    t_o = np.empty(n)
+    reg_o = np.empty(n, np.int8)
+    k = 0
+    for i in range(n):
+        e = e_sum[i]
+        e6 = max(e, 1e-6)
+        res = math.sqrt((ra / e6) ** 2 + (rb / e6**0.25) ** 2 + rc**2)
+        e_meas = e * (1.0 + res * g[0, i])
+        x, y, z = cx[i], cy[i], cz[i]
+        r = math.sqrt(x * x + y * y)
+        deg = math.atan2(r, z) * (180.0 / math.pi)
+        region = 0
+        for code in range(3):
+            if th_lo[code] <= deg <= th_hi[code]:
+                region = code + 1
+        if not (e_meas > thr and region > 0):
+            continue
+        s_pos = pos_res / math.sqrt(max(e, 1e-3))
+        # displace on the face: r*phi and z (barrel), x and y (endcaps)
+        if abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd):
+            # rotation by dphi about the axis (r > 0 at the barrel face)
+            dphi = s_pos * g[1, i] / max(r, 1.0)
+            cd, sd = math.cos(dphi), math.sin(dphi)
+            sx, sy, sz = x * cd - y * sd, y * cd + x * sd, z + s_pos * g[2, i]
+        else:
+            sx, sy, sz = x + s_pos * g[1, i], y + s_pos * g[2, i], z
+        keep[k] = i
+        e_o[k] = e_meas
+        x_o[k], y_o[k], z_o[k] = sx, sy, sz
+        t_o[k] = t_seed[i] + math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g[3, i]
+        reg_o[k] = region
+        k += 1
+    return keep[:k], e_o[:k], x_o[:k], y_o[:k], z_o[:k], t_o[:k], reg_o[:k]
+
+
 def make_clusters(
     ecl: dict[str, Any],
     ev: np.ndarray,
@@ -239,35 +288,30 @@ def make_clusters(
         order = np.lexsort((-dep, ev))
         order = order[dep[order] > 0]
     seed_of, seeds, e_sum, cx, cy, cz, n_merged = _sums(ev, dep, x, y, z, order, float(ecl["crystal_size"]))
-    # smearing
+    # smearing, gaps and threshold
     n = len(seeds)
     g = rng.standard_normal((4, n))
-    e_meas = e_sum * (1.0 + energy_resolution(ecl, e_sum) * g[0])
-    s_pos = ecl["position_resolution"] / np.sqrt(np.maximum(e_sum, 1e-3))
-    # displace on the face: two directions perpendicular to the radial (barrel) or z (endcap)
-    r = np.sqrt(cx * cx + cy * cy)  # (np.hypot is several times slower)
-    barrel = np.abs(cz) < 0.999 * np.where(cz > 0, ecl["forward_z"], -ecl["backward_z"])
-    # barrel: r*phi and z; endcaps: x and y
-    phi_new = np.arctan2(cy, cx) + np.where(barrel, s_pos * g[1] / np.maximum(r, 1.0), 0.0)
-    sx = np.where(barrel, r * np.cos(phi_new), cx + s_pos * g[1])
-    sy = np.where(barrel, r * np.sin(phi_new), cy + s_pos * g[2])
-    sz = np.where(barrel, cz + s_pos * g[2], cz)
-    tr = ecl["time_resolution"]
-    t = t_arrival[seeds] + np.sqrt((tr["a"] / np.maximum(e_sum, 1e-3)) ** 2 + tr["b"] ** 2) * g[3]
-    region = ecl_region(ecl, np.arctan2(r, cz))
-    ok = np.flatnonzero((e_meas > ecl["cluster_threshold"]) & (region > 0))
-    sx, sy, sz = sx[ok], sy[ok], sz[ok]
+    r, tr = ecl["energy_resolution"], ecl["time_resolution"]
+    keys = ("forward_theta_deg", "barrel_theta_deg", "backward_theta_deg")
+    th_lo = np.array([ecl[key][0] for key in keys], dtype=np.float64)
+    th_hi = np.array([ecl[key][1] for key in keys], dtype=np.float64)
+    ok, e_meas, sx, sy, sz, t, region = _smear_kernel(
+        e_sum, cx, cy, cz, np.ascontiguousarray(t_arrival[seeds], dtype=np.float64), g,
+        float(r["a"]), float(r["b"]), float(r["c"]), float(ecl["position_resolution"]),
+        float(tr["a"]), float(tr["b"]), float(ecl["forward_z"]), float(ecl["backward_z"]),
+        float(ecl["cluster_threshold"]), th_lo, th_hi,
+    )  # fmt: skip
     return {
         "seed": seeds[ok],
         "seed_of": seed_of,
-        "energy": e_meas[ok],
+        "energy": e_meas,
         "theta": np.arctan2(np.sqrt(sx * sx + sy * sy), sz),
         "phi": np.arctan2(sy, sx),
         "x": sx,
         "y": sy,
         "z": sz,
-        "time": t[ok],
-        "region": region[ok],
+        "time": t,
+        "region": region,
         "n_merged": n_merged[ok],
         "e_true": e_sum[ok],
     }

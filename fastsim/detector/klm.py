@@ -63,7 +63,8 @@ def _klm_kernel(end, end_code, code_ecl, mass, q, pdg, mu_mass, par, seed):  # f
     per_layer = dedx * thick
     for i in range(n):
         xx, yy, zz = end[i, 0], end[i, 1], end[i, 2]
-        th = math.atan2(math.sqrt(xx * xx + yy * yy), zz)
+        rho = math.sqrt(xx * xx + yy * yy)
+        th = math.atan2(rho, zz)
         theta[i] = th
         if end_code[i] != code_ecl:
             continue
@@ -81,7 +82,9 @@ def _klm_kernel(end, end_code, code_ecl, mass, q, pdg, mu_mass, par, seed):  # f
         if region == 0:
             continue
         # path through the iron: 1/sin(theta) in the barrel, 1/|cos(theta)| in the endcaps
-        path_factor = 1.0 / max(abs(math.sin(th) if region == 1 else math.cos(th)), 0.3)
+        # (sin theta, |cos theta| = rho/r, |z|/r at the face)
+        r3 = math.sqrt(rho * rho + zz * zz)
+        path_factor = r3 / max(rho if region == 1 else abs(zz), 0.3 * r3)
         px, py, pz = end[i, 3], end[i, 4], end[i, 5]
         t_face = max(math.sqrt(px * px + py * py + pz * pz + mass[i] * mass[i]) - mass[i], 0.0)
         st = _seed(seed, i)

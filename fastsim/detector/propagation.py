@@ -204,11 +204,14 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     0 if the particle stops) and the new direction (nx, ny, nz) with its norm nn)."""
     p = pt * sec
     p2 = p * p
-    cos_inc = abs(X * cph + Y * sph) / (R * sec)
-    xx = x0_l / max(cos_inc, 0.05)
-    e = math.sqrt(p2 + m * m)
-    beta2 = p2 / (e * e)
-    de = dedx_l * xx * max(1.0, _BETA2_MIN / beta2)
+    # x/X0 over the cosine of the incidence angle |P.d| / (R sec), at least 0.05
+    rs = R * sec
+    xx = x0_l * rs / max(abs(X * cph + Y * sph), 0.05 * rs)
+    m2 = m * m
+    e = math.sqrt(p2 + m2)
+    de = dedx_l * xx
+    if p2 < _BETA2_MIN * (p2 + m2):  # below the minimum: times 1/beta^2 = E^2/p^2
+        de *= _BETA2_MIN * (p2 + m2) / p2
     e_new = e - de
     if e_new <= m * 1.0001:
         return st, de, 0.0, 0.0, 0.0, 0.0, 1.0
@@ -218,14 +221,13 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     theta0 = _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx * e_new * e_new * ip2))
     p_new = math.sqrt(p2_new)
     st, g1, g2 = _gauss2(st)
-    # orthonormal basis perpendicular to the direction (dx, dy, dz)
-    ptd = 1.0 / sec
-    dx, dy, dz = cph * ptd, sph * ptd, tanl * ptd
-    ux, uy = -sph, cph
-    vx, vy, vz = -dz * cph, -dz * sph, ptd
-    nx = dx + theta0 * (g1 * ux + g2 * vx)
-    ny = dy + theta0 * (g1 * uy + g2 * vy)
-    nz = dz + theta0 * (g2 * vz)
+    # kick d + theta0 (g1 u + g2 v) in the orthonormal basis u = (-sin phi, cos phi, 0),
+    # v = (-sin(lambda) cos phi, -sin(lambda) sin phi, cos lambda) perpendicular to the unit
+    # direction d, all times sec = 1/cos(lambda) (the direction is what counts: no division)
+    ts, tg = theta0 * sec * g1, theta0 * g2
+    nx = cph - ts * sph - tg * tanl * cph
+    ny = sph + ts * cph - tg * tanl * sph
+    nz = tanl + tg
     nn = math.sqrt(nx * nx + ny * ny + nz * nz)
     return st, de, p_new, nx, ny, nz, nn
 
@@ -274,28 +276,43 @@ def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, 
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _cross_out(X, Y, cph, sph, k2, sg, dr2):  # fmt: skip
+def _atan(t: float) -> float:
+    """atan t: for |t| < 1/32 the Taylor series to t^9 (the next term is below 1e-16 of the
+    result, i.e. within round-off), else ``math.atan``."""
+    if abs(t) < 0.03125:
+        t2 = t * t
+        return t * (1.0 - t2 * (1.0 / 3.0 - t2 * (0.2 - t2 * (1.0 / 7.0 - t2 * (1.0 / 9.0)))))
+    return math.atan(t)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
-    (X, Y) with transverse direction (cph, sph) on a circle of curvature 2 k2 (1/cm) turning
+    (X, Y) with transverse direction (cph, sph) on a circle of radius rw = 1/(2 k) (cm) turning
     to the side sg (+1 counter-clockwise), by the quadratic in t = tan(psi/2) of
-    :func:`propagate_charged`.  Returns (t, transverse arc to the crossing (cm)); t is NaN
-    when the track turns before R."""
+    :func:`propagate_charged` (multiplied by rw^2: no division for k).  Returns (t, transverse
+    arc to the crossing (cm)); t is NaN when the track turns before R."""
     pu = X * cph + Y * sph
     pn = sg * (Y * cph - X * sph)
-    cc = dr2 * k2 * k2
-    aq = cc - 2.0 * k2 * pn - 1.0
-    bq = -2.0 * k2 * pu
+    cc = 0.25 * dr2
+    aq = cc - rw * (pn + rw)
+    bq = -pu * rw
     disc = bq * bq - 4.0 * aq * cc
     if disc < 0.0:
         return np.nan, 0.0
     qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
-    t1 = qq / aq
-    t2 = cc / qq
-    t = max(t1, t2) if aq < 0.0 else min(t1, t2)
-    half = math.atan(t)
+    # roots qq/aq and cc/qq (cc > 0): for aq < 0 of opposite signs, the positive one is taken
+    # (one division), for aq > 0 of one sign, the smaller one
+    if aq >= 0.0:
+        t = min(qq / aq, cc / qq)
+    elif qq > 0.0:
+        t = cc / qq
+    else:
+        t = qq / aq
+    half = _atan(t)
     if t < 0.0:
         half += math.pi
-    return t, half / k2
+    return t, 2.0 * half * rw
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -315,7 +332,8 @@ def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     """pT (GeV), transverse direction, tanLambda and 1/cos(lambda) of momentum p_new along
     (nx, ny, nz) / nn."""
     nt = math.sqrt(nx * nx + ny * ny)
-    return p_new * nt / nn, nx / nt, ny / nt, nz / nt, nn / nt
+    int_ = 1.0 / nt
+    return p_new * nt / nn, nx * int_, ny * int_, nz * int_, nn * int_
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -329,7 +347,7 @@ def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_z
     ds = 0.0
     t = np.nan  # tan(psi/2) at the barrel crossing
     if code < 0:
-        t, ds_b = _cross_out(X, Y, cph, sph, 0.5 * aw, sg, ecl_r * ecl_r - X * X - Y * Y)
+        t, ds_b = _cross_out(X, Y, cph, sph, 1.0 / aw, sg, ecl_r * ecl_r - X * X - Y * Y)
         ds_p = -1.0
         if tanl > 1e-12:
             ds_p = (ecl_zf - Z) / tanl
@@ -460,8 +478,8 @@ def propagate_charged(
         l_in += 1
     # per track of a chunk: X, Y, Z, cph, sph, tanl, sec, pT, s3_left, path, energy lost, r_first,
     # r_last, cq, sg (rows 0-14); POCA helix w, c0, s0, d0, z0, tanl, s (15-21) and the run
-    # constants (22-28) at the first CDC run
-    fa = np.empty((29, _CHUNK))
+    # constants (22-28) at the first CDC run; 1/|cq| (29)
+    fa = np.empty((30, _CHUNK))
     ia = np.empty((4, _CHUNK), np.int64)  # end code, VXD mask, PXD hits, SVD hits
     sta = np.empty(_CHUNK, np.uint64)
     # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
@@ -487,11 +505,14 @@ def propagate_charged(
                 pt,
             )
             fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
-            fa[13, j], fa[14, j] = cq, 1.0 if cq > 0.0 else -1.0
+            fa[13, j], fa[14, j], fa[29, j] = cq, 1.0 if cq > 0.0 else -1.0, 1.0 / abs(cq)
             ia[0, j], ia[1, j], ia[2, j], ia[3, j] = -1, 0, 0, 0
             # an inward pass only for a track starting before its POCA outside the innermost layer
-            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-            mode[j] = 1 if X * PX + Y * PY < 0.0 and n_layers > 0 and r_start >= radius[0] else 2
+            mode[j] = 2
+            if X * PX + Y * PY < 0.0 and n_layers > 0:
+                r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+                if r_start >= radius[0]:
+                    mode[j] = 1
         for L in range(l_in):
             R = radius[L]
             k = kind[L]
@@ -504,7 +525,8 @@ def propagate_charged(
                 dr2 = R * R - r2
                 if dr2 <= 2e-9 * (r2 + R):
                     continue  # crossed before (or here)
-                t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                rw = pt * fa[29, j]  # radius of curvature (cm)
+                t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
                 if math.isnan(t):
                     mode[j] = 3  # the track turns before R
                     continue
@@ -527,7 +549,7 @@ def propagate_charged(
                     sta[j] = st
                 if x0[L] <= 0.0:
                     continue
-                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, rw)
                 fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j] = X, Y, zc, cph, sph
                 fa[8, j] -= ds3
                 fa[9, j] += ds3
@@ -566,6 +588,7 @@ def propagate_charged(
             st = sta[j]
             X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
             s3_left, travelled, el, rf, rl, cq, sg = fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j], fa[13, j], fa[14, j]  # fmt: skip
+            iacq = fa[29, j]
             code, mask, nh0, nh1 = ia[0, j], ia[1, j], ia[2, j], ia[3, j]
             m = mass[i]
             qi = q[i]
@@ -584,7 +607,7 @@ def propagate_charged(
                 helix = True
                 run_consts = True
             inward = mode[j] == 1
-            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+            r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if inward else 0.0
             l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
             for phase in range(2 if mode[j] == 3 else (0 if inward else 1), 2):
@@ -648,16 +671,20 @@ def propagate_charged(
                         if z_all and r_cur2 < r_in2 and abs(d0) < radius[cur]:
                             # every layer is crossed up to the first unreachable or beyond-decay one;
                             # hits in gap-sized steps (same outcome as the layer loop below)
-                            top = cur
-                            while top < bend:
-                                R2 = radius[top] * radius[top]
-                                if (R2 - d02) * q4 > 1.0:
-                                    L = n_layers  # the track turns here
-                                    break
-                                if rdec2 < R2:
-                                    code = END_DECAYED
-                                    break
-                                top += 1
+                            top = bend
+                            R2 = radius[bend - 1] * radius[bend - 1]
+                            if (R2 - d02) * q4 > 1.0 or rdec2 < R2:
+                                # not all of them (both tests are monotonic in R, q4 >= 0): the first
+                                top = cur
+                                while top < bend:
+                                    R2 = radius[top] * radius[top]
+                                    if (R2 - d02) * q4 > 1.0:
+                                        L = n_layers  # the track turns here
+                                        break
+                                    if rdec2 < R2:
+                                        code = END_DECAYED
+                                        break
+                                    top += 1
                             at = cur
                             while at < top:
                                 take = min(gap, top - at)
@@ -741,7 +768,8 @@ def propagate_charged(
                         # outward above the current radius: local quadratic in t = tan(psi/2)
                         if near:
                             continue  # crossed before (or here)
-                        t, ds = _cross_out(X, Y, cph, sph, 0.5 * abs(cq) / pt, sg, dr2)
+                        rw = pt * iacq  # radius of curvature (cm)
+                        t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
                         if math.isnan(t):
                             break  # beyond the largest radius: the track turns here
                         a = 2.0  # marks the local form
@@ -765,7 +793,7 @@ def propagate_charged(
                         continue
                     # material: move to the crossing, lose energy, scatter
                     if a > 1.0:
-                        X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, pt / abs(cq))
+                        X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, rw)
                     else:
                         ha = -a if phase == 0 else a
                         X, Y, cph, sph = _pos(w, c0, s0, d0, ha, math.sqrt(max(1.0 - a * a, 0.0)))
@@ -792,7 +820,7 @@ def propagate_charged(
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
             if code in (END_STOPPED, END_ESCAPED):
                 dpath = 0.0
-            elif X * cph + Y * sph >= 0.0 and math.hypot(X, Y) < ecl_r and ecl_zb < Z < ecl_zf:
+            elif X * cph + Y * sph >= 0.0 and ecl_r * ecl_r > X * X + Y * Y and ecl_zb < Z < ecl_zf:
                 code, X, Y, Z, PX, PY, PZ, dpath = _end_local(
                     code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb
                 )  # fmt: skip

@@ -144,6 +144,14 @@ _OUT_KEYS = (
 )
 
 
+def _among(a: np.ndarray, codes: tuple[int, ...]) -> np.ndarray:
+    """``np.isin(a, codes)`` for a few codes, as equalities (several times faster)."""
+    out = a == codes[0]
+    for c in codes[1:]:
+        out |= a == c
+    return out
+
+
 def _cat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -208,7 +216,7 @@ class DetectorStage:
         col = decay_particles(col, table, rng, prompt, stable, max_generations=1, warn_unfinished=False)
         col = decay_particles(col, sm, rng, self.particles, default_stable)
         keep = (col["status"] == STATUS_FINAL) & (col.local_index() > 0)
-        keep &= ~np.isin(np.abs(col["id"]), _NEUTRINOS)
+        keep &= ~_among(np.abs(col["id"]), _NEUTRINOS)
         owner = col.event_index()[keep]
         ids = col["id"][keep].astype(np.int64)
         return {
@@ -241,9 +249,9 @@ class DetectorStage:
         else:
             q = np.zeros(len(ids))
             q[known] = self.particles.charge(ids[known])
-        final = (status == STATUS_FINAL) & known & ~np.isin(aid, _NEUTRINOS)
+        final = (status == STATUS_FINAL) & known & ~_among(aid, _NEUTRINOS)
         # neutral final-state particles the detector sees: photons, K_L, neutrons (others invisible)
-        final &= (q != 0) | np.isin(aid, (22, KL_PDG, 2112))
+        final &= (q != 0) | _among(aid, (22, KL_PDG, 2112))
         ev = mc.event_index()
         local = mc.local_index()
         # charged decayed particles leave a track up to the vertex of their first daughter
@@ -260,7 +268,7 @@ class DetectorStage:
                 + (mc["vz"][d_global] - mc["vz"][sel][dec]) ** 2
             )
         sel_ids = take(ids)
-        fly = np.flatnonzero(np.isin(take(aid), _DECAY_IN_FLIGHT) & ~dec)
+        fly = np.flatnonzero(_among(take(aid), _DECAY_IN_FLIGHT) & ~dec)
         if len(fly):
             i_fly = sel[fly]
             p = np.sqrt(mc["px"][i_fly] ** 2 + mc["py"][i_fly] ** 2 + mc["pz"][i_fly] ** 2)
@@ -353,7 +361,7 @@ class DetectorStage:
             ic_conv = np.flatnonzero(res["end_code"] == END_CONVERTED)
             if len(ic_conv):
                 nxt.append(self._pairs(gen, res, ic_conv))
-            fly = (res["end_code"] == END_DECAYED) & np.isin(np.abs(gen["pdg"]), _DECAY_IN_FLIGHT)
+            fly = (res["end_code"] == END_DECAYED) & _among(np.abs(gen["pdg"]), _DECAY_IN_FLIGHT)
             fly &= gen["origin"] == ORIGIN_PRIMARY if generation == 0 else np.zeros(n, bool)
             fly &= np.isfinite(gen["s3"])
             idx = np.flatnonzero(fly)

@@ -105,6 +105,8 @@ class _Context:
         # Later pipeline stages: each package exposes ``build_stage(card, particles)``
         # returning ``stage(batch, rng) -> batch`` or None when the card switches it off.
         self.stages: list[tuple[int, Any]] = []
+        #: called once before the first stage call (fastsim.warmup: wait for kernels compiled ahead)
+        self.before_stages: Callable[[], None] | None = None
         for slot, module in (
             (STAGE_DETECTOR, "fastsim.detector"),
             (STAGE_TRIGGER, "fastsim.trigger"),
@@ -140,6 +142,9 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
             batch["mc"], ctx.decay_table, stage_rng(seed, task.index, STAGE_DECAYS), ctx.particles, ctx.stable
         )
         batch.collections["mc"] = mc
+    if ctx.before_stages is not None and ctx.stages:
+        ctx.before_stages()
+        ctx.before_stages = None
     for slot, stage in ctx.stages:
         batch = stage(batch, stage_rng(seed, task.index, slot))
     if ctx.selection is not None:
@@ -252,7 +257,17 @@ def run(
     todo = tasks[done:]
     try:
         if workers <= 1 or len(todo) <= 1:
+            from fastsim.warmup import start_compile_ahead
+
+            ahead = start_compile_ahead(card, 1) if todo else None  # cold cache: compile in parallel
             ctx = _Context(card)
+            if ahead is not None:
+                # meanwhile compile (and train) the generators here: a few throw-away events
+                # from a private stream, so that the wait below overlaps the two compilations
+                for gen in ctx.generators.values():
+                    if not getattr(gen, "reads_files", False):
+                        gen.generate(8, np.random.default_rng(0))
+                ctx.before_stages = ahead.wait
             for task in todo:
                 consume(task, *run_chunk(ctx, task))
         else:

@@ -68,6 +68,28 @@ def test_bit_identical_across_worker_counts(tmp_path: Path) -> None:
     assert not np.array_equal(datasets(tmp_path / "w1.h5")["mc/px"], datasets(tmp_path / "w3.h5")["mc/px"])
 
 
+def test_compile_ahead_helper_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cold-cache helper process (fastsim.warmup) runs to completion and the file is
+    bit-identical to a run without it."""
+    from fastsim import warmup
+
+    card = load_card(write_card(tmp_path, SMALL_CARD.format(events=1500, chunk=500)))
+    run(card, output=tmp_path / "plain.h5", workers=1, progress=False)
+    started = []
+    original = warmup.start_compile_ahead
+
+    def forced(card_: dict, workers: int) -> warmup.CompileAhead | None:
+        ahead = original(card_, workers, force=True)
+        started.append(ahead)
+        return ahead
+
+    monkeypatch.setattr(warmup, "start_compile_ahead", forced)
+    run(card, output=tmp_path / "ahead.h5", workers=1, progress=False)
+    assert len(started) == 1 and started[0] is not None
+    assert started[0].process.exitcode == 0  # the helper finished its synthetic events
+    assert_same_file(tmp_path / "plain.h5", tmp_path / "ahead.h5")
+
+
 def test_resume_after_interruption_gives_identical_file(tmp_path: Path) -> None:
     card = load_card(write_card(tmp_path, SMALL_CARD.format(events=5000, chunk=1000)))
     run(card, output=tmp_path / "ref.h5", progress=False)

@@ -21,7 +21,7 @@ efficiency); a point with w > w_max is kept with event weight w / w_max
 reported.  With ``weighted: true`` every non-zero trial point is kept with weight
 w / w_max (relative weights; the cross section is in /meta).
 
-Adaptive training: the channel weights alpha and w_max are fixed in ``__init__`` from
+Adaptive training: the channel weights alpha and w_max are fixed on first use from
 ``TRAIN_POINTS`` points drawn from a generator seeded by a hash of the process
 parameters and the nominal beams (not by the run's seed), so every chunk and worker
 uses the same grid and the output depends only on the card.  The result is cached per
@@ -199,7 +199,10 @@ class MEProcess(Generator):
         self.xmax = 1.0 - thr**2 / s0
         self._overweight = 0
         self._trials = 0
-        if not self.check():
+        self._trained = False  # trained on first use: card checks build generators without it
+
+    def _ensure_trained(self) -> None:
+        if not self._trained and not self.check():
             self._train()
 
     # ----------------------------------------------------------------- subclass API
@@ -299,6 +302,7 @@ class MEProcess(Generator):
             repr(sorted((k, repr(v)) for k, v in self.config.items() if not k.startswith("fsr"))),
             self.beams,
         )
+        self._trained = True
         if key in _TRAIN_CACHE:
             self.phase_space.alpha, self.w_max = _TRAIN_CACHE[key]
             return
@@ -326,6 +330,7 @@ class MEProcess(Generator):
         _TRAIN_CACHE[key] = (self.phase_space.alpha.copy(), self.w_max)
 
     def generate(self, n_events: int, rng: np.random.Generator) -> tuple[EventBatch, XsecTally]:
+        self._ensure_trained()
         tally = XsecTally()
         keep: dict[str, list[np.ndarray]] = {}
         weights: list[np.ndarray] = []
@@ -403,6 +408,7 @@ class MEProcess(Generator):
         return lambda fields: radiate_regular(fields, dip, rng, self.fsr_cutoff, self.fsr_multiphoton)
 
     def describe_common(self) -> dict[str, Any]:
+        self._ensure_trained()
         return {
             "isr": self.isr_on,
             "fsr": self.fsr_on,

@@ -9,8 +9,8 @@ vertices and KLM hits) while this process compiles and runs the generators.  Bef
 first detector call this process waits for the helper and then loads the cached kernels.
 
 Skipped when the detector's propagation kernel is already cached, on one-core machines, with
-worker pools (each worker compiles for itself), when the card has no detector, or when
-``FASTSIM_NO_WARMUP`` is set.  The helper writes nothing but numba's cache; if it fails or
+worker pools and inside worker processes (grid tasks, dask: each compiles for itself), when
+the card has no detector, or when ``FASTSIM_NO_WARMUP`` is set.  The helper writes nothing but numba's cache; if it fails or
 is killed, this process compiles the kernels itself, as without it.  Results do not depend
 on it (it draws no random numbers of the run).
 """
@@ -106,6 +106,8 @@ def start_compile_ahead(card: dict[str, Any], workers: int, force: bool = False)
     warm cache or one core, for tests), else None."""
     if os.environ.get("FASTSIM_NO_WARMUP") or workers > 1:
         return None
+    if multiprocessing.parent_process() is not None:  # a worker (grid pool, dask): not here
+        return None
     if not card.get("detector", {}).get("enabled", False):
         return None
     if not force and ((os.cpu_count() or 1) < 2 or _cache_is_warm()):
@@ -114,6 +116,6 @@ def start_compile_ahead(card: dict[str, Any], workers: int, force: bool = False)
         mp = multiprocessing.get_context("spawn")
         proc = mp.Process(target=_compile, args=(dict(card),), daemon=True)
         proc.start()
-    except OSError:
+    except Exception:  # noqa: BLE001 - e.g. no process creation allowed here: compile in-process
         return None
     return CompileAhead(proc)

@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.events is not None:
         for params in card["processes"].values():
             params["events"] = None
-    summary = run(card, output=args.output, resume=args.resume, progress=not args.quiet)
+    summary = run(card, output=args.output, resume=args.resume, progress=not args.quiet, compile_ahead=True)
     if not args.quiet:
         print("\n".join(summary.lines()))
     return 0

@@ -201,8 +201,13 @@ def run(
     resume: bool = False,
     progress: bool = True,
     on_chunk: Callable[[int], None] | None = None,
+    compile_ahead: bool = False,
 ) -> RunSummary:
-    """Run the whole card and write the HDF5 file.  Returns the summary."""
+    """Run the whole card and write the HDF5 file.  Returns the summary.
+
+    ``compile_ahead``: on a cold numba cache, compile the detector, trigger and reco kernels
+    in a second process meanwhile (:mod:`fastsim.warmup`; the ``fastsim run`` command sets it;
+    off by default because a spawned process imports the caller's main module)."""
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -259,7 +264,7 @@ def run(
         if workers <= 1 or len(todo) <= 1:
             from fastsim.warmup import start_compile_ahead
 
-            ahead = start_compile_ahead(card, 1) if todo else None  # cold cache: compile in parallel
+            ahead = start_compile_ahead(card, 1) if todo and compile_ahead else None
             ctx = _Context(card)
             if ahead is not None:
                 # meanwhile compile (and train) the generators here: a few throw-away events

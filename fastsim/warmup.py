@@ -7,6 +7,9 @@ compiles the later stages' kernels from a small synthetic sample (particle guns 
 pions, kaons, electrons, photons, K0S, K_L and pi0: tracks, showers, conversions, V0
 vertices and KLM hits) while this process compiles and runs the generators.  Before its
 first detector call this process waits for the helper and then loads the cached kernels.
+Used by the ``fastsim run`` command (``run(..., compile_ahead=True)``); the library's
+``run()`` leaves it off by default, since a spawned process imports the caller's main
+module (a script without an ``if __name__ == "__main__"`` guard would run again).
 
 Skipped when the detector's propagation kernel is already cached, on one-core machines, with
 worker pools and inside worker processes (grid tasks, dask: each compiles for itself), when

@@ -84,7 +84,7 @@ def test_compile_ahead_helper_changes_nothing(tmp_path: Path, monkeypatch: pytes
         return ahead
 
     monkeypatch.setattr(warmup, "start_compile_ahead", forced)
-    run(card, output=tmp_path / "ahead.h5", workers=1, progress=False)
+    run(card, output=tmp_path / "ahead.h5", workers=1, progress=False, compile_ahead=True)
     assert len(started) == 1 and started[0] is not None
     assert started[0].process.exitcode == 0  # the helper finished its synthetic events
     assert_same_file(tmp_path / "plain.h5", tmp_path / "ahead.h5")

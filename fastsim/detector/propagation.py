@@ -31,7 +31,8 @@ import math
 import numpy as np
 from numba import njit
 
-from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_MATERIAL, KIND_PXD
+from fastsim.detector import branchless as bl
+from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_MATERIAL, KIND_PXD, KIND_SVD
 
 __all__ = [
     "END_CONVERTED",
@@ -65,6 +66,9 @@ _HIGHLAND = 0.0136
 _BETA2_MIN = 0.9245283018867925
 # tracks stepped together through the layers before the CDC
 _CHUNK = 128
+# rows of the chunk state holding integers (as floats): end code, VXD bit mask, PXD and SVD
+# hit counts, stepping mode
+_ROW_CODE, _ROW_MASK, _ROW_NH0, _ROW_NH1, _ROW_MODE = 31, 32, 33, 34, 35
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -407,6 +411,123 @@ def _run_consts(w, d0, z0, tanl, s_cur, sec, s3_left):  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
+def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, bit):  # fmt: skip
+    """One layer before the CDC (radius R, z extent [z_lo, z_hi], x/X0 = x0_l, cm) for the
+    tracks of a chunk (rows of the chunk buffer of :func:`propagate_charged`), without a
+    branch per track: every quantity is computed for every track and kept by a select, so
+    the loop runs in SIMD lanes.  Same steps as the layer loop of :func:`propagate_charged`:
+    the outward crossing from the quadratic of :func:`_cross_out`, decay, z extent, a hit
+    with probability ``eff_l`` in a ``detector`` layer (VXD bit ``bit``, counted as PXD if
+    ``pxd``, else SVD), then at a material layer the energy loss and Highland
+    scattering of :func:`_scatter` with Box-Muller normals (:mod:`.branchless`)."""
+    for j in range(nb):
+        X, Y, Z = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j], fb[2 * _CHUNK + j]
+        cph, sph, tanl, sec, pt = (
+            fb[3 * _CHUNK + j],
+            fb[4 * _CHUNK + j],
+            fb[5 * _CHUNK + j],
+            fb[6 * _CHUNK + j],
+            fb[7 * _CHUNK + j],
+        )
+        s3l, sg, m = fb[8 * _CHUNK + j], fb[14 * _CHUNK + j], fb[30 * _CHUNK + j]
+        r2 = X * X + Y * Y
+        dr2 = R * R - r2
+        go = (fb[_ROW_MODE * _CHUNK + j] == 2) & (dr2 > 2e-9 * (r2 + R))
+        rw = pt * fb[29 * _CHUNK + j]  # radius of curvature (cm)
+        # outward crossing: t = tan(psi/2) from the quadratic of _cross_out
+        pu = X * cph + Y * sph
+        pn = sg * (Y * cph - X * sph)
+        cc = 0.25 * dr2
+        aq = cc - rw * (pn + rw)
+        bq = -pu * rw
+        disc = bq * bq - 4.0 * aq * cc
+        real = disc >= 0.0
+        qq = -0.5 * (bq + math.copysign(math.sqrt(max(disc, 0.0)), bq))
+        ra = qq / aq
+        rc = cc / qq
+        t = min(ra, rc) if aq >= 0.0 else (rc if qq > 0.0 else ra)
+        half = bl.atan(t)
+        half = half + math.pi if t < 0.0 else half
+        ds = 2.0 * half * rw
+        ds3 = ds * sec
+        turns = go & (not real)
+        decays = go & real & (ds3 > s3l)
+        zc = Z + tanl * ds
+        inz = go & real & (ds3 <= s3l) & (zc >= z_lo) & (zc <= z_hi)
+        st = sta[j]
+        if detector:
+            st1, u = bl.next_uniform(st)
+            hit = inz & (u < eff_l)
+            st = st1 if inz else st
+            fb[_ROW_MASK * _CHUNK + j] = (
+                fb[_ROW_MASK * _CHUNK + j] + bit if hit else fb[_ROW_MASK * _CHUNK + j]
+            )
+            fb[_ROW_NH0 * _CHUNK + j] += 1.0 if hit & pxd else 0.0
+            fb[_ROW_NH1 * _CHUNK + j] += 1.0 if hit & (not pxd) else 0.0
+            rf = fb[11 * _CHUNK + j]
+            fb[11 * _CHUNK + j] = R if hit & (rf < 0.0) else rf
+            fb[12 * _CHUNK + j] = R if hit else fb[12 * _CHUNK + j]
+        code = fb[_ROW_CODE * _CHUNK + j]
+        code = END_DECAYED if decays else code
+        ended = turns | decays
+        if x0_l > 0.0:
+            # move to the crossing (rational in t, _turn)
+            it2 = 1.0 / (1.0 + t * t)
+            sn = 2.0 * t * it2
+            omc = 2.0 * t * t * it2
+            Xn = X + (sn * cph - omc * sg * sph) * rw
+            Yn = Y + (sn * sph + omc * sg * cph) * rw
+            cn = (1.0 - omc) * cph - sn * sg * sph
+            sn_ = (1.0 - omc) * sph + sn * sg * cph
+            # energy loss and Highland width (_scatter)
+            p = pt * sec
+            p2 = p * p
+            rs = R * sec
+            xx = x0_l * rs / max(abs(Xn * cn + Yn * sn_), 0.05 * rs)
+            m2 = m * m
+            e2 = p2 + m2
+            de = dedx_l * xx
+            de = de * (_BETA2_MIN * e2 / p2) if p2 < _BETA2_MIN * e2 else de
+            e_new = math.sqrt(e2) - de
+            stops = inz & (e_new <= m * 1.0001)
+            p2n = e_new * e_new - m2
+            ip2 = 1.0 / p2n
+            theta0 = (
+                _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * bl.log(xx * e_new * e_new * ip2))
+            )
+            p_new = math.sqrt(p2n)
+            st2, g1, g2 = bl.gauss2(st)
+            ts = theta0 * sec * g1
+            tg = theta0 * g2
+            nx = cn - ts * sn_ - tg * tanl * cn
+            ny = sn_ + ts * cn - tg * tanl * sn_
+            nz = tanl + tg
+            nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+            nt = math.sqrt(nx * nx + ny * ny)
+            ptn = p_new * nt / nn
+            escapes = inz & (not stops) & (ptn < 1e-6)
+            moves = inz & (not stops) & (not escapes)
+            int_ = 1.0 / nt
+            fb[0 * _CHUNK + j] = Xn if inz else X
+            fb[1 * _CHUNK + j] = Yn if inz else Y
+            fb[2 * _CHUNK + j] = zc if inz else Z
+            fb[8 * _CHUNK + j] = s3l - ds3 if inz else s3l
+            fb[9 * _CHUNK + j] = fb[9 * _CHUNK + j] + ds3 if inz else fb[9 * _CHUNK + j]
+            fb[10 * _CHUNK + j] = fb[10 * _CHUNK + j] + de if inz else fb[10 * _CHUNK + j]
+            st = st2 if moves | escapes else st
+            fb[3 * _CHUNK + j] = nx * int_ if moves else (nx if escapes else (cn if inz else cph))
+            fb[4 * _CHUNK + j] = ny * int_ if moves else (ny if escapes else (sn_ if inz else sph))
+            fb[5 * _CHUNK + j] = nz * int_ if moves else (nz if escapes else tanl)
+            fb[6 * _CHUNK + j] = nn * int_ if moves else sec
+            fb[7 * _CHUNK + j] = ptn if moves else (p_new / nn if escapes else pt)
+            code = END_STOPPED if stops else (END_ESCAPED if escapes else code)
+            ended = ended | stops | escapes
+        sta[j] = st
+        fb[_ROW_CODE * _CHUNK + j] = code
+        fb[_ROW_MODE * _CHUNK + j] = 3 if ended else fb[_ROW_MODE * _CHUNK + j]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
     radius, z_min, z_max, x0, dedx_x0, eff, kind, superlayer, pxd_index, svd_index,
@@ -478,12 +599,12 @@ def propagate_charged(
         l_in += 1
     # per track of a chunk: X, Y, Z, cph, sph, tanl, sec, pT, s3_left, path, energy lost, r_first,
     # r_last, cq, sg (rows 0-14); POCA helix w, c0, s0, d0, z0, tanl, s (15-21) and the run
-    # constants (22-28) at the first CDC run; 1/|cq| (29)
-    fa = np.empty((30, _CHUNK))
-    ia = np.empty((4, _CHUNK), np.int64)  # end code, VXD mask, PXD hits, SVD hits
+    # constants (22-28) at the first CDC run; 1/|cq| (29); mass (30); the integer rows _ROW_*
+    # with the stepping mode 0: escaped at the start, 1: inward pass first, 2: outward,
+    # 3: stepping ended
+    fb = np.empty(36 * _CHUNK)  # one buffer (fixed row stride: the block loops vectorise)
+    fa = fb.reshape((36, _CHUNK))
     sta = np.empty(_CHUNK, np.uint64)
-    # 0: escaped at the start, 1: inward pass first, 2: outward, 3: stepping ended
-    mode = np.empty(_CHUNK, np.int8)
     for base in range(0, n, _CHUNK):
         nb = min(_CHUNK, n - base)
         for j in range(nb):
@@ -492,7 +613,7 @@ def propagate_charged(
             pt = math.sqrt(PX * PX + PY * PY)
             sta[j] = _seed(seed, i)
             if pt < 1e-6:
-                mode[j] = 0
+                fa[_ROW_MODE, j] = 0
                 continue
             cq = -q[i] * KAPPA * bz  # w = cq / pT
             tanl = PZ / pt
@@ -506,73 +627,22 @@ def propagate_charged(
             )
             fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
             fa[13, j], fa[14, j], fa[29, j] = cq, 1.0 if cq > 0.0 else -1.0, 1.0 / abs(cq)
-            ia[0, j], ia[1, j], ia[2, j], ia[3, j] = -1, 0, 0, 0
+            fa[30, j] = mass[i]
+            fa[_ROW_CODE, j], fa[_ROW_MASK, j], fa[_ROW_NH0, j], fa[_ROW_NH1, j] = -1, 0, 0, 0
             # an inward pass only for a track starting before its POCA outside the innermost layer
-            mode[j] = 2
+            fa[_ROW_MODE, j] = 2
             if X * PX + Y * PY < 0.0 and n_layers > 0:
                 r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
                 if r_start >= radius[0]:
-                    mode[j] = 1
+                    fa[_ROW_MODE, j] = 1
         for L in range(l_in):
-            R = radius[L]
             k = kind[L]
-            for j in range(nb):
-                if mode[j] != 2:
-                    continue
-                X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
-                cq, sg = fa[13, j], fa[14, j]
-                r2 = X * X + Y * Y
-                dr2 = R * R - r2
-                if dr2 <= 2e-9 * (r2 + R):
-                    continue  # crossed before (or here)
-                rw = pt * fa[29, j]  # radius of curvature (cm)
-                t, ds = _cross_out(X, Y, cph, sph, rw, sg, dr2)
-                if math.isnan(t):
-                    mode[j] = 3  # the track turns before R
-                    continue
-                ds3 = ds * sec
-                if ds3 > fa[8, j]:
-                    ia[0, j] = END_DECAYED
-                    mode[j] = 3
-                    continue
-                zc = Z + tanl * ds
-                if zc < z_min[L] or zc > z_max[L]:
-                    continue
-                st = sta[j]
-                if k != KIND_MATERIAL:
-                    st, u = _next(st)
-                    if u < eff[L]:
-                        mask, nh0, nh1, nh2, rf, rl = _record_hit(
-                            k, R, pxd_index[L], svd_index[L], ia[1, j], ia[2, j], ia[3, j], 0, fa[11, j], fa[12, j]
-                        )  # fmt: skip
-                        ia[1, j], ia[2, j], ia[3, j], fa[11, j], fa[12, j] = mask, nh0, nh1, rf, rl
-                    sta[j] = st
-                if x0[L] <= 0.0:
-                    continue
-                X, Y, cph, sph = _turn(X, Y, cph, sph, t, sg, rw)
-                fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j] = X, Y, zc, cph, sph
-                fa[8, j] -= ds3
-                fa[9, j] += ds3
-                st, de, p_new, nx, ny, nz, nn = _scatter(st, X, Y, cph, sph, tanl, sec, pt, mass[base + j], R, x0[L], dedx_x0[L])  # fmt: skip
-                sta[j] = st
-                fa[10, j] += de
-                if p_new <= 0.0:
-                    ia[0, j] = END_STOPPED
-                    mode[j] = 3
-                elif p_new * math.sqrt(nx * nx + ny * ny) / nn < 1e-6:
-                    ia[0, j] = END_ESCAPED
-                    fa[3, j], fa[4, j], fa[5, j], fa[7, j] = (
-                        nx,
-                        ny,
-                        nz,
-                        p_new / nn,
-                    )  # end momentum p_new n / nn
-                    mode[j] = 3
-                else:
-                    fa[7, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j] = _redirect(p_new, nx, ny, nz, nn)
+            bit = float(1 << pxd_index[L]) if k == KIND_PXD else float(1 << (8 + svd_index[L]))
+            detector = k in (KIND_PXD, KIND_SVD)
+            _step_block(fb, sta, nb, radius[L], z_min[L], z_max[L], x0[L], dedx_x0[L], eff[L], detector, k == KIND_PXD, bit)  # fmt: skip
         if l_in < n_layers:  # helix and run constants at the first CDC run
             for j in range(nb):
-                if mode[j] != 2:
+                if fa[_ROW_MODE, j] != 2:
                     continue
                 pt, X, Y, Z = fa[7, j], fa[0, j], fa[1, j], fa[2, j]
                 w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * fa[3, j], pt * fa[4, j], pt * fa[5, j], q[base + j], bz)  # fmt: skip
@@ -582,14 +652,16 @@ def propagate_charged(
                 )  # fmt: skip
         for j in range(nb):
             i = base + j
-            if mode[j] == 0:
+            if fa[_ROW_MODE, j] == 0:
                 end_code[i] = END_ESCAPED
                 continue
             st = sta[j]
             X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip
             s3_left, travelled, el, rf, rl, cq, sg = fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j], fa[13, j], fa[14, j]  # fmt: skip
             iacq = fa[29, j]
-            code, mask, nh0, nh1 = ia[0, j], ia[1, j], ia[2, j], ia[3, j]
+            code, mask = int(fa[_ROW_CODE, j]), int(fa[_ROW_MASK, j])
+            nh0, nh1 = int(fa[_ROW_NH0, j]), int(fa[_ROW_NH1, j])
+            mode_j = fa[_ROW_MODE, j]
             m = mass[i]
             qi = q[i]
             nh2 = 0
@@ -601,16 +673,16 @@ def propagate_charged(
             helix = False
             run_consts = False  # d02 ... z_a below are those of the current helix
             d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0
-            if mode[j] == 2 and l_in < n_layers:
+            if mode_j == 2 and l_in < n_layers:
                 w, c0, s0, d0, z0, tanl, s_cur = fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j]  # fmt: skip
                 d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j]  # fmt: skip
                 helix = True
                 run_consts = True
-            inward = mode[j] == 1
+            inward = mode_j == 1
             r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if inward else 0.0
             l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-            for phase in range(2 if mode[j] == 3 else (0 if inward else 1), 2):
+            for phase in range(2 if mode_j == 3 else (0 if inward else 1), 2):
                 if code >= 0:
                     break
                 if phase == 0:

@@ -33,6 +33,7 @@ from numba import njit
 
 from fastsim.detector import branchless as bl
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_MATERIAL, KIND_PXD, KIND_SVD
+from fastsim.trigger.fmath import asin
 
 __all__ = [
     "END_CONVERTED",
@@ -69,6 +70,13 @@ _CHUNK = 128
 # rows of the chunk state holding integers (as floats): end code, VXD bit mask, PXD and SVD
 # hit counts, stepping mode
 _ROW_CODE, _ROW_MASK, _ROW_NH0, _ROW_NH1, _ROW_MODE = 31, 32, 33, 34, 35
+# and: CDC hits, hits in the current superlayer, z test of the current run (1 all layers, -1 some,
+# pass, 0 none), the layer the scalar stepping resumes at
+_ROW_NH2, _ROW_NSL, _ROW_ZALL, _ROW_RESUME = 36, 37, 38, 39
+_N_ROWS = 40
+# stepping modes: escaped at the start, inward pass first, outward, ended, outward in the
+# per-track loop from layer _ROW_RESUME
+_MODE_NONE, _MODE_INWARD, _MODE_OUT, _MODE_DONE, _MODE_RESUME = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -432,7 +440,7 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
         s3l, sg, m = fb[8 * _CHUNK + j], fb[14 * _CHUNK + j], fb[30 * _CHUNK + j]
         r2 = X * X + Y * Y
         dr2 = R * R - r2
-        go = (fb[_ROW_MODE * _CHUNK + j] == 2) & (dr2 > 2e-9 * (r2 + R))
+        go = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & (dr2 > 2e-9 * (r2 + R))
         rw = pt * fb[29 * _CHUNK + j]  # radius of curvature (cm)
         # outward crossing: t = tan(psi/2) from the quadratic of _cross_out
         pu = X * cph + Y * sph
@@ -524,7 +532,131 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
             ended = ended | stops | escapes
         sta[j] = st
         fb[_ROW_CODE * _CHUNK + j] = code
-        fb[_ROW_MODE * _CHUNK + j] = 3 if ended else fb[_ROW_MODE * _CHUNK + j]
+        fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE if ended else fb[_ROW_MODE * _CHUNK + j]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _block_helices(fa, nb, q, base, bz):  # fmt: skip
+    """POCA helix (rows 15-21) and CDC run constants (rows 22-28) of the outgoing tracks of a
+    chunk from their local state (:func:`_helix`, :func:`_run_consts`)."""
+    for j in range(nb):
+        if fa[_ROW_MODE, j] != _MODE_OUT:
+            continue
+        pt, X, Y, Z = fa[7, j], fa[0, j], fa[1, j], fa[2, j]
+        w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * fa[3, j], pt * fa[4, j], pt * fa[5, j], q[base + j], bz)  # fmt: skip
+        fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j] = w, c0, s0, d0, z0, tanl, s_cur  # fmt: skip
+        fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j] = _run_consts(
+            w, d0, z0, tanl, s_cur, fa[6, j], fa[8, j]
+        )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi_all, zlo_any, zhi_any):  # fmt: skip
+    """The CDC layers ``cur`` to ``bend - 1`` (one superlayer's run, no material, cm) for the
+    outgoing tracks of a chunk, in SIMD lanes like :func:`_step_block`, with the radius cuts
+    of :func:`propagate_charged` from the POCA helix (rows 15-28): a layer is reached iff
+    ``(R^2 - d0^2) q4 <= 1`` (else the track turns there and its stepping ends), beyond the
+    decay point iff ``R^2 > r_decay^2``.  The z test holds for all the run's crossings or for
+    none for most tracks (from the asin bounds of the z range, exact asin if they straddle
+    an edge); the others (crossing an end of the layers' z extent inside the run) are tested
+    layer by layer after the SIMD pass, each on its own (bounds first, asin if needed).  A
+    track that starts inside the run's inner radius or comes closer to the axis than it
+    (|d0|) is left to the per-track loop (``_MODE_RESUME`` from layer ``cur``).  Hits: one
+    uniform per crossed layer against the layer efficiency ``eff_l`` (common to the CDC)."""
+    r_in = radius[cur]
+    r_in2 = r_in * r_in
+    r_top = radius[bend - 1]
+    for j in range(nb):
+        d02, q4, rmax2, rdec2 = (
+            fb[22 * _CHUNK + j],
+            fb[23 * _CHUNK + j],
+            fb[24 * _CHUNK + j],
+            fb[25 * _CHUNK + j],
+        )
+        a_scale, z_arc, z_a = fb[26 * _CHUNK + j], fb[27 * _CHUNK + j], fb[28 * _CHUNK + j]
+        z0, d0, s_cur = fb[19 * _CHUNK + j], fb[18 * _CHUNK + j], fb[21 * _CHUNK + j]
+        X, Y = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j]
+        r_top2 = min(r_top * r_top, rmax2, rdec2)
+        # z range of the run's crossings: from the current point to the outermost one
+        inside = r_top2 > d02
+        aa = min(a_scale * math.sqrt(max(r_top2 - d02, 0.0)), 1.0)
+        a3 = aa * aa * aa
+        z_b1 = z0 + z_arc * (aa + a3 / 6.0)
+        z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+        z_lo = min(z_a, z_b1, z_b2) if inside else z_a
+        z_hi = max(z_a, z_b1, z_b2) if inside else z_a
+        z_all = (z_lo >= zlo_all) & (z_hi <= zhi_all)
+        z_none = (z_hi < zlo_any) | (z_lo > zhi_any)
+        # exact asin (branch-free rational form) where the bounds straddle an edge
+        z_b = z0 + z_arc * asin(aa)
+        z_lo2 = min(z_a, z_b)
+        z_hi2 = max(z_a, z_b)
+        redo = (not (z_all | z_none)) & (aa > 0.0)
+        z_all = ((z_lo2 >= zlo_all) & (z_hi2 <= zhi_all)) if redo else z_all
+        z_none = ((z_hi2 < zlo_any) | (z_lo2 > zhi_any)) if redo else z_none
+        r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if s_cur >= 0.0 else -1.0
+        resume = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & ((r_cur2 >= r_in2) | (abs(d0) >= r_in))
+        fb[_ROW_MODE * _CHUNK + j] = _MODE_RESUME if resume else fb[_ROW_MODE * _CHUNK + j]
+        fb[_ROW_RESUME * _CHUNK + j] = cur if resume else fb[_ROW_RESUME * _CHUNK + j]
+        fb[_ROW_ZALL * _CHUNK + j] = 1.0 if z_all else (0.0 if z_none else -1.0)
+        fb[_ROW_NSL * _CHUNK + j] = 0.0
+    for LL in range(cur, bend):
+        R = radius[LL]
+        R2 = R * R
+        for j in range(nb):
+            alive = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & (fb[_ROW_ZALL * _CHUNK + j] >= 0.0)
+            d02, q4, rdec2 = fb[22 * _CHUNK + j], fb[23 * _CHUNK + j], fb[25 * _CHUNK + j]
+            turns = alive & ((R2 - d02) * q4 > 1.0)
+            decays = alive & (not turns) & (rdec2 < R2)
+            reached = alive & (not turns) & (not decays) & (fb[_ROW_ZALL * _CHUNK + j] > 0.0)
+            st = sta[j]
+            st1, u = bl.next_uniform(st)
+            sta[j] = st1 if reached else st
+            hit = reached & (u < eff_l)
+            fb[_ROW_NSL * _CHUNK + j] += 1.0 if hit else 0.0
+            rf = fb[11 * _CHUNK + j]
+            fb[11 * _CHUNK + j] = R if hit & (rf < 0.0) else rf
+            fb[12 * _CHUNK + j] = R if hit else fb[12 * _CHUNK + j]
+            fb[_ROW_CODE * _CHUNK + j] = END_DECAYED if decays else fb[_ROW_CODE * _CHUNK + j]
+            fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE if turns | decays else fb[_ROW_MODE * _CHUNK + j]
+    # tracks crossing an end of the z extent inside the run: layer by layer
+    for j in range(nb):
+        if fb[_ROW_MODE * _CHUNK + j] != _MODE_OUT or fb[_ROW_ZALL * _CHUNK + j] >= 0.0:
+            continue
+        d02, q4, rdec2 = fb[22 * _CHUNK + j], fb[23 * _CHUNK + j], fb[25 * _CHUNK + j]
+        a_scale, z_arc, z0 = fb[26 * _CHUNK + j], fb[27 * _CHUNK + j], fb[19 * _CHUNK + j]
+        st = sta[j]
+        nsl = 0.0
+        rf, rl = fb[11 * _CHUNK + j], fb[12 * _CHUNK + j]
+        for LL in range(cur, bend):
+            R = radius[LL]
+            R2 = R * R
+            if (R2 - d02) * q4 > 1.0:
+                fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE  # the track turns here
+                break
+            if rdec2 < R2:
+                fb[_ROW_CODE * _CHUNK + j] = END_DECAYED
+                fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE
+                break
+            aa = a_scale * math.sqrt(R2 - d02)
+            a3 = aa * aa * aa
+            z_b1 = z0 + z_arc * (aa + a3 / 6.0)
+            z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+            if max(z_b1, z_b2) < z_min[LL] or min(z_b1, z_b2) > z_max[LL]:
+                continue
+            if min(z_b1, z_b2) < z_min[LL] or max(z_b1, z_b2) > z_max[LL]:
+                zc = z0 + z_arc * math.asin(aa)
+                if zc < z_min[LL] or zc > z_max[LL]:
+                    continue
+            st, u = bl.next_uniform(st)
+            if u < eff_l:
+                nsl += 1.0
+                if rf < 0.0:
+                    rf = R
+                rl = R
+        sta[j] = st
+        fb[_ROW_NSL * _CHUNK + j] = nsl
+        fb[11 * _CHUNK + j], fb[12 * _CHUNK + j] = rf, rl
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -602,8 +734,8 @@ def propagate_charged(
     # constants (22-28) at the first CDC run; 1/|cq| (29); mass (30); the integer rows _ROW_*
     # with the stepping mode 0: escaped at the start, 1: inward pass first, 2: outward,
     # 3: stepping ended
-    fb = np.empty(36 * _CHUNK)  # one buffer (fixed row stride: the block loops vectorise)
-    fa = fb.reshape((36, _CHUNK))
+    fb = np.empty(_N_ROWS * _CHUNK)  # one buffer (fixed row stride: the block loops vectorise)
+    fa = fb.reshape((_N_ROWS, _CHUNK))
     sta = np.empty(_CHUNK, np.uint64)
     for base in range(0, n, _CHUNK):
         nb = min(_CHUNK, n - base)
@@ -613,7 +745,7 @@ def propagate_charged(
             pt = math.sqrt(PX * PX + PY * PY)
             sta[j] = _seed(seed, i)
             if pt < 1e-6:
-                fa[_ROW_MODE, j] = 0
+                fa[_ROW_MODE, j] = _MODE_NONE
                 continue
             cq = -q[i] * KAPPA * bz  # w = cq / pT
             tanl = PZ / pt
@@ -628,31 +760,64 @@ def propagate_charged(
             fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
             fa[13, j], fa[14, j], fa[29, j] = cq, 1.0 if cq > 0.0 else -1.0, 1.0 / abs(cq)
             fa[30, j] = mass[i]
-            fa[_ROW_CODE, j], fa[_ROW_MASK, j], fa[_ROW_NH0, j], fa[_ROW_NH1, j] = -1, 0, 0, 0
+            fa[_ROW_CODE, j], fa[_ROW_MASK, j], fa[_ROW_NH0, j], fa[_ROW_NH1, j], fa[_ROW_NH2, j] = (
+                -1,
+                0,
+                0,
+                0,
+                0,
+            )
+            fa[_ROW_RESUME, j] = l_in
             # an inward pass only for a track starting before its POCA outside the innermost layer
-            fa[_ROW_MODE, j] = 2
+            fa[_ROW_MODE, j] = _MODE_OUT
             if X * PX + Y * PY < 0.0 and n_layers > 0:
                 r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
                 if r_start >= radius[0]:
-                    fa[_ROW_MODE, j] = 1
+                    fa[_ROW_MODE, j] = _MODE_INWARD
         for L in range(l_in):
             k = kind[L]
             bit = float(1 << pxd_index[L]) if k == KIND_PXD else float(1 << (8 + svd_index[L]))
             detector = k in (KIND_PXD, KIND_SVD)
             _step_block(fb, sta, nb, radius[L], z_min[L], z_max[L], x0[L], dedx_x0[L], eff[L], detector, k == KIND_PXD, bit)  # fmt: skip
-        if l_in < n_layers:  # helix and run constants at the first CDC run
-            for j in range(nb):
-                if fa[_ROW_MODE, j] != 2:
-                    continue
-                pt, X, Y, Z = fa[7, j], fa[0, j], fa[1, j], fa[2, j]
-                w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * fa[3, j], pt * fa[4, j], pt * fa[5, j], q[base + j], bz)  # fmt: skip
-                fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j] = w, c0, s0, d0, z0, tanl, s_cur  # fmt: skip
-                fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j] = _run_consts(
-                    w, d0, z0, tanl, s_cur, fa[6, j], fa[8, j]
-                )  # fmt: skip
+        # the layers from the first CDC run on, in SIMD lanes (runs of CDC layers from the POCA
+        # helix, other layers from the local state); tracks that need the general treatment
+        # continue in the per-track loop below (_MODE_RESUME)
+        helices = False  # POCA helix and run constants of the outgoing tracks up to date
+        lay = l_in
+        while lay < n_layers:
+            bend = blk_end[lay]
+            if bend > 0:
+                if not helices:
+                    _block_helices(fa, nb, q, base, bz)
+                    helices = True
+                _run_block(fb, sta, nb, lay, bend, radius, z_min, z_max, eff[lay], blk_zlo[lay], blk_zhi[lay], blk_zlo_min[lay], blk_zhi_max[lay])  # fmt: skip
+                sl = superlayer[lay]
+                for j in range(nb):
+                    nsl = fa[_ROW_NSL, j]
+                    if nsl > 0.0:
+                        sl_hits[base + j, sl] += np.int16(nsl)
+                        fa[_ROW_NH2, j] += nsl
+                lay = bend
+            elif kind[lay] == KIND_CDC:  # a CDC layer outside a run: per track
+                for j in range(nb):
+                    if fa[_ROW_MODE, j] == _MODE_OUT:
+                        fa[_ROW_MODE, j] = _MODE_RESUME
+                        fa[_ROW_RESUME, j] = lay
+                break
+            else:
+                bit = (
+                    float(1 << pxd_index[lay]) if kind[lay] == KIND_PXD else float(1 << (8 + svd_index[lay]))
+                )
+                detector = kind[lay] in (KIND_PXD, KIND_SVD)
+                _step_block(fb, sta, nb, radius[lay], z_min[lay], z_max[lay], x0[lay], dedx_x0[lay], eff[lay], detector, kind[lay] == KIND_PXD, bit)  # fmt: skip
+                helices = helices and x0[lay] <= 0.0
+                lay += 1
+        for j in range(nb):
+            if fa[_ROW_MODE, j] == _MODE_OUT:
+                fa[_ROW_MODE, j] = _MODE_DONE  # stepped through every layer
         for j in range(nb):
             i = base + j
-            if fa[_ROW_MODE, j] == 0:
+            if fa[_ROW_MODE, j] == _MODE_NONE:
                 end_code[i] = END_ESCAPED
                 continue
             st = sta[j]
@@ -664,7 +829,7 @@ def propagate_charged(
             mode_j = fa[_ROW_MODE, j]
             m = mass[i]
             qi = q[i]
-            nh2 = 0
+            nh2 = int(fa[_ROW_NH2, j])
             gap = 0  # CDC hits left before the next miss
             gap_eff = -1.0  # efficiency the gap was drawn with
             log_eff = 0.0
@@ -673,16 +838,17 @@ def propagate_charged(
             helix = False
             run_consts = False  # d02 ... z_a below are those of the current helix
             d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = 0.0, 0.0, 0.0, np.inf, 0.0, 0.0, 0.0
-            if mode_j == 2 and l_in < n_layers:
+            if mode_j == _MODE_RESUME:
                 w, c0, s0, d0, z0, tanl, s_cur = fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j]  # fmt: skip
                 d02, q4, rmax2, rdec2, a_scale, z_arc, z_a = fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j]  # fmt: skip
                 helix = True
                 run_consts = True
-            inward = mode_j == 1
+            inward = mode_j == _MODE_INWARD
             r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if inward else 0.0
-            l_start = 0 if inward else l_in  # outward tracks continue after the inner layers
+            # outward tracks continue where the chunk's stepping left them
+            l_start = 0 if inward else int(fa[_ROW_RESUME, j])
             PX, PY, PZ = pt * cph, pt * sph, pt * tanl
-            for phase in range(2 if mode_j == 3 else (0 if inward else 1), 2):
+            for phase in range(2 if mode_j == _MODE_DONE else (0 if inward else 1), 2):
                 if code >= 0:
                     break
                 if phase == 0:

@@ -46,49 +46,46 @@ def next_uniform(state: np.uint64) -> tuple:
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _poly12(z, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11):  # fmt: skip
+    """c0 + c1 z + ... + c11 z^11 by Estrin's scheme (a dependency chain of depth 5 instead
+    of Horner's 11, which matters in latency-bound SIMD loops); zero coefficients fold away."""
+    z2 = z * z
+    z4 = z2 * z2
+    z8 = z4 * z4
+    lo = (c0 + c1 * z) + z2 * (c2 + c3 * z) + z4 * ((c4 + c5 * z) + z2 * (c6 + c7 * z))
+    return lo + z8 * ((c8 + c9 * z) + z2 * (c10 + c11 * z))
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _scale2(y: float, e: float, k: float, up: float, down: float) -> tuple:
+    """One exact range-reduction step of :func:`log`: y below 2^-k is multiplied by up = 2^k,
+    y at or above 2^k by down = 2^-k; e counts the exponent taken out."""
+    lo = y < down
+    hi = y >= up
+    return (y * up if lo else (y * down if hi else y)), (e - k if lo else (e + k if hi else e))
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
 def log(x: float) -> float:
-    """Natural log for 2^-63 <= x <= 2^63.  x (or 1/x above 1) is scaled by exact powers of
-    two into [sqrt(1/2), sqrt(2)), where ln y = 2 atanh(s), s = (y - 1)/(y + 1), |s| < 0.1716,
+    """Natural log for 2^-63 <= x < 2^63.  x is scaled by exact powers of two (no rounding)
+    into [sqrt(1/2), sqrt(2)), where ln y = 2 atanh(s), s = (y - 1)/(y + 1), |s| < 0.1716,
     summed to s^21 (the next term is 2e-17 of the result)."""
-    inv = x > 1.0
-    y = 1.0 / x if inv else x
+    y = x
     e = 0.0
-    c = y < 2.3283064365386963e-10  # 2^-32
-    y = y * 4294967296.0 if c else y
-    e = e - 32.0 if c else e
-    c = y < 1.52587890625e-05  # 2^-16
-    y = y * 65536.0 if c else y
-    e = e - 16.0 if c else e
-    c = y < 0.00390625  # 2^-8
-    y = y * 256.0 if c else y
-    e = e - 8.0 if c else e
-    c = y < 0.0625
-    y = y * 16.0 if c else y
-    e = e - 4.0 if c else e
-    c = y < 0.25
-    y = y * 4.0 if c else y
-    e = e - 2.0 if c else e
-    c = y < 0.5
-    y = y * 2.0 if c else y
-    e = e - 1.0 if c else e
-    c = y < _SQRT_HALF
-    y = y * 2.0 if c else y
-    e = e - 1.0 if c else e
+    y, e = _scale2(y, e, 32.0, 4294967296.0, 2.3283064365386963e-10)
+    y, e = _scale2(y, e, 16.0, 65536.0, 1.52587890625e-05)
+    y, e = _scale2(y, e, 8.0, 256.0, 0.00390625)
+    y, e = _scale2(y, e, 4.0, 16.0, 0.0625)
+    y, e = _scale2(y, e, 2.0, 4.0, 0.25)
+    y, e = _scale2(y, e, 1.0, 2.0, 0.5)
+    lo = y < _SQRT_HALF
+    hi = y >= 1.4142135623730951
+    y = y * 2.0 if lo else (y * 0.5 if hi else y)
+    e = e - 1.0 if lo else (e + 1.0 if hi else e)
     s = (y - 1.0) / (y + 1.0)
     s2 = s * s
-    p = 1.0 / 21.0
-    p = p * s2 + 1.0 / 19.0
-    p = p * s2 + 1.0 / 17.0
-    p = p * s2 + 1.0 / 15.0
-    p = p * s2 + 1.0 / 13.0
-    p = p * s2 + 1.0 / 11.0
-    p = p * s2 + 1.0 / 9.0
-    p = p * s2 + 1.0 / 7.0
-    p = p * s2 + 1.0 / 5.0
-    p = p * s2 + 1.0 / 3.0
-    p = p * s2 + 1.0
-    r = e * _LN2 + 2.0 * s * p
-    return -r if inv else r
+    p = _poly12(s2, 1.0, 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0, 1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0, 0.0)  # fmt: skip
+    return e * _LN2 + 2.0 * s * p
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -98,25 +95,14 @@ def atan(t: float) -> float:
     |y| <= tan(pi/16) = 0.199, summed to y^23 (next term 6e-19 of the result)."""
     a = abs(t)
     inv = a > 1.0
-    x = 1.0 / a if inv else a
-    k1 = x >= _T16
-    k2 = x >= _T316
+    # x = a, or 1/a above 1 (then (x - c)/(1 + x c) = (1 - a c)/(a + c): one division)
+    k1 = (a * _T16 <= 1.0) if inv else (a >= _T16)  # x >= tan(pi/16)
+    k2 = (a * _T316 <= 1.0) if inv else (a >= _T316)  # x >= tan(3 pi/16)
     c = 1.0 if k2 else (_T8 if k1 else 0.0)
     off = 0.7853981633974483 if k2 else (0.39269908169872414 if k1 else 0.0)
-    y = (x - c) / (1.0 + x * c)
+    y = ((1.0 - a * c) if inv else (a - c)) / ((a + c) if inv else (1.0 + a * c))
     y2 = y * y
-    p = -1.0 / 23.0
-    p = p * y2 + 1.0 / 21.0
-    p = p * y2 - 1.0 / 19.0
-    p = p * y2 + 1.0 / 17.0
-    p = p * y2 - 1.0 / 15.0
-    p = p * y2 + 1.0 / 13.0
-    p = p * y2 - 1.0 / 11.0
-    p = p * y2 + 1.0 / 9.0
-    p = p * y2 - 1.0 / 7.0
-    p = p * y2 + 1.0 / 5.0
-    p = p * y2 - 1.0 / 3.0
-    p = p * y2 + 1.0
+    p = _poly12(y2, 1.0, -1.0 / 3.0, 1.0 / 5.0, -1.0 / 7.0, 1.0 / 9.0, -1.0 / 11.0, 1.0 / 13.0, -1.0 / 15.0, 1.0 / 17.0, -1.0 / 19.0, 1.0 / 21.0, -1.0 / 23.0)  # fmt: skip
     r = off + y * p
     r = 1.5707963267948966 - r if inv else r
     return -r if t < 0.0 else r
@@ -130,24 +116,9 @@ def sincos_2pi(u: float) -> tuple:
     q = math.floor(v + 0.5)
     a = (v - q) * 1.5707963267948966
     a2 = a * a
-    s = 1.0 / 355687428096000.0  # 1/17!
-    s = s * a2 - 1.0 / 1307674368000.0
-    s = s * a2 + 1.0 / 6227020800.0
-    s = s * a2 - 1.0 / 39916800.0
-    s = s * a2 + 1.0 / 362880.0
-    s = s * a2 - 1.0 / 5040.0
-    s = s * a2 + 1.0 / 120.0
-    s = s * a2 - 1.0 / 6.0
-    s = a + a * a2 * s
-    c = 1.0 / 20922789888000.0  # 1/16!
-    c = c * a2 - 1.0 / 87178291200.0
-    c = c * a2 + 1.0 / 479001600.0
-    c = c * a2 - 1.0 / 3628800.0
-    c = c * a2 + 1.0 / 40320.0
-    c = c * a2 - 1.0 / 720.0
-    c = c * a2 + 1.0 / 24.0
-    c = c * a2 - 0.5
-    c = 1.0 + a2 * c
+    # sin a = a (1 - a^2/3! + ... + a^16/17!), cos a = 1 - a^2/2! + ... + a^16/16!
+    s = a * _poly12(a2, 1.0, -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0, -1.0 / 39916800.0, 1.0 / 6227020800.0, -1.0 / 1307674368000.0, 1.0 / 355687428096000.0, 0.0, 0.0, 0.0)  # fmt: skip
+    c = _poly12(a2, 1.0, -0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0, 1.0 / 479001600.0, -1.0 / 87178291200.0, 1.0 / 20922789888000.0, 0.0, 0.0, 0.0)  # fmt: skip
     # rotate by q quarter turns (q = 4 is a full turn)
     q1 = q == 1.0
     q2 = q == 2.0

@@ -451,9 +451,14 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
         disc = bq * bq - 4.0 * aq * cc
         real = disc >= 0.0
         qq = -0.5 * (bq + math.copysign(math.sqrt(max(disc, 0.0)), bq))
-        ra = qq / aq
-        rc = cc / qq
-        t = min(ra, rc) if aq >= 0.0 else (rc if qq > 0.0 else ra)
+        # the root of _cross_out, with one division: qq/aq or cc/qq
+        # (aq >= 0: the smaller root; qq/aq < cc/qq iff (qq^2 - cc aq) qq < 0)
+        first = (aq >= 0.0) & ((qq * qq - cc * aq) * qq < 0.0)
+        num = qq if first else cc
+        den = aq if first else qq
+        num = qq if (aq < 0.0) & (qq <= 0.0) else num
+        den = aq if (aq < 0.0) & (qq <= 0.0) else den
+        t = num / den
         half = bl.atan(t)
         half = half + math.pi if t < 0.0 else half
         ds = 2.0 * half * rw

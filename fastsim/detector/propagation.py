@@ -73,7 +73,9 @@ _ROW_CODE, _ROW_MASK, _ROW_NH0, _ROW_NH1, _ROW_MODE = 31, 32, 33, 34, 35
 # and: CDC hits, hits in the current superlayer, z test of the current run (1 all layers, -1 some,
 # pass, 0 none), the layer the scalar stepping resumes at
 _ROW_NH2, _ROW_NSL, _ROW_ZALL, _ROW_RESUME = 36, 37, 38, 39
-_N_ROWS = 40
+# and the end state from _end_block: whether it applies, end code, x, y, z, px, py, pz, path
+_ROW_ENDED, _ROW_END = 40, 41
+_N_ROWS = 49
 # stepping modes: escaped at the start, inward pass first, outward, ended, outward in the
 # per-track loop from layer _ROW_RESUME
 _MODE_NONE, _MODE_INWARD, _MODE_OUT, _MODE_DONE, _MODE_RESUME = 0, 1, 2, 3, 4
@@ -418,6 +420,26 @@ def _run_consts(w, d0, z0, tanl, s_cur, sec, s3_left):  # fmt: skip
     return d02, q4, rmax2, rdec2, 0.5 * abs(w) / math.sqrt(omwd), 2.0 * tanl / abs(w), z0 + tanl * s_cur
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _cross_out_simd(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
+    """:func:`_cross_out` without branches (for the SIMD loops): (t = tan(psi/2), transverse
+    arc to the crossing (cm), whether the track reaches the radius)."""
+    pu = X * cph + Y * sph
+    pn = sg * (Y * cph - X * sph)
+    cc = 0.25 * dr2
+    aq = cc - rw * (pn + rw)
+    bq = -pu * rw
+    disc = bq * bq - 4.0 * aq * cc
+    qq = -0.5 * (bq + math.copysign(math.sqrt(max(disc, 0.0)), bq))
+    # the root of _cross_out with one division, qq/aq or cc/qq; for aq >= 0 the smaller one
+    # (qq/aq < cc/qq iff (qq^2 - cc aq) qq < 0)
+    first = ((aq >= 0.0) & ((qq * qq - cc * aq) * qq < 0.0)) | ((aq < 0.0) & (qq <= 0.0))
+    t = (qq if first else cc) / (aq if first else qq)
+    half = bl.atan(t)
+    half = half + math.pi if t < 0.0 else half
+    return t, 2.0 * half * rw, disc >= 0.0
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, bit):  # fmt: skip
     """One layer before the CDC (radius R, z extent [z_lo, z_hi], x/X0 = x0_l, cm) for the
@@ -442,26 +464,7 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
         dr2 = R * R - r2
         go = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & (dr2 > 2e-9 * (r2 + R))
         rw = pt * fb[29 * _CHUNK + j]  # radius of curvature (cm)
-        # outward crossing: t = tan(psi/2) from the quadratic of _cross_out
-        pu = X * cph + Y * sph
-        pn = sg * (Y * cph - X * sph)
-        cc = 0.25 * dr2
-        aq = cc - rw * (pn + rw)
-        bq = -pu * rw
-        disc = bq * bq - 4.0 * aq * cc
-        real = disc >= 0.0
-        qq = -0.5 * (bq + math.copysign(math.sqrt(max(disc, 0.0)), bq))
-        # the root of _cross_out, with one division: qq/aq or cc/qq
-        # (aq >= 0: the smaller root; qq/aq < cc/qq iff (qq^2 - cc aq) qq < 0)
-        first = (aq >= 0.0) & ((qq * qq - cc * aq) * qq < 0.0)
-        num = qq if first else cc
-        den = aq if first else qq
-        num = qq if (aq < 0.0) & (qq <= 0.0) else num
-        den = aq if (aq < 0.0) & (qq <= 0.0) else den
-        t = num / den
-        half = bl.atan(t)
-        half = half + math.pi if t < 0.0 else half
-        ds = 2.0 * half * rw
+        t, ds, real = _cross_out_simd(X, Y, cph, sph, rw, sg, dr2)
         ds3 = ds * sec
         turns = go & (not real)
         decays = go & real & (ds3 > s3l)
@@ -538,6 +541,58 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
         sta[j] = st
         fb[_ROW_CODE * _CHUNK + j] = code
         fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE if ended else fb[_ROW_MODE * _CHUNK + j]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
+def _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
+    """:func:`_end_local` in SIMD lanes for the tracks of a chunk whose stepping ended
+    (``_MODE_DONE``) without stopping or escaping, moving away from the axis inside the ECL
+    volume (cm): the barrel crossing from the quadratic, the endcap plane from z, a looper
+    after two turns, the decay point if it comes first.  Writes ``_ROW_ENDED`` (1 where it
+    applies) and the end code, point, momentum and added path in the rows from ``_ROW_END``."""
+    for j in range(nb):
+        X, Y, Z = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j], fb[2 * _CHUNK + j]
+        cph, sph, tanl, sec, pt = fb[3 * _CHUNK + j], fb[4 * _CHUNK + j], fb[5 * _CHUNK + j], fb[6 * _CHUNK + j], fb[7 * _CHUNK + j]  # fmt: skip
+        s3l, sg, rw = fb[8 * _CHUNK + j], fb[14 * _CHUNK + j], pt * fb[29 * _CHUNK + j]
+        code_in = fb[_ROW_CODE * _CHUNK + j]
+        r2 = X * X + Y * Y
+        here = (
+            (fb[_ROW_MODE * _CHUNK + j] == _MODE_DONE)
+            & ((code_in < 0.0) | (code_in == END_DECAYED))
+            & (X * cph + Y * sph >= 0.0)
+            & (ecl_r * ecl_r > r2)
+            & (ecl_zb < Z)
+            & (ecl_zf > Z)
+        )
+        t, ds_b, real = _cross_out_simd(X, Y, cph, sph, rw, sg, ecl_r * ecl_r - r2)
+        ds_p = (ecl_zf - Z if tanl > 0.0 else ecl_zb - Z) / tanl
+        ds_p = ds_p if abs(tanl) > 1e-12 else -1.0
+        barrel = real & ((ds_p < 0.0) | (ds_b <= ds_p))
+        plane = (not barrel) & (ds_p > 0.0) & (real | (ds_p <= 2.0 * _TWO_PI * rw))
+        ds = ds_b if barrel else (ds_p if plane else 0.0)
+        decays = (code_in == END_DECAYED) | ((barrel | plane) & (ds * sec > s3l))
+        code = END_DECAYED if decays else (END_ECL if barrel | plane else END_LOOPER)
+        ds = s3l / sec if decays else ds
+        # turning angle psi = ds / rw: rational in t at the barrel, else from sin/cos(psi/2)
+        h = 0.5 * ds / rw
+        u = h * (1.0 / _TWO_PI)
+        sh, ch = bl.sincos_2pi(u - math.floor(u))
+        it2 = 1.0 / (1.0 + t * t)
+        use_t = barrel & (not decays)
+        sn = 2.0 * t * it2 if use_t else 2.0 * sh * ch  # sin psi
+        omc = 2.0 * t * t * it2 if use_t else 2.0 * sh * sh  # 1 - cos psi
+        moves = code != END_LOOPER
+        sn = sn if moves else 0.0
+        omc = omc if moves else 0.0
+        fb[_ROW_ENDED * _CHUNK + j] = 1.0 if here else 0.0
+        fb[_ROW_END * _CHUNK + j] = code
+        fb[(_ROW_END + 1) * _CHUNK + j] = X + (sn * cph - omc * sg * sph) * rw
+        fb[(_ROW_END + 2) * _CHUNK + j] = Y + (sn * sph + omc * sg * cph) * rw
+        fb[(_ROW_END + 3) * _CHUNK + j] = Z + tanl * ds if moves else Z
+        fb[(_ROW_END + 4) * _CHUNK + j] = pt * ((1.0 - omc) * cph - sn * sg * sph)
+        fb[(_ROW_END + 5) * _CHUNK + j] = pt * ((1.0 - omc) * sph + sn * sg * cph)
+        fb[(_ROW_END + 6) * _CHUNK + j] = pt * tanl
+        fb[(_ROW_END + 7) * _CHUNK + j] = ds * sec if moves else 0.0
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -820,10 +875,22 @@ def propagate_charged(
         for j in range(nb):
             if fa[_ROW_MODE, j] == _MODE_OUT:
                 fa[_ROW_MODE, j] = _MODE_DONE  # stepped through every layer
+        _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb)
         for j in range(nb):
             i = base + j
             if fa[_ROW_MODE, j] == _MODE_NONE:
                 end_code[i] = END_ESCAPED
+                continue
+            if fa[_ROW_ENDED, j] > 0.0:  # end state from _end_block
+                end_code[i] = int(fa[_ROW_END, j])
+                for c in range(6):
+                    end[i, c] = fa[_ROW_END + 1 + c, j]
+                path[i] = fa[9, j] + fa[_ROW_END + 7, j]
+                vxd_mask[i] = int(fa[_ROW_MASK, j])
+                n_hits[i, 0], n_hits[i, 1], n_hits[i, 2] = int(fa[_ROW_NH0, j]), int(fa[_ROW_NH1, j]), int(fa[_ROW_NH2, j])  # fmt: skip
+                r_first[i] = fa[11, j]
+                r_last[i] = fa[12, j]
+                e_lost[i] = fa[10, j]
                 continue
             st = sta[j]
             X, Y, Z, cph, sph, tanl, sec, pt = fa[0, j], fa[1, j], fa[2, j], fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j]  # fmt: skip

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["atan", "gauss2", "log", "next_uniform", "sincos_2pi"]
+__all__ = ["atan", "atan2", "gauss2", "log", "next_uniform", "sincos_2pi"]
 
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _LN2 = 0.6931471805599453
@@ -106,6 +106,14 @@ def atan(t: float) -> float:
     r = off + y * p
     r = 1.5707963267948966 - r if inv else r
     return -r if t < 0.0 else r
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def atan2(y: float, x: float) -> float:
+    """atan2(y, x) in (-pi, pi] from :func:`atan` of y/x and the quadrant; 0 for x = y = 0."""
+    r = atan(y / x)
+    r = r + (math.pi if y >= 0.0 else -math.pi) if x < 0.0 else r
+    return r if (x != 0.0) | (y != 0.0) else 0.0
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)

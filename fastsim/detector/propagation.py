@@ -596,18 +596,52 @@ def _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _block_helices(fa, nb, q, base, bz):  # fmt: skip
+def _block_helices(fb, nb, bz):  # fmt: skip
     """POCA helix (rows 15-21) and CDC run constants (rows 22-28) of the outgoing tracks of a
-    chunk from their local state (:func:`_helix`, :func:`_run_consts`)."""
+    chunk from their local state, in SIMD lanes: the formulas of :func:`_helix` and
+    :func:`_run_consts` with the branch-free atan2 and sine of :mod:`.branchless`."""
     for j in range(nb):
-        if fa[_ROW_MODE, j] != _MODE_OUT:
-            continue
-        pt, X, Y, Z = fa[7, j], fa[0, j], fa[1, j], fa[2, j]
-        w, c0, s0, d0, z0, tanl, s_cur = _helix(X, Y, Z, pt * fa[3, j], pt * fa[4, j], pt * fa[5, j], q[base + j], bz)  # fmt: skip
-        fa[15, j], fa[16, j], fa[17, j], fa[18, j], fa[19, j], fa[20, j], fa[21, j] = w, c0, s0, d0, z0, tanl, s_cur  # fmt: skip
-        fa[22, j], fa[23, j], fa[24, j], fa[25, j], fa[26, j], fa[27, j], fa[28, j] = _run_consts(
-            w, d0, z0, tanl, s_cur, fa[6, j], fa[8, j]
-        )  # fmt: skip
+        X, Y, Z = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j], fb[2 * _CHUNK + j]
+        cph, sph, tanl, sec, pt = fb[3 * _CHUNK + j], fb[4 * _CHUNK + j], fb[5 * _CHUNK + j], fb[6 * _CHUNK + j], fb[7 * _CHUNK + j]  # fmt: skip
+        s3l, sg, iacq = fb[8 * _CHUNK + j], fb[14 * _CHUNK + j], fb[29 * _CHUNK + j]
+        here = fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT
+        # _helix: w = cq / pT, centre (cx, cy), POCA direction (c0, s0)
+        rw_s = sg * pt * iacq  # 1 / w (cm)
+        w = 1.0 / rw_s
+        cx = X - sph * rw_s
+        cy = Y + cph * rw_s
+        cn = math.sqrt(cx * cx + cy * cy)
+        icn = 1.0 / cn
+        c0 = sg * cy * icn if cn > 0.0 else 1.0
+        s0 = -sg * cx * icn if cn > 0.0 else 0.0
+        d0 = sg * (abs(rw_s) - cn)
+        s_cur = bl.atan2(c0 * sph - s0 * cph, c0 * cph + s0 * sph) * rw_s
+        z0 = Z - tanl * s_cur
+        # _run_consts
+        d02 = d0 * d0
+        omwd = 1.0 - w * d0
+        q4 = 0.25 * w * w / omwd
+        s_dec = s_cur + s3l / sec
+        h = 0.5 * w * s_dec
+        u = h * (1.0 / _TWO_PI)
+        sn, _ = bl.sincos_2pi(u - math.floor(u))
+        rdec2 = d02 + sn * sn / q4 if abs(w * s_dec) < math.pi else np.inf
+        rdec2 = -1.0 if s_dec <= 0.0 else rdec2
+        rdec2 = rdec2 if s3l < np.inf else np.inf
+        fb[15 * _CHUNK + j] = w if here else fb[15 * _CHUNK + j]
+        fb[16 * _CHUNK + j] = c0 if here else fb[16 * _CHUNK + j]
+        fb[17 * _CHUNK + j] = s0 if here else fb[17 * _CHUNK + j]
+        fb[18 * _CHUNK + j] = d0 if here else fb[18 * _CHUNK + j]
+        fb[19 * _CHUNK + j] = z0 if here else fb[19 * _CHUNK + j]
+        fb[20 * _CHUNK + j] = tanl if here else fb[20 * _CHUNK + j]
+        fb[21 * _CHUNK + j] = s_cur if here else fb[21 * _CHUNK + j]
+        fb[22 * _CHUNK + j] = d02 if here else fb[22 * _CHUNK + j]
+        fb[23 * _CHUNK + j] = q4 if here else fb[23 * _CHUNK + j]
+        fb[24 * _CHUNK + j] = d02 + 1.0 / q4 if here else fb[24 * _CHUNK + j]
+        fb[25 * _CHUNK + j] = rdec2 if here else fb[25 * _CHUNK + j]
+        fb[26 * _CHUNK + j] = 0.5 * abs(w) / math.sqrt(omwd) if here else fb[26 * _CHUNK + j]
+        fb[27 * _CHUNK + j] = 2.0 * tanl * abs(rw_s) if here else fb[27 * _CHUNK + j]
+        fb[28 * _CHUNK + j] = z0 + tanl * s_cur if here else fb[28 * _CHUNK + j]
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -848,7 +882,7 @@ def propagate_charged(
             bend = blk_end[lay]
             if bend > 0:
                 if not helices:
-                    _block_helices(fa, nb, q, base, bz)
+                    _block_helices(fb, nb, bz)
                     helices = True
                 _run_block(fb, sta, nb, lay, bend, radius, z_min, z_max, eff[lay], blk_zlo[lay], blk_zhi[lay], blk_zlo_min[lay], blk_zhi_max[lay])  # fmt: skip
                 sl = superlayer[lay]

@@ -75,7 +75,12 @@ _ROW_CODE, _ROW_MASK, _ROW_NH0, _ROW_NH1, _ROW_MODE = 31, 32, 33, 34, 35
 _ROW_NH2, _ROW_NSL, _ROW_ZALL, _ROW_RESUME = 36, 37, 38, 39
 # and the end state from _end_block: whether it applies, end code, x, y, z, px, py, pz, path
 _ROW_ENDED, _ROW_END = 40, 41
-_N_ROWS = 49
+# and the largest radius^2 (cm^2) of the current run at which a track's crossings give hits
+_ROW_HITLIM = 49
+_N_ROWS = 50
+# asin a lies in [a + a^3/6 + 3 a^5/40, that + _ASIN_REST a^7] for 0 <= a <= 1 (all terms of
+# its Taylor series are positive and sum to pi/2 at a = 1)
+_ASIN_REST = math.pi / 2.0 - (1.0 + 1.0 / 6.0 + 3.0 / 40.0)
 # stepping modes: escaped at the start, inward pass first, outward, ended, outward in the
 # per-track loop from layer _ROW_RESUME
 _MODE_NONE, _MODE_INWARD, _MODE_OUT, _MODE_DONE, _MODE_RESUME = 0, 1, 2, 3, 4
@@ -660,49 +665,55 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
     r_in = radius[cur]
     r_in2 = r_in * r_in
     r_top = radius[bend - 1]
+    n_exact = 0.0
     for j in range(nb):
-        d02, q4, rmax2, rdec2 = (
-            fb[22 * _CHUNK + j],
-            fb[23 * _CHUNK + j],
-            fb[24 * _CHUNK + j],
-            fb[25 * _CHUNK + j],
-        )
+        d02, rmax2, rdec2 = fb[22 * _CHUNK + j], fb[24 * _CHUNK + j], fb[25 * _CHUNK + j]
         a_scale, z_arc, z_a = fb[26 * _CHUNK + j], fb[27 * _CHUNK + j], fb[28 * _CHUNK + j]
         z0, d0, s_cur = fb[19 * _CHUNK + j], fb[18 * _CHUNK + j], fb[21 * _CHUNK + j]
         X, Y = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j]
         r_top2 = min(r_top * r_top, rmax2, rdec2)
-        # z range of the run's crossings: from the current point to the outermost one
+        # z range of the run's crossings: from the current point to the outermost one, with
+        # the outermost z between the asin bounds
         inside = r_top2 > d02
         aa = min(a_scale * math.sqrt(max(r_top2 - d02, 0.0)), 1.0)
-        a3 = aa * aa * aa
-        z_b1 = z0 + z_arc * (aa + a3 / 6.0)
-        z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+        a2 = aa * aa
+        lo5 = aa * (1.0 + a2 * (1.0 / 6.0 + a2 * 0.075))
+        z_b1 = z0 + z_arc * lo5
+        z_b2 = z0 + z_arc * (lo5 + _ASIN_REST * a2 * a2 * a2 * aa)
         z_lo = min(z_a, z_b1, z_b2) if inside else z_a
         z_hi = max(z_a, z_b1, z_b2) if inside else z_a
         z_all = (z_lo >= zlo_all) & (z_hi <= zhi_all)
         z_none = (z_hi < zlo_any) | (z_lo > zhi_any)
-        # exact asin (branch-free rational form) where the bounds straddle an edge
-        z_b = z0 + z_arc * asin(aa)
-        z_lo2 = min(z_a, z_b)
-        z_hi2 = max(z_a, z_b)
-        redo = (not (z_all | z_none)) & (aa > 0.0)
-        z_all = ((z_lo2 >= zlo_all) & (z_hi2 <= zhi_all)) if redo else z_all
-        z_none = ((z_hi2 < zlo_any) | (z_lo2 > zhi_any)) if redo else z_none
+        mode = fb[_ROW_MODE * _CHUNK + j]
+        n_exact += 1.0 if (mode == _MODE_OUT) & (not (z_all | z_none)) & (aa > 0.0) else 0.0
         r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if s_cur >= 0.0 else -1.0
-        resume = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & ((r_cur2 >= r_in2) | (abs(d0) >= r_in))
-        fb[_ROW_MODE * _CHUNK + j] = _MODE_RESUME if resume else fb[_ROW_MODE * _CHUNK + j]
+        resume = (mode == _MODE_OUT) & ((r_cur2 >= r_in2) | (abs(d0) >= r_in))
+        fb[_ROW_MODE * _CHUNK + j] = _MODE_RESUME if resume else mode
         fb[_ROW_RESUME * _CHUNK + j] = cur if resume else fb[_ROW_RESUME * _CHUNK + j]
         fb[_ROW_ZALL * _CHUNK + j] = 1.0 if z_all else (0.0 if z_none else -1.0)
         fb[_ROW_NSL * _CHUNK + j] = 0.0
+    if n_exact > 0.0:  # exact asin (branch-free rational form) where the bounds straddle an edge
+        for j in range(nb):
+            zf = fb[_ROW_ZALL * _CHUNK + j]
+            d02, rmax2, rdec2 = fb[22 * _CHUNK + j], fb[24 * _CHUNK + j], fb[25 * _CHUNK + j]
+            a_scale, z_arc, z_a, z0 = fb[26 * _CHUNK + j], fb[27 * _CHUNK + j], fb[28 * _CHUNK + j], fb[19 * _CHUNK + j]  # fmt: skip
+            aa = min(a_scale * math.sqrt(max(min(r_top * r_top, rmax2, rdec2) - d02, 0.0)), 1.0)
+            z_b = z0 + z_arc * asin(aa)
+            z_lo = min(z_a, z_b)
+            z_hi = max(z_a, z_b)
+            redo = (zf < 0.0) & (aa > 0.0)
+            z_all = (z_lo >= zlo_all) & (z_hi <= zhi_all)
+            z_none = (z_hi < zlo_any) | (z_lo > zhi_any)
+            fb[_ROW_ZALL * _CHUNK + j] = (1.0 if z_all else (0.0 if z_none else -1.0)) if redo else zf
+    for j in range(nb):
+        rlim2 = min(fb[24 * _CHUNK + j], fb[25 * _CHUNK + j])  # reached up to min(r_max^2, r_decay^2)
+        hits = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & (fb[_ROW_ZALL * _CHUNK + j] > 0.0)
+        fb[_ROW_HITLIM * _CHUNK + j] = rlim2 if hits else -1.0
     for LL in range(cur, bend):
         R = radius[LL]
         R2 = R * R
         for j in range(nb):
-            alive = (fb[_ROW_MODE * _CHUNK + j] == _MODE_OUT) & (fb[_ROW_ZALL * _CHUNK + j] >= 0.0)
-            d02, q4, rdec2 = fb[22 * _CHUNK + j], fb[23 * _CHUNK + j], fb[25 * _CHUNK + j]
-            turns = alive & ((R2 - d02) * q4 > 1.0)
-            decays = alive & (not turns) & (rdec2 < R2)
-            reached = alive & (not turns) & (not decays) & (fb[_ROW_ZALL * _CHUNK + j] > 0.0)
+            reached = fb[_ROW_HITLIM * _CHUNK + j] >= R2
             st = sta[j]
             st1, u = bl.next_uniform(st)
             sta[j] = st1 if reached else st
@@ -711,13 +722,23 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
             rf = fb[11 * _CHUNK + j]
             fb[11 * _CHUNK + j] = R if hit & (rf < 0.0) else rf
             fb[12 * _CHUNK + j] = R if hit else fb[12 * _CHUNK + j]
-            fb[_ROW_CODE * _CHUNK + j] = END_DECAYED if decays else fb[_ROW_CODE * _CHUNK + j]
-            fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE if turns | decays else fb[_ROW_MODE * _CHUNK + j]
-    # tracks crossing an end of the z extent inside the run: layer by layer
+    # per track: where a track turns or decays inside the run (it turns if the first layer
+    # beyond min(r_max^2, r_decay^2) is beyond r_max); tracks crossing an end of the z extent
+    # inside the run, layer by layer
+    r_top2 = r_top * r_top
     for j in range(nb):
-        if fb[_ROW_MODE * _CHUNK + j] != _MODE_OUT or fb[_ROW_ZALL * _CHUNK + j] >= 0.0:
+        if fb[_ROW_MODE * _CHUNK + j] != _MODE_OUT:
             continue
-        d02, q4, rdec2 = fb[22 * _CHUNK + j], fb[23 * _CHUNK + j], fb[25 * _CHUNK + j]
+        d02, rmax2, rdec2 = fb[22 * _CHUNK + j], fb[24 * _CHUNK + j], fb[25 * _CHUNK + j]
+        if fb[_ROW_ZALL * _CHUNK + j] >= 0.0:
+            if min(rmax2, rdec2) < r_top2:
+                for LL in range(cur, bend):
+                    R2 = radius[LL] * radius[LL]
+                    if rmax2 < R2 or rdec2 < R2:
+                        fb[_ROW_CODE * _CHUNK + j] = fb[_ROW_CODE * _CHUNK + j] if rmax2 < R2 else END_DECAYED  # fmt: skip
+                        fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE
+                        break
+            continue
         a_scale, z_arc, z0 = fb[26 * _CHUNK + j], fb[27 * _CHUNK + j], fb[19 * _CHUNK + j]
         st = sta[j]
         nsl = 0.0
@@ -725,7 +746,7 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
         for LL in range(cur, bend):
             R = radius[LL]
             R2 = R * R
-            if (R2 - d02) * q4 > 1.0:
+            if rmax2 < R2:
                 fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE  # the track turns here
                 break
             if rdec2 < R2:
@@ -733,9 +754,10 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
                 fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE
                 break
             aa = a_scale * math.sqrt(R2 - d02)
-            a3 = aa * aa * aa
-            z_b1 = z0 + z_arc * (aa + a3 / 6.0)
-            z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
+            a2 = aa * aa
+            lo5 = aa * (1.0 + a2 * (1.0 / 6.0 + a2 * 0.075))
+            z_b1 = z0 + z_arc * lo5
+            z_b2 = z0 + z_arc * (lo5 + _ASIN_REST * a2 * a2 * a2 * aa)
             if max(z_b1, z_b2) < z_min[LL] or min(z_b1, z_b2) > z_max[LL]:
                 continue
             if min(z_b1, z_b2) < z_min[LL] or max(z_b1, z_b2) > z_max[LL]:
@@ -888,9 +910,8 @@ def propagate_charged(
                 sl = superlayer[lay]
                 for j in range(nb):
                     nsl = fa[_ROW_NSL, j]
-                    if nsl > 0.0:
-                        sl_hits[base + j, sl] += np.int16(nsl)
-                        fa[_ROW_NH2, j] += nsl
+                    sl_hits[base + j, sl] += np.int16(nsl)
+                    fa[_ROW_NH2, j] += nsl
                 lay = bend
             elif kind[lay] == KIND_CDC:  # a CDC layer outside a run: per track
                 for j in range(nb):

@@ -446,6 +446,37 @@ def _cross_out_simd(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
+def _init_block(fb, sta, nb, base, x, y, z, px, py, pz, q, mass, s3_max, seed, bz, r_inner, l_in):  # fmt: skip
+    """Local state of the particles ``base`` to ``base + nb - 1`` at their production point
+    (rows of :func:`propagate_charged`), in SIMD lanes: no stepping without transverse
+    momentum (pT < 1e-6 GeV), an inward pass first for a particle moving towards the axis
+    from outside the innermost layer (radius ``r_inner``, cm), else outward from layer
+    ``l_in`` on."""
+    for j in range(nb):
+        i = base + j
+        X, Y, PX, PY, PZ = x[i], y[i], px[i], py[i], pz[i]
+        pt = math.sqrt(PX * PX + PY * PY)
+        ipt = 1.0 / pt
+        sta[j] = _seed(seed, i)
+        cq = -q[i] * KAPPA * bz  # w = cq / pT
+        tanl = PZ * ipt
+        fb[0 * _CHUNK + j], fb[1 * _CHUNK + j], fb[2 * _CHUNK + j] = X, Y, z[i]
+        fb[3 * _CHUNK + j], fb[4 * _CHUNK + j], fb[5 * _CHUNK + j] = PX * ipt, PY * ipt, tanl
+        fb[6 * _CHUNK + j], fb[7 * _CHUNK + j] = math.sqrt(1.0 + tanl * tanl), pt
+        fb[8 * _CHUNK + j], fb[9 * _CHUNK + j], fb[10 * _CHUNK + j] = s3_max[i], 0.0, 0.0
+        fb[11 * _CHUNK + j], fb[12 * _CHUNK + j] = -1.0, -1.0
+        fb[13 * _CHUNK + j], fb[14 * _CHUNK + j] = cq, 1.0 if cq > 0.0 else -1.0
+        fb[29 * _CHUNK + j], fb[30 * _CHUNK + j] = 1.0 / abs(cq), mass[i]
+        fb[_ROW_CODE * _CHUNK + j], fb[_ROW_MASK * _CHUNK + j] = -1.0, 0.0
+        fb[_ROW_NH0 * _CHUNK + j], fb[_ROW_NH1 * _CHUNK + j], fb[_ROW_NH2 * _CHUNK + j] = 0.0, 0.0, 0.0
+        fb[_ROW_RESUME * _CHUNK + j] = l_in
+        r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
+        inward = (X * PX + Y * PY < 0.0) & (r_start >= r_inner)
+        mode = _MODE_INWARD if inward else _MODE_OUT
+        fb[_ROW_MODE * _CHUNK + j] = _MODE_NONE if pt < 1e-6 else mode
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, bit):  # fmt: skip
     """One layer before the CDC (radius R, z extent [z_lo, z_hi], x/X0 = x0_l, cm) for the
     tracks of a chunk (rows of the chunk buffer of :func:`propagate_charged`), without a
@@ -853,43 +884,10 @@ def propagate_charged(
     fb = np.empty(_N_ROWS * _CHUNK)  # one buffer (fixed row stride: the block loops vectorise)
     fa = fb.reshape((_N_ROWS, _CHUNK))
     sta = np.empty(_CHUNK, np.uint64)
+    r_inner = radius[0] if n_layers > 0 else np.inf
     for base in range(0, n, _CHUNK):
         nb = min(_CHUNK, n - base)
-        for j in range(nb):
-            i = base + j
-            X, Y, PX, PY, PZ = x[i], y[i], px[i], py[i], pz[i]
-            pt = math.sqrt(PX * PX + PY * PY)
-            sta[j] = _seed(seed, i)
-            if pt < 1e-6:
-                fa[_ROW_MODE, j] = _MODE_NONE
-                continue
-            cq = -q[i] * KAPPA * bz  # w = cq / pT
-            tanl = PZ / pt
-            fa[0, j], fa[1, j], fa[2, j] = X, Y, z[i]
-            fa[3, j], fa[4, j], fa[5, j], fa[6, j], fa[7, j] = (
-                PX / pt,
-                PY / pt,
-                tanl,
-                math.sqrt(1.0 + tanl * tanl),
-                pt,
-            )
-            fa[8, j], fa[9, j], fa[10, j], fa[11, j], fa[12, j] = s3_max[i], 0.0, 0.0, -1.0, -1.0
-            fa[13, j], fa[14, j], fa[29, j] = cq, 1.0 if cq > 0.0 else -1.0, 1.0 / abs(cq)
-            fa[30, j] = mass[i]
-            fa[_ROW_CODE, j], fa[_ROW_MASK, j], fa[_ROW_NH0, j], fa[_ROW_NH1, j], fa[_ROW_NH2, j] = (
-                -1,
-                0,
-                0,
-                0,
-                0,
-            )
-            fa[_ROW_RESUME, j] = l_in
-            # an inward pass only for a track starting before its POCA outside the innermost layer
-            fa[_ROW_MODE, j] = _MODE_OUT
-            if X * PX + Y * PY < 0.0 and n_layers > 0:
-                r_start = math.sqrt(X * X + Y * Y) * (1.0 + 1e-9) + 1e-9
-                if r_start >= radius[0]:
-                    fa[_ROW_MODE, j] = _MODE_INWARD
+        _init_block(fb, sta, nb, base, x, y, z, px, py, pz, q, mass, s3_max, seed, bz, r_inner, l_in)
         for L in range(l_in):
             k = kind[L]
             bit = float(1 << pxd_index[L]) if k == KIND_PXD else float(1 << (8 + svd_index[L]))

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from fastsim.detector.arena import blocks
 from fastsim.detector.ecl import arrival_time, face_deposits, make_clusters
 from fastsim.detector.geometry import Geometry
 from fastsim.detector.klm import KL_PDG, klm_region, klm_response
@@ -160,7 +161,12 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The ``_OUT_KEYS`` of all generations joined (no copy for a single generation)."""
     if len(parts) == 1:
         return {k: parts[0][k] for k in _OUT_KEYS}
-    return {k: np.concatenate([p[k] for p in parts]) for k in _OUT_KEYS}
+    n = sum(len(p["pdg"]) for p in parts)
+    first = parts[0]
+    arrays = blocks([(first[k].dtype, (n, *first[k].shape[1:])) for k in _OUT_KEYS])
+    for k, arr in zip(_OUT_KEYS, arrays, strict=True):
+        np.concatenate([p[k] for p in parts], out=arr)
+    return dict(zip(_OUT_KEYS, arrays, strict=True))
 
 
 class DetectorStage:

@@ -61,12 +61,12 @@ def pid_cube(pid: dict[str, Any]) -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy")
-def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok, seed):  # fmt: skip
-    """Scores (n_hyp, n) float32: 0.5 (pass + v), pass = u < probability (u, v uniform from a
-    splitmix64 stream per track); the muon hypothesis ``mu_h`` gated by ``klm_ok``."""
+def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok, seed, out):  # fmt: skip
+    """Scores written into ``out`` (n_hyp, n) float32: 0.5 (pass + v), pass = u < probability
+    (u, v uniform from a splitmix64 stream per track); the muon hypothesis ``mu_h`` gated by
+    ``klm_ok``."""
     n = len(p)
     n_h, n_s, n_p, n_t = cube.shape
-    out = np.empty((n_h, n), np.float32)
     pi_s = 2  # PID_SPECIES.index("pi"): anything else counts as a pion
     for i in range(n):
         apdg = abs(pdg[i])
@@ -84,7 +84,6 @@ def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok,
             st, u = _next(st)
             st, v = _next(st)
             out[h, i] = 0.5 * ((1.0 if u < prob else 0.0) + v)
-    return out
 
 
 def pid_scores(
@@ -94,20 +93,25 @@ def pid_scores(
     p: np.ndarray,
     theta: np.ndarray,
     rng: np.random.Generator,
+    out: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-track scores ``pid_<h>`` (float32), > 0.5 when the track passes hypothesis h
     (probabilities of :func:`pass_probability`; uniforms from a splitmix64 stream per track
-    seeded from one draw of ``rng``)."""
-    out = _pid_kernel(
+    seeded from one draw of ``rng``).  ``out``: optional float32 (n_hyp, n) destination whose
+    rows are returned."""
+    if out is None:
+        out = np.empty((len(PID_HYPOTHESES), len(p)), np.float32)
+    _pid_kernel(
         pid_cube(pid),
         np.asarray(pid["p_bins"], dtype=np.float64),
         np.radians(np.asarray(pid["theta_bins_deg"], dtype=np.float64)),
         np.array([_PDG_OF_SPECIES[s] for s in PID_SPECIES], dtype=np.int64),
         PID_HYPOTHESES.index("mu"),
-        np.asarray(pdg, dtype=np.int64),
+        np.asarray(pdg, dtype=np.int32),
         np.asarray(p, dtype=np.float64),
         np.asarray(theta, dtype=np.float64),
         np.asarray(klm_ok, dtype=np.bool_),
         np.uint64(rng.integers(0, 2**63)),
+        out,
     )
     return {f"pid_{h}": out[j] for j, h in enumerate(PID_HYPOTHESES)}

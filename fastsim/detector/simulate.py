@@ -21,10 +21,12 @@ Truth links: ``mc_index`` is the event-local index of the MC particle the object
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from fastsim.detector.arena import blocks
 from fastsim.detector.ecl import arrival_time, face_deposits, make_clusters
@@ -167,6 +169,44 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     for k, arr in zip(_OUT_KEYS, arrays, strict=True):
         np.concatenate([p[k] for p in parts], out=arr)
     return dict(zip(_OUT_KEYS, arrays, strict=True))
+
+
+@njit(cache=True)
+def _links(idx: np.ndarray, ev: np.ndarray, n_events: int) -> tuple[np.ndarray, np.ndarray]:
+    """Objects made from the particles ``idx`` (in a stable order by event; ``ev`` the
+    particles' events): the number of objects per event and, per particle, the event-local
+    index of its object (-1 if none)."""
+    counts = np.zeros(n_events, np.int64)
+    of_sim = np.full(len(ev), -1, np.int32)
+    for j in range(len(idx)):
+        e = ev[idx[j]]
+        of_sim[idx[j]] = counts[e]
+        counts[e] += 1
+    return counts, of_sim
+
+
+@njit(cache=True, error_model="numpy")
+def _track_columns(it, n_hits, r_first, mc, origin, pdg, px, py, pz, cluster_of_sim, layers_mu, min_layers, f4, i4, i2, i1):  # fmt: skip
+    """Per track ``it[j]``: hit counts, first-hit radius, truth links, cluster link and KLM
+    layers written into the track columns (``f4[0]``: first_hit_r; ``i4``: mc_index,
+    true_pdg, cluster_index; ``i2``: n_pxd, n_svd, n_cdc, klm_layers; ``i1[1]``: origin).
+    Returns the true momentum (GeV), polar angle (rad) and the KLM muon gate for the PID."""
+    nt = len(it)
+    p_t = np.empty(nt)
+    theta_t = np.empty(nt)
+    klm_ok = np.empty(nt, np.bool_)
+    for j in range(nt):
+        i = it[j]
+        i2[0, j], i2[1, j], i2[2, j] = n_hits[i, 0], n_hits[i, 1], n_hits[i, 2]
+        f4[0, j] = r_first[i]
+        i4[0, j], i4[1, j], i4[2, j] = mc[i], pdg[i], cluster_of_sim[i]
+        i2[3, j] = layers_mu[i]
+        klm_ok[j] = layers_mu[i] >= min_layers
+        i1[1, j] = origin[i]
+        pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
+        p_t[j] = math.sqrt(pt * pt + pz[i] * pz[i])
+        theta_t[j] = math.atan2(pt, pz[i])
+    return p_t, theta_t, klm_ok
 
 
 class DetectorStage:
@@ -433,7 +473,6 @@ class DetectorStage:
         """``tracks``, ``clusters`` and ``klm`` collections for the MC record ``mc``."""
         n_events = mc.n_events
         sim = self.propagate(self._primaries(mc, rng), rng)
-        n = len(sim["pdg"])
         ev = sim["ev"]
         # secondaries come after all primaries: a stable order by event, then simulation order
         order = None if np.all(ev[1:] >= ev[:-1]) else np.argsort(ev, kind="stable")
@@ -462,26 +501,34 @@ class DetectorStage:
         )
         # ---------------------------------------------------------- tracks
         it = by_event(found)
-        ev_t = ev[it]
-        tr_counts = np.bincount(ev_t, minlength=n_events)
-        tr_offsets = np.concatenate([[0], np.cumsum(tr_counts)])
-        track_of_sim = np.full(n, -1, np.int32)
-        track_of_sim[it] = np.arange(len(it)) - tr_offsets[ev_t]
-        tracks = self._tracks(sim, it, rng)
+        nt = len(it)
+        tr_counts, track_of_sim = _links(it, ev, n_events)
         # cluster <-> track links
-        cl_ev = ev[cl_sim]
-        cl_counts = np.bincount(cl_ev, minlength=n_events)
-        cl_offsets = np.concatenate([[0], np.cumsum(cl_counts)])
-        cluster_of_sim = np.full(n, -1, np.int32)
-        cluster_of_sim[cl_sim] = np.arange(len(cl_sim)) - cl_offsets[cl_ev]
-        tracks["cluster_index"] = cluster_of_sim[it]
-        lay_t = layers_mu[it]
-        tracks["klm_layers"] = lay_t
-        klm_ok = lay_t >= det["klm"]["min_layers_muon"]
-        px_t, py_t, pz_t = sim["px"][it], sim["py"][it], sim["pz"][it]
-        pt_t = np.sqrt(px_t**2 + py_t**2)
-        p_t = np.sqrt(pt_t**2 + pz_t**2)
-        tracks.update(pid_scores(det["pid"], klm_ok, sim["pdg"][it], p_t, np.arctan2(pt_t, pz_t), rng))
+        cl_counts, cluster_of_sim = _links(cl_sim, ev, n_events)
+        # all track columns carved from one block, written in place by the kernels
+        f8, f4, i4, i2, i1 = blocks(
+            [
+                (np.float64, (23, nt)),
+                (np.float32, (6, nt)),
+                (np.int32, (3, nt)),
+                (np.int16, (4, nt)),
+                (np.int8, (2, nt)),
+            ]
+        )
+        tracks = track_response(
+            g, it,
+            *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
+            rng, out=(f8, i1[0]),
+        )  # fmt: skip
+        p_t, theta_t, klm_ok = _track_columns(
+            it, sim["n_hits"], sim["r_first"], sim["mc"], sim["origin"], sim["pdg"], sim["px"], sim["py"],
+            sim["pz"], cluster_of_sim, layers_mu, det["klm"]["min_layers_muon"], f4, i4, i2, i1,
+        )  # fmt: skip
+        tracks.update(
+            first_hit_r=f4[0], mc_index=i4[0], true_pdg=i4[1], cluster_index=i4[2], n_pxd=i2[0], n_svd=i2[1],
+            n_cdc=i2[2], klm_layers=i2[3], origin=i1[1],
+        )  # fmt: skip
+        tracks.update(pid_scores(det["pid"], klm_ok, i4[1], p_t, theta_t, rng, out=f4[1:]))
         clusters = {
             "energy": cl["energy"],
             "theta": cl["theta"],
@@ -528,21 +575,6 @@ class DetectorStage:
                 {k: np.ascontiguousarray(klm_fields[k], dtype=dt) for k, dt in KLM_FIELDS.items()},
             ),
         }
-
-    def _tracks(self, sim: dict[str, np.ndarray], it: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        out = track_response(
-            self.geom,
-            it,
-            *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
-            rng,
-        )
-        nh = sim["n_hits"][it]
-        out["n_pxd"], out["n_svd"], out["n_cdc"] = nh[:, 0], nh[:, 1], nh[:, 2]
-        out["first_hit_r"] = sim["r_first"][it]
-        out["mc_index"] = sim["mc"][it]
-        out["origin"] = sim["origin"][it]
-        out["true_pdg"] = sim["pdg"][it]
-        return out
 
 
 def build(det: dict[str, Any], particles: Any) -> Callable[[EventBatch, np.random.Generator], EventBatch]:

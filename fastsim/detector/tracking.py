@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from fastsim.detector.arena import blocks
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_PXD, KIND_SVD, Geometry
 from fastsim.detector.propagation import _FM, _gauss2, _seed
 
@@ -193,20 +194,19 @@ def _hyp(a: float, b: float) -> float:
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _track_kernel(
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, seed,
-    radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz,
+    radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz, f8, charge,
 ):  # fmt: skip
     """Fused :func:`helix_params`, :func:`track_covariance` and :func:`smear` for the
     particles ``idx`` (same formulas; ``res`` rows: (a, b) of pT, d0, z0, phi0, tanLambda;
     ``n_hits`` (n, 3) per detector; standard normals from a splitmix64 stream per track).
-    Returns the smeared helix (5, n), the covariance's upper triangle (15, n) in COV_FIELDS
-    order, px, py, pz and the charge."""
+    Writes the smeared helix, the covariance's upper triangle in COV_FIELDS order and px,
+    py, pz into the rows of ``f8`` (23, n) and the charge into ``charge`` (n,)."""
     n = len(idx)
-    reco = np.empty((5, n))
-    cov = np.zeros((15, n))
-    pxo = np.empty(n)
-    pyo = np.empty(n)
-    pzo = np.empty(n)
-    charge = np.empty(n, np.int8)
+    reco = f8[0:5]
+    cov = f8[5:20]
+    pxo = f8[20]
+    pyo = f8[21]
+    pzo = f8[22]
     n_layers = len(radius)
     a_pt, b_pt = res[0, 0], res[0, 1]
     a_d0, b_d0 = res[1, 0], res[1, 1]
@@ -265,6 +265,8 @@ def _track_kernel(
         cov[0, j], cov[1, j], cov[5, j], cov[9, j], cov[12, j], cov[13, j], cov[14, j] = (
             c00, c01, c11, c22, c33, c34, c44,
         )  # fmt: skip
+        for k in (2, 3, 4, 6, 7, 8, 10, 11):
+            cov[k, j] = 0.0
         # ------------------------------------------------ smearing (block Cholesky, smear)
         st = _seed(seed, j)
         st, g0, g1 = _gauss2(st)
@@ -288,18 +290,20 @@ def _track_kernel(
         pxo[j] = pt_r * math.cos(r_ph)
         pyo[j] = pt_r * math.sin(r_ph)
         pzo[j] = pt_r * r_tl
-    return reco, cov, pxo, pyo, pzo, charge
 
 
 def track_response(
     geom: Geometry,
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last,
     rng: np.random.Generator,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Smeared helix parameters, covariance (``COV_FIELDS``), momentum and charge of the
     found tracks ``idx`` (indices into the particle arrays: true production state, hits per
     detector (n, 3), first and last hit radius); see the module doc.  Gaussians from a
-    splitmix64 stream per track, seeded from one draw of ``rng``."""
+    splitmix64 stream per track, seeded from one draw of ``rng``.  ``out``: optional
+    destination (float64 (23, n) for the helix, covariance, px, py, pz rows; int8 (n,) for
+    the charge); the returned arrays are its rows."""
     trk = geom.card["tracker"]
     l_ref, n_ref, r_ref, s_ref = _reference(geom)
     res = np.array(
@@ -315,13 +319,15 @@ def track_response(
         ],
         dtype=np.float64,
     )
-    f8 = lambda a: np.asarray(a, dtype=np.float64)
-    reco, cov, pxo, pyo, pzo, charge = _track_kernel(
-        np.asarray(idx, dtype=np.int64), f8(x), f8(y), f8(z), f8(px), f8(py), f8(pz), f8(q), f8(m),
-        n_hits, f8(r_first), f8(r_last), np.uint64(rng.integers(0, 2**63)),
-        geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz,
+    idx = np.asarray(idx, dtype=np.int64)
+    f8, charge = out if out is not None else blocks([(np.float64, (23, len(idx))), (np.int8, (len(idx),))])
+    f = lambda a: np.asarray(a, dtype=np.float64)
+    _track_kernel(
+        idx, f(x), f(y), f(z), f(px), f(py), f(pz), f(q), f(m),
+        n_hits, f(r_first), f(r_last), np.uint64(rng.integers(0, 2**63)),
+        geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz, f8, charge,
     )  # fmt: skip
-    out = dict(zip(HELIX_FIELDS, reco, strict=True))
-    out.update(zip(COV_FIELDS, cov, strict=True))
-    out.update(px=pxo, py=pyo, pz=pzo, charge=charge)
-    return out
+    result = dict(zip(HELIX_FIELDS, f8[0:5], strict=True))
+    result.update(zip(COV_FIELDS, f8[5:20], strict=True))
+    result.update(px=f8[20], py=f8[21], pz=f8[22], charge=charge)
+    return result

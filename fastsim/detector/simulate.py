@@ -31,7 +31,7 @@ from numba import njit
 from fastsim.detector.arena import blocks
 from fastsim.detector.ecl import arrival_time, face_deposits, make_clusters
 from fastsim.detector.geometry import Geometry
-from fastsim.detector.klm import KL_PDG, klm_region, klm_response
+from fastsim.detector.klm import KL_PDG, klm_response
 from fastsim.detector.pid import PID_FIELDS, pid_scores
 from fastsim.detector.propagation import (
     END_CONVERTED,
@@ -183,6 +183,40 @@ def _links(idx: np.ndarray, ev: np.ndarray, n_events: int) -> tuple[np.ndarray, 
         of_sim[idx[j]] = counts[e]
         counts[e] += 1
     return counts, of_sim
+
+
+@njit(cache=True)
+def _links_of(idx, mc, pdg, track_of_sim, out):  # fmt: skip
+    """Truth and track links of the objects made from the particles ``idx``: rows of ``out``
+    (int32) mc_index, true_pdg, track_index."""
+    for j in range(len(idx)):
+        i = idx[j]
+        out[0, j], out[1, j], out[2, j] = mc[i], pdg[i], track_of_sim[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _klm_columns(ik, kl_det, theta_face, end, layers_had, dk, lo, hi, blo, bhi, f8, n_layers, region):  # fmt: skip
+    """KLM objects from the particles ``ik``: polar angle (at the ECL face) and azimuth of the
+    end point, K_L ones displaced by the normals ``dk`` (2, number of K_L) in order; layers
+    (1 for K_L) and region (:func:`klm_region` of the unsmeared angle: 0 outside the polar
+    range lo-hi (deg), 1 barrel blo-bhi, 2 endcap).  Writes the rows of ``f8`` (theta, phi),
+    ``n_layers`` and ``region``."""
+    m = 0
+    for j in range(len(ik)):
+        i = ik[j]
+        th = theta_face[i]
+        deg = th * (180.0 / np.pi)
+        region[j] = (1 if blo <= deg <= bhi else 2) if lo <= deg <= hi else 0
+        ph = math.atan2(end[i, 1], end[i, 0])
+        if kl_det[i]:
+            th += dk[0, m]
+            ph += dk[1, m]
+            m += 1
+            n_layers[j] = 1
+        else:
+            n_layers[j] = layers_had[i]
+        f8[0, j] = th
+        f8[1, j] = ph
 
 
 @njit(cache=True, error_model="numpy")
@@ -529,38 +563,35 @@ class DetectorStage:
             n_cdc=i2[2], klm_layers=i2[3], origin=i1[1],
         )  # fmt: skip
         tracks.update(pid_scores(det["pid"], klm_ok, i4[1], p_t, theta_t, rng, out=f4[1:]))
-        clusters = {
-            "energy": cl["energy"],
-            "theta": cl["theta"],
-            "phi": cl["phi"],
-            "x": cl["x"],
-            "y": cl["y"],
-            "z": cl["z"],
-            "time": cl["time"],
-            "region": cl["region"],
-            "n_merged": cl["n_merged"],
-            "mc_index": sim["mc"][cl_sim],
-            "true_pdg": sim["pdg"][cl_sim],
-            "track_index": track_of_sim[cl_sim],
+        cl_fields = {
+            k: cl[k] for k in ("energy", "theta", "phi", "x", "y", "z", "time", "region", "n_merged")
         }
+        (cl_links,) = blocks([(np.int32, (3, len(cl_sim)))])
+        _links_of(cl_sim, sim["mc"], sim["pdg"], track_of_sim, cl_links)
+        cl_fields.update(mc_index=cl_links[0], true_pdg=cl_links[1], track_index=cl_links[2])
         # KLM objects: charged particles reaching >= 1 layer, detected K_L
+        klm = det["klm"]
         ik = by_event((layers_had > 0) | kl_det)
-        is_kl = kl_det[ik]
-        theta_k = theta_face[ik]
-        region_k = klm_region(det["klm"], theta_k)
-        phi_k = np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0])
+        nk = len(ik)
+        klm_counts, _ = _links(ik, ev, n_events)
         # K_L: angular resolution
-        dk = det["klm"]["kl_angular_resolution"] * rng.standard_normal((2, int(is_kl.sum())))
-        theta_k[is_kl] += dk[0]
-        phi_k[is_kl] += dk[1]
+        dk = klm["kl_angular_resolution"] * rng.standard_normal((2, int(np.count_nonzero(kl_det))))
+        k8, k4, k2, k1 = blocks(
+            [(np.float64, (2, nk)), (np.int32, (3, nk)), (np.int16, (nk,)), (np.int8, (nk,))]
+        )
+        _klm_columns(
+            ik, kl_det, theta_face, sim["end"], layers_had, dk, *klm["theta_deg"][:2], *klm["barrel_theta_deg"][:2],
+            k8, k2, k1,
+        )  # fmt: skip
+        _links_of(ik, sim["mc"], sim["pdg"], track_of_sim, k4)
         klm_fields = {
-            "theta": theta_k,
-            "phi": phi_k,
-            "n_layers": np.where(is_kl, 1, layers_had[ik]),
-            "region": region_k,
-            "mc_index": sim["mc"][ik],
-            "true_pdg": sim["pdg"][ik],
-            "track_index": track_of_sim[ik],
+            "theta": k8[0],
+            "phi": k8[1],
+            "n_layers": k2,
+            "region": k1,
+            "mc_index": k4[0],
+            "true_pdg": k4[1],
+            "track_index": k4[2],
         }
         return {
             "tracks": Collection.from_counts(
@@ -568,10 +599,10 @@ class DetectorStage:
             ),
             "clusters": Collection.from_counts(
                 cl_counts,
-                {k: np.ascontiguousarray(clusters[k], dtype=dt) for k, dt in CLUSTER_FIELDS.items()},
+                {k: np.ascontiguousarray(cl_fields[k], dtype=dt) for k, dt in CLUSTER_FIELDS.items()},
             ),
             "klm": Collection.from_counts(
-                np.bincount(ev[ik], minlength=n_events),
+                klm_counts,
                 {k: np.ascontiguousarray(klm_fields[k], dtype=dt) for k, dt in KLM_FIELDS.items()},
             ),
         }

@@ -31,7 +31,8 @@ from numba import njit
 
 from fastsim.detector.arena import blocks
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_PXD, KIND_SVD, Geometry
-from fastsim.detector.propagation import _FM, _gauss2, _seed
+from fastsim.detector.propagation import _FM, _next, _seed
+from fastsim.detector.vmath import normal_pair, vatan2, vsincos
 
 __all__ = [
     "COV_FIELDS",
@@ -47,6 +48,8 @@ HELIX_FIELDS = ("d0", "phi0", "omega", "z0", "tanl")
 #: upper triangle of the 5x5 covariance, row-major over HELIX_FIELDS
 COV_FIELDS = tuple(f"cov_{HELIX_FIELDS[i]}_{HELIX_FIELDS[j]}" for i in range(5) for j in range(i, 5))
 _MS_CORRELATION = 0.9
+_TWO_PI = 2.0 * math.pi
+_CHUNK = 256  # tracks per pass of the track kernel (work arrays stay in L1)
 
 
 def helix_params(x, y, z, px, py, pz, q, bz: float) -> tuple[np.ndarray, ...]:
@@ -191,105 +194,150 @@ def _hyp(a: float, b: float) -> float:
     return math.sqrt(a * a + b * b)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy")
 def _track_kernel(
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, seed,
     radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz, f8, charge,
 ):  # fmt: skip
     """Fused :func:`helix_params`, :func:`track_covariance` and :func:`smear` for the
     particles ``idx`` (same formulas; ``res`` rows: (a, b) of pT, d0, z0, phi0, tanLambda;
-    ``n_hits`` (n, 3) per detector; standard normals from a splitmix64 stream per track).
-    Writes the smeared helix, the covariance's upper triangle in COV_FIELDS order and px,
-    py, pz into the rows of ``f8`` (23, n) and the charge into ``charge`` (n,)."""
+    ``n_hits`` (n, 3) per detector; standard normals by Box-Muller from a splitmix64 stream
+    per track).  Writes the smeared helix, the covariance's upper triangle in COV_FIELDS
+    order and px, py, pz into the rows of ``f8`` (23, n) and the charge into ``charge`` (n,).
+
+    Tracks go in chunks through scalar passes and short loops over a few work arrays that
+    LLVM vectorises (the atan2, log, sin and cos of :mod:`fastsim.detector.vmath`)."""
     n = len(idx)
-    reco = f8[0:5]
-    cov = f8[5:20]
-    pxo = f8[20]
-    pyo = f8[21]
-    pzo = f8[22]
     n_layers = len(radius)
     a_pt, b_pt = res[0, 0], res[0, 1]
     a_d0, b_d0 = res[1, 0], res[1, 1]
     a_z0, b_z0 = res[2, 0], res[2, 1]
     a_ph, b_ph = res[3, 0], res[3, 1]
     a_tl, b_tl = res[4, 0], res[4, 1]
-    for j in range(n):
-        i = idx[j]
-        # ------------------------------------------------ true helix (helix_params)
-        pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
-        w = -q[i] * KAPPA * bz / pt
-        cx = x[i] - py[i] / pt / w
-        cy = y[i] + px[i] / pt / w
-        cn = math.sqrt(cx * cx + cy * cy)
-        sg = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
-        phi0 = math.atan2(-sg * cx, sg * cy)
-        d0 = sg * (1.0 / abs(w) - cn)
-        # turning angle from the POCA direction (sg cy, -sg cx) / cn to the momentum
-        dphi = math.atan2(sg * (cy * py[i] + cx * px[i]), sg * (cy * px[i] - cx * py[i]))
-        tanl = pz[i] / pt
-        z0 = z[i] - tanl * dphi / w
-        omega = -w
-        # ------------------------------------------------ covariance (track_covariance)
-        p = math.sqrt(pt * pt + pz[i] * pz[i])
-        beta = p / math.sqrt(p * p + m[i] * m[i])
-        sin_t = pt / p
-        lever = max(r_last[i] - r_first[i], 1.0)
-        nh = max(n_hits[i, 0] + n_hits[i, 1] + n_hits[i, 2], 3)
-        hf = math.sqrt((n_ref + 4.0) / (nh + 4.0))
-        lr = l_ref / lever
-        f_meas = lr * lr * hf
-        f_ms = math.sqrt(lr)
-        f_ang = lr * hf
-        lf = np.searchsorted(radius, r_first[i] - 1e-6)
-        lf = min(max(lf, 0), n_layers - 1)
-        sig_first = sigma_rphi[lf] if sigma_rphi[lf] > 0 else s_ref
-        h_b = max(r_first[i] / r_ref, 1.0)
-        h_a = h_b * max(sig_first / s_ref, 1.0)
-        s_om = abs(omega) * _hyp(a_pt * pt * f_meas, b_pt / beta * f_ms)
-        pb = p * beta
-        sq = math.sqrt(sin_t)
-        ik15 = 1.0 / (pb * sin_t * sq)  # 1 / (p beta sin^(3/2) theta)
-        ik25 = ik15 / sin_t
-        ms_d0 = b_d0 * h_b * ik15
-        ms_z0 = b_z0 * h_b * ik25
-        ms_ph = b_ph * ik15
-        ms_tl = b_tl * ik25
-        s_d0 = _hyp(a_d0 * h_a, ms_d0)
-        s_z0 = _hyp(a_z0 * h_a, ms_z0)
-        # variances as sums of squares (the widths of d0 and z0 are the Cholesky diagonals)
-        c00, c22, c33 = s_d0 * s_d0, s_om * s_om, s_z0 * s_z0
-        c11 = (a_ph * f_ang) ** 2 + ms_ph * ms_ph
-        c44 = (a_tl * f_ang) ** 2 + ms_tl * ms_tl
-        c01 = _MS_CORRELATION * ms_d0 * ms_ph
-        c34 = -_MS_CORRELATION * ms_z0 * ms_tl
-        cov[0, j], cov[1, j], cov[5, j], cov[9, j], cov[12, j], cov[13, j], cov[14, j] = (
-            c00, c01, c11, c22, c33, c34, c44,
-        )  # fmt: skip
-        for k in (2, 3, 4, 6, 7, 8, 10, 11):
-            cov[k, j] = 0.0
-        # ------------------------------------------------ smearing (block Cholesky, smear)
-        st = _seed(seed, j)
-        st, g0, g1 = _gauss2(st)
-        st, g2, g3 = _gauss2(st)
-        st, g4, _ = _gauss2(st)
-        l11 = s_d0
-        l21 = c01 / l11
-        l22 = math.sqrt(max(c11 - l21 * l21, 0.0))
-        m11 = s_z0
-        m21 = c34 / m11
-        m22 = math.sqrt(max(c44 - m21 * m21, 0.0))
-        r_d0 = d0 + l11 * g0
-        r_ph = phi0 + l21 * g0 + l22 * g1
-        r_ph = (r_ph + math.pi) % (2.0 * math.pi) - math.pi
-        r_om = omega + s_om * g2
-        r_z0 = z0 + m11 * g3
-        r_tl = tanl + m21 * g3 + m22 * g4
-        reco[0, j], reco[1, j], reco[2, j], reco[3, j], reco[4, j] = r_d0, r_ph, r_om, r_z0, r_tl
-        pt_r = KAPPA * bz / abs(r_om)
-        charge[j] = 1 if r_om > 0 else (-1 if r_om < 0 else 0)
-        pxo[j] = pt_r * math.cos(r_ph)
-        pyo[j] = pt_r * math.sin(r_ph)
-        pzo[j] = pt_r * r_tl
+    wk = np.empty((10, _CHUNK))
+    ya, xa, yb, xb, ga, gb, gc, gd, ge, gf = (
+        wk[0],
+        wk[1],
+        wk[2],
+        wk[3],
+        wk[4],
+        wk[5],
+        wk[6],
+        wk[7],
+        wk[8],
+        wk[9],
+    )
+    for c0 in range(0, n, _CHUNK):
+        nc = min(n - c0, _CHUNK)
+        # ------------------------------------------------ atan2 arguments and uniforms
+        for k in range(nc):
+            j = c0 + k
+            i = idx[j]
+            pxi, pyi = px[i], py[i]
+            pt = math.sqrt(pxi * pxi + pyi * pyi)
+            w = -q[i] * KAPPA * bz / pt
+            cx = x[i] - pyi / pt / w
+            cy = y[i] + pxi / pt / w
+            sg = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
+            ya[k], xa[k] = -sg * cx, sg * cy
+            # turning angle from the POCA direction (sg cy, -sg cx) / cn to the momentum
+            yb[k], xb[k] = sg * (cy * pyi + cx * pxi), sg * (cy * pxi - cx * pyi)
+            st = _seed(seed, j)
+            st, ga[k] = _next(st)
+            st, gb[k] = _next(st)
+            st, gc[k] = _next(st)
+            st, gd[k] = _next(st)
+            st, ge[k] = _next(st)
+            st, gf[k] = _next(st)
+        # ------------------------------------------------ vectorised: angles and normals
+        for k in range(nc):
+            ya[k] = vatan2(ya[k], xa[k])  # phi0
+        for k in range(nc):
+            yb[k] = vatan2(yb[k], xb[k])  # dphi
+        for u1, u2 in ((ga, gb), (gc, gd), (ge, gf)):
+            for k in range(nc):
+                u1[k], u2[k] = normal_pair(u1[k], u2[k])
+        # ------------------------------------------------ helix, covariance, smearing
+        for k in range(nc):
+            j = c0 + k
+            i = idx[j]
+            # true helix (helix_params)
+            pxi, pyi, pzi = px[i], py[i], pz[i]
+            pt = math.sqrt(pxi * pxi + pyi * pyi)
+            w = -q[i] * KAPPA * bz / pt
+            cx = x[i] - pyi / pt / w
+            cy = y[i] + pxi / pt / w
+            cn = math.sqrt(cx * cx + cy * cy)
+            phi0 = ya[k]
+            d0 = (1.0 / w - cn) if w > 0 else (cn + 1.0 / w)  # sg (1/|w| - cn)
+            tanl = pzi / pt
+            z0 = z[i] - tanl * yb[k] / w
+            omega = -w
+            # covariance (track_covariance)
+            p = math.sqrt(pt * pt + pzi * pzi)
+            beta = p / math.sqrt(p * p + m[i] * m[i])
+            sin_t = pt / p
+            lever = max(r_last[i] - r_first[i], 1.0)
+            nh = max(n_hits[i, 0] + n_hits[i, 1] + n_hits[i, 2], 3)
+            hf = math.sqrt((n_ref + 4.0) / (nh + 4.0))
+            lr = l_ref / lever
+            f_meas = lr * lr * hf
+            f_ms = math.sqrt(lr)
+            f_ang = lr * hf
+            lf = np.searchsorted(radius, r_first[i] - 1e-6)
+            lf = min(max(lf, 0), n_layers - 1)
+            sig_first = sigma_rphi[lf] if sigma_rphi[lf] > 0 else s_ref
+            h_b = max(r_first[i] / r_ref, 1.0)
+            h_a = h_b * max(sig_first / s_ref, 1.0)
+            s_om = abs(omega) * _hyp(a_pt * pt * f_meas, b_pt / beta * f_ms)
+            pb = p * beta
+            sq = math.sqrt(sin_t)
+            ik15 = 1.0 / (pb * sin_t * sq)  # 1 / (p beta sin^(3/2) theta)
+            ik25 = ik15 / sin_t
+            ms_d0 = b_d0 * h_b * ik15
+            ms_z0 = b_z0 * h_b * ik25
+            ms_ph = b_ph * ik15
+            ms_tl = b_tl * ik25
+            s_d0 = _hyp(a_d0 * h_a, ms_d0)
+            s_z0 = _hyp(a_z0 * h_a, ms_z0)
+            # variances as sums of squares (the widths of d0 and z0 are the Cholesky diagonals)
+            c00, c22, c33 = s_d0 * s_d0, s_om * s_om, s_z0 * s_z0
+            c11 = (a_ph * f_ang) ** 2 + ms_ph * ms_ph
+            c44 = (a_tl * f_ang) ** 2 + ms_tl * ms_tl
+            c01 = _MS_CORRELATION * ms_d0 * ms_ph
+            c34 = -_MS_CORRELATION * ms_z0 * ms_tl
+            # upper triangle: rows 5 + (0, 1, ..., 14) of f8, zero outside the two 2x2 blocks
+            f8[5, j], f8[6, j], f8[10, j], f8[14, j], f8[17, j], f8[18, j], f8[19, j] = (
+                c00, c01, c11, c22, c33, c34, c44,
+            )  # fmt: skip
+            f8[7, j] = f8[8, j] = f8[9, j] = f8[11, j] = f8[12, j] = f8[13, j] = f8[15, j] = f8[16, j] = 0.0
+            # smearing (block Cholesky, smear)
+            g0, g1, g2, g3, g4 = ga[k], gb[k], gc[k], gd[k], ge[k]
+            l11 = s_d0
+            l21 = c01 / l11
+            l22 = math.sqrt(max(c11 - l21 * l21, 0.0))
+            m11 = s_z0
+            m21 = c34 / m11
+            m22 = math.sqrt(max(c44 - m21 * m21, 0.0))
+            r_d0 = d0 + l11 * g0
+            r_ph = phi0 + l21 * g0 + l22 * g1
+            # wrapped to [-pi, pi): r - 2 pi floor((r + pi) / (2 pi))
+            r_ph = r_ph - _TWO_PI * math.floor((r_ph + math.pi) * (1.0 / _TWO_PI))
+            r_om = omega + s_om * g2
+            r_z0 = z0 + m11 * g3
+            r_tl = tanl + m21 * g3 + m22 * g4
+            f8[0, j], f8[1, j], f8[2, j], f8[3, j], f8[4, j] = r_d0, r_ph, r_om, r_z0, r_tl
+            pt_r = KAPPA * bz / abs(r_om)
+            charge[j] = 1 if r_om > 0 else (-1 if r_om < 0 else 0)
+            xa[k], xb[k] = r_ph, pt_r
+            f8[22, j] = pt_r * r_tl
+        # ------------------------------------------------ vectorised: px, py
+        pxo = f8[20, c0 : c0 + nc]
+        pyo = f8[21, c0 : c0 + nc]
+        for k in range(nc):
+            sph, cph = vsincos(xa[k])
+            pxo[k] = xb[k] * cph
+            pyo[k] = xb[k] * sph
 
 
 def track_response(

@@ -70,7 +70,7 @@ def _bits_f64(typingctx, u):
     return types.float64(u), codegen
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _horner(z: float, coeffs: tuple) -> float:
     """sum coeffs[i] z^(len - 1 - i) (highest power first)."""
     p = 0.0
@@ -79,7 +79,7 @@ def _horner(z: float, coeffs: tuple) -> float:
     return p
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def vlog(x: float) -> float:
     """Natural logarithm of a normal positive float (relative error < 4e-16).
 
@@ -101,7 +101,7 @@ def vlog(x: float) -> float:
     return fe * _LN2_HI - ((hfsq - (s * (hfsq + r) + fe * _LN2_LO)) - f)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def vsincos(x: float) -> tuple[float, float]:
     """(sin x, cos x) for |x| <= 1e5 (absolute error < 4e-16).
 
@@ -122,7 +122,7 @@ def vsincos(x: float) -> tuple[float, float]:
     return s, c
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def vatan2(y: float, x: float) -> float:
     """atan2(y, x) in [-pi, pi] for finite arguments (absolute error < 1e-15).
 
@@ -144,7 +144,7 @@ def vatan2(y: float, x: float) -> float:
     return math.copysign(a, y)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def normal_pair(u1: float, u2: float) -> tuple[float, float]:
     """Two independent standard normals from two uniforms in [0, 1) by the Box-Muller
     transform: sqrt(-2 log(1 - u1)) (cos, sin)(2 pi u2)."""

@@ -49,7 +49,7 @@ HELIX_FIELDS = ("d0", "phi0", "omega", "z0", "tanl")
 COV_FIELDS = tuple(f"cov_{HELIX_FIELDS[i]}_{HELIX_FIELDS[j]}" for i in range(5) for j in range(i, 5))
 _MS_CORRELATION = 0.9
 _TWO_PI = 2.0 * math.pi
-_CHUNK = 256  # tracks per pass of the track kernel (work arrays stay in L1)
+_CHUNK = 128  # tracks per pass of the track kernel (the work array stays in L1 / L2)
 
 
 def helix_params(x, y, z, px, py, pz, q, bz: float) -> tuple[np.ndarray, ...]:
@@ -194,6 +194,13 @@ def _hyp(a: float, b: float) -> float:
     return math.sqrt(a * a + b * b)
 
 
+# rows of the track kernel's work array (each _CHUNK long): inputs, uniforms, outputs
+_X, _Y, _Z, _PX, _PY, _PZ, _Q, _M, _NH, _RF, _RL, _FAC = range(12)
+_U = 12  # six uniforms
+_O = 18  # outputs: 5 helix, 7 covariance entries, px, py, pz, charge
+_N_ROWS = _O + 16
+
+
 @njit(cache=True, error_model="numpy")
 def _track_kernel(
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, seed,
@@ -205,8 +212,10 @@ def _track_kernel(
     per track).  Writes the smeared helix, the covariance's upper triangle in COV_FIELDS
     order and px, py, pz into the rows of ``f8`` (23, n) and the charge into ``charge`` (n,).
 
-    Tracks go in chunks through scalar passes and short loops over a few work arrays that
-    LLVM vectorises (the atan2, log, sin and cos of :mod:`fastsim.detector.vmath`)."""
+    Tracks go in chunks: a scalar pass gathers their inputs (and looks up the first-hit
+    layer) into the rows of a 1-D work array, a branch-free pass over the work array that
+    LLVM vectorises computes everything (:mod:`fastsim.detector.vmath` for atan2, log, sin
+    and cos), and copies move the results into the output rows."""
     n = len(idx)
     n_layers = len(radius)
     a_pt, b_pt = res[0, 0], res[0, 1]
@@ -214,81 +223,69 @@ def _track_kernel(
     a_z0, b_z0 = res[2, 0], res[2, 1]
     a_ph, b_ph = res[3, 0], res[3, 1]
     a_tl, b_tl = res[4, 0], res[4, 1]
-    wk = np.empty((10, _CHUNK))
-    ya, xa, yb, xb, ga, gb, gc, gd, ge, gf = (
-        wk[0],
-        wk[1],
-        wk[2],
-        wk[3],
-        wk[4],
-        wk[5],
-        wk[6],
-        wk[7],
-        wk[8],
-        wk[9],
-    )
+    wk = np.empty(_N_ROWS * _CHUNK)
     for c0 in range(0, n, _CHUNK):
         nc = min(n - c0, _CHUNK)
-        # ------------------------------------------------ atan2 arguments and uniforms
+        # ------------------------------------------------ gather (scalar)
         for k in range(nc):
-            j = c0 + k
-            i = idx[j]
-            pxi, pyi = px[i], py[i]
-            pt = math.sqrt(pxi * pxi + pyi * pyi)
-            w = -q[i] * KAPPA * bz / pt
-            cx = x[i] - pyi / pt / w
-            cy = y[i] + pxi / pt / w
-            sg = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
-            ya[k], xa[k] = -sg * cx, sg * cy
-            # turning angle from the POCA direction (sg cy, -sg cx) / cn to the momentum
-            yb[k], xb[k] = sg * (cy * pyi + cx * pxi), sg * (cy * pxi - cx * pyi)
-            st = _seed(seed, j)
-            st, ga[k] = _next(st)
-            st, gb[k] = _next(st)
-            st, gc[k] = _next(st)
-            st, gd[k] = _next(st)
-            st, ge[k] = _next(st)
-            st, gf[k] = _next(st)
-        # ------------------------------------------------ vectorised: angles and normals
+            i = idx[c0 + k]
+            wk[_X * _CHUNK + k] = x[i]
+            wk[_Y * _CHUNK + k] = y[i]
+            wk[_Z * _CHUNK + k] = z[i]
+            wk[_PX * _CHUNK + k] = px[i]
+            wk[_PY * _CHUNK + k] = py[i]
+            wk[_PZ * _CHUNK + k] = pz[i]
+            wk[_Q * _CHUNK + k] = q[i]
+            wk[_M * _CHUNK + k] = m[i]
+            wk[_NH * _CHUNK + k] = n_hits[i, 0] + n_hits[i, 1] + n_hits[i, 2]
+            wk[_RF * _CHUNK + k] = r_first[i]
+            wk[_RL * _CHUNK + k] = r_last[i]
+            lf = np.searchsorted(radius, r_first[i] - 1e-6)
+            lf = min(max(lf, 0), n_layers - 1)
+            sig_first = sigma_rphi[lf] if sigma_rphi[lf] > 0 else s_ref
+            wk[_FAC * _CHUNK + k] = max(sig_first / s_ref, 1.0)
+        # ------------------------------------------------ uniforms (splitmix64 per track)
         for k in range(nc):
-            ya[k] = vatan2(ya[k], xa[k])  # phi0
+            st = _seed(seed, c0 + k)
+            st, wk[(_U + 0) * _CHUNK + k] = _next(st)
+            st, wk[(_U + 1) * _CHUNK + k] = _next(st)
+            st, wk[(_U + 2) * _CHUNK + k] = _next(st)
+            st, wk[(_U + 3) * _CHUNK + k] = _next(st)
+            st, wk[(_U + 4) * _CHUNK + k] = _next(st)
+            st, wk[(_U + 5) * _CHUNK + k] = _next(st)
+        # ------------------------------------------------ everything else (vectorised)
         for k in range(nc):
-            yb[k] = vatan2(yb[k], xb[k])  # dphi
-        for u1, u2 in ((ga, gb), (gc, gd), (ge, gf)):
-            for k in range(nc):
-                u1[k], u2[k] = normal_pair(u1[k], u2[k])
-        # ------------------------------------------------ helix, covariance, smearing
-        for k in range(nc):
-            j = c0 + k
-            i = idx[j]
+            xi, yi, zi = wk[_X * _CHUNK + k], wk[_Y * _CHUNK + k], wk[_Z * _CHUNK + k]
+            pxi, pyi, pzi = wk[_PX * _CHUNK + k], wk[_PY * _CHUNK + k], wk[_PZ * _CHUNK + k]
             # true helix (helix_params)
-            pxi, pyi, pzi = px[i], py[i], pz[i]
             pt = math.sqrt(pxi * pxi + pyi * pyi)
-            w = -q[i] * KAPPA * bz / pt
-            cx = x[i] - pyi / pt / w
-            cy = y[i] + pxi / pt / w
+            w = -wk[_Q * _CHUNK + k] * KAPPA * bz / pt
+            cx = xi - pyi / pt / w
+            cy = yi + pxi / pt / w
             cn = math.sqrt(cx * cx + cy * cy)
-            phi0 = ya[k]
-            d0 = (1.0 / w - cn) if w > 0 else (cn + 1.0 / w)  # sg (1/|w| - cn)
+            sg = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
+            phi0 = vatan2(-sg * cx, sg * cy)
+            d0 = sg * (1.0 / abs(w) - cn)
+            # turning angle from the POCA direction (sg cy, -sg cx) / cn to the momentum
+            dphi = vatan2(sg * (cy * pyi + cx * pxi), sg * (cy * pxi - cx * pyi))
             tanl = pzi / pt
-            z0 = z[i] - tanl * yb[k] / w
+            z0 = zi - tanl * dphi / w
             omega = -w
             # covariance (track_covariance)
+            mi = wk[_M * _CHUNK + k]
+            rf, rl = wk[_RF * _CHUNK + k], wk[_RL * _CHUNK + k]
             p = math.sqrt(pt * pt + pzi * pzi)
-            beta = p / math.sqrt(p * p + m[i] * m[i])
+            beta = p / math.sqrt(p * p + mi * mi)
             sin_t = pt / p
-            lever = max(r_last[i] - r_first[i], 1.0)
-            nh = max(n_hits[i, 0] + n_hits[i, 1] + n_hits[i, 2], 3)
+            lever = max(rl - rf, 1.0)
+            nh = max(wk[_NH * _CHUNK + k], 3.0)
             hf = math.sqrt((n_ref + 4.0) / (nh + 4.0))
             lr = l_ref / lever
             f_meas = lr * lr * hf
             f_ms = math.sqrt(lr)
             f_ang = lr * hf
-            lf = np.searchsorted(radius, r_first[i] - 1e-6)
-            lf = min(max(lf, 0), n_layers - 1)
-            sig_first = sigma_rphi[lf] if sigma_rphi[lf] > 0 else s_ref
-            h_b = max(r_first[i] / r_ref, 1.0)
-            h_a = h_b * max(sig_first / s_ref, 1.0)
+            h_b = max(rf / r_ref, 1.0)
+            h_a = h_b * wk[_FAC * _CHUNK + k]
             s_om = abs(omega) * _hyp(a_pt * pt * f_meas, b_pt / beta * f_ms)
             pb = p * beta
             sq = math.sqrt(sin_t)
@@ -306,13 +303,10 @@ def _track_kernel(
             c44 = (a_tl * f_ang) ** 2 + ms_tl * ms_tl
             c01 = _MS_CORRELATION * ms_d0 * ms_ph
             c34 = -_MS_CORRELATION * ms_z0 * ms_tl
-            # upper triangle: rows 5 + (0, 1, ..., 14) of f8, zero outside the two 2x2 blocks
-            f8[5, j], f8[6, j], f8[10, j], f8[14, j], f8[17, j], f8[18, j], f8[19, j] = (
-                c00, c01, c11, c22, c33, c34, c44,
-            )  # fmt: skip
-            f8[7, j] = f8[8, j] = f8[9, j] = f8[11, j] = f8[12, j] = f8[13, j] = f8[15, j] = f8[16, j] = 0.0
             # smearing (block Cholesky, smear)
-            g0, g1, g2, g3, g4 = ga[k], gb[k], gc[k], gd[k], ge[k]
+            g0, g1 = normal_pair(wk[_U * _CHUNK + k], wk[(_U + 1) * _CHUNK + k])
+            g2, g3 = normal_pair(wk[(_U + 2) * _CHUNK + k], wk[(_U + 3) * _CHUNK + k])
+            g4, _ = normal_pair(wk[(_U + 4) * _CHUNK + k], wk[(_U + 5) * _CHUNK + k])
             l11 = s_d0
             l21 = c01 / l11
             l22 = math.sqrt(max(c11 - l21 * l21, 0.0))
@@ -326,18 +320,34 @@ def _track_kernel(
             r_om = omega + s_om * g2
             r_z0 = z0 + m11 * g3
             r_tl = tanl + m21 * g3 + m22 * g4
-            f8[0, j], f8[1, j], f8[2, j], f8[3, j], f8[4, j] = r_d0, r_ph, r_om, r_z0, r_tl
             pt_r = KAPPA * bz / abs(r_om)
-            charge[j] = 1 if r_om > 0 else (-1 if r_om < 0 else 0)
-            xa[k], xb[k] = r_ph, pt_r
-            f8[22, j] = pt_r * r_tl
-        # ------------------------------------------------ vectorised: px, py
-        pxo = f8[20, c0 : c0 + nc]
-        pyo = f8[21, c0 : c0 + nc]
+            sph, cph = vsincos(r_ph)
+            wk[_O * _CHUNK + k] = r_d0
+            wk[(_O + 1) * _CHUNK + k] = r_ph
+            wk[(_O + 2) * _CHUNK + k] = r_om
+            wk[(_O + 3) * _CHUNK + k] = r_z0
+            wk[(_O + 4) * _CHUNK + k] = r_tl
+            wk[(_O + 5) * _CHUNK + k] = c00
+            wk[(_O + 6) * _CHUNK + k] = c01
+            wk[(_O + 7) * _CHUNK + k] = c11
+            wk[(_O + 8) * _CHUNK + k] = c22
+            wk[(_O + 9) * _CHUNK + k] = c33
+            wk[(_O + 10) * _CHUNK + k] = c34
+            wk[(_O + 11) * _CHUNK + k] = c44
+            wk[(_O + 12) * _CHUNK + k] = pt_r * cph
+            wk[(_O + 13) * _CHUNK + k] = pt_r * sph
+            wk[(_O + 14) * _CHUNK + k] = pt_r * r_tl
+            wk[(_O + 15) * _CHUNK + k] = 1.0 if r_om > 0 else (-1.0 if r_om < 0 else 0.0)
+        # ------------------------------------------------ results into the output rows
+        # helix rows 0-4, covariance rows 5 + (0, 1, ..., 14) (zero outside the two 2x2
+        # blocks), px, py, pz rows 20-22
+        for r_out, r_wk in ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (10, 7), (14, 8),
+                            (17, 9), (18, 10), (19, 11), (20, 12), (21, 13), (22, 14)):  # fmt: skip
+            f8[r_out, c0 : c0 + nc] = wk[(_O + r_wk) * _CHUNK : (_O + r_wk) * _CHUNK + nc]
+        for r_out in (7, 8, 9, 11, 12, 13, 15, 16):
+            f8[r_out, c0 : c0 + nc] = 0.0
         for k in range(nc):
-            sph, cph = vsincos(xa[k])
-            pxo[k] = xb[k] * cph
-            pyo[k] = xb[k] * sph
+            charge[c0 + k] = np.int8(wk[(_O + 15) * _CHUNK + k])
 
 
 def track_response(

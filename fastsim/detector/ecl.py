@@ -32,6 +32,7 @@ from numba import njit
 from fastsim.constants import C_CM_PER_NS
 from fastsim.detector.arena import blocks
 from fastsim.detector.propagation import _FM, _next, _seed
+from fastsim.detector.vmath import vatan2, vsincos
 
 __all__ = ["ecl_region", "energy_resolution", "face_deposits", "make_clusters"]
 
@@ -220,6 +221,13 @@ def face_deposits(
     return out
 
 
+_CHUNK = 256  # clusters per pass of the smearing kernel
+# rows of its work array: inputs (energy sum, x, y, z, four normals), then results
+_E, _CX, _CY, _CZ, _G = 0, 1, 2, 3, 4
+_R = 8  # measured energy, theta, phi, x, y, z, time width, region, kept
+_N_ROWS = _R + 9
+
+
 @njit(cache=True, error_model="numpy")
 def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
     """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (rows of
@@ -227,42 +235,71 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta
     (4, n), as in :func:`make_clusters` (:func:`energy_resolution`, :func:`ecl_region` with
     the regions' polar ranges th_lo/th_hi in degrees, codes 1-3).  Writes per kept cluster
     the rows of ``f8`` (energy, theta, phi, x, y, z, time, true energy), the seed deposit,
-    the number of merged deposits and the region; returns the number kept."""
+    the number of merged deposits and the region; returns the number kept.
+
+    Clusters go in chunks: their inputs are copied into the rows of a 1-D work array, one
+    branch-free loop over it (vectorised by LLVM; :mod:`fastsim.detector.vmath` for atan2,
+    sin and cos) computes all results, and a scalar pass keeps the clusters that pass."""
     n = len(e_sum)
+    lo1, lo2, lo3 = th_lo[0], th_lo[1], th_lo[2]
+    hi1, hi2, hi3 = th_hi[0], th_hi[1], th_hi[2]
+    wk = np.empty(_N_ROWS * _CHUNK)
     k = 0
-    for i in range(n):
-        e = e_sum[i]
-        e6 = max(e, 1e-6)
-        res = math.sqrt((ra / e6) ** 2 + (rb / e6**0.25) ** 2 + rc**2)
-        e_meas = e * (1.0 + res * g[0, i])
-        x, y, z = cxyz[0, i], cxyz[1, i], cxyz[2, i]
-        r = math.sqrt(x * x + y * y)
-        deg = math.atan2(r, z) * (180.0 / math.pi)
-        region = 0
-        for code in range(3):
-            if th_lo[code] <= deg <= th_hi[code]:
-                region = code + 1
-        if not (e_meas > thr and region > 0):
-            continue
-        s_pos = pos_res / math.sqrt(max(e, 1e-3))
-        # displace on the face: r*phi and z (barrel), x and y (endcaps)
-        if abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd):
+    for c0 in range(0, n, _CHUNK):
+        nc = min(n - c0, _CHUNK)
+        wk[_E * _CHUNK : _E * _CHUNK + nc] = e_sum[c0 : c0 + nc]
+        for r in range(3):
+            wk[(_CX + r) * _CHUNK : (_CX + r) * _CHUNK + nc] = cxyz[r, c0 : c0 + nc]
+        for r in range(4):
+            wk[(_G + r) * _CHUNK : (_G + r) * _CHUNK + nc] = g[r, c0 : c0 + nc]
+        for j in range(nc):
+            e = wk[_E * _CHUNK + j]
+            e6 = max(e, 1e-6)
+            res = math.sqrt((ra / e6) ** 2 + (rb / math.sqrt(math.sqrt(e6))) ** 2 + rc**2)  # e^(1/4)
+            e_meas = e * (1.0 + res * wk[_G * _CHUNK + j])
+            x, y, z = wk[_CX * _CHUNK + j], wk[_CY * _CHUNK + j], wk[_CZ * _CHUNK + j]
+            r = math.sqrt(x * x + y * y)
+            deg = vatan2(r, z) * (180.0 / math.pi)
+            region = (
+                3.0
+                if lo3 <= deg <= hi3
+                else (2.0 if lo2 <= deg <= hi2 else (1.0 if lo1 <= deg <= hi1 else 0.0))
+            )
+            s_pos = pos_res / math.sqrt(max(e, 1e-3))
+            g1, g2 = wk[(_G + 1) * _CHUNK + j], wk[(_G + 2) * _CHUNK + j]
+            # displace on the face: r*phi and z (barrel), x and y (endcaps)
+            barrel = abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd)
             # rotation by dphi about the axis (r > 0 at the barrel face)
-            dphi = s_pos * g[1, i] / max(r, 1.0)
-            cd, sd = math.cos(dphi), math.sin(dphi)
-            sx, sy, sz = x * cd - y * sd, y * cd + x * sd, z + s_pos * g[2, i]
-        else:
-            sx, sy, sz = x + s_pos * g[1, i], y + s_pos * g[2, i], z
-        f8[0, k] = e_meas
-        f8[1, k] = math.atan2(math.sqrt(sx * sx + sy * sy), sz)
-        f8[2, k] = math.atan2(sy, sx)
-        f8[3, k], f8[4, k], f8[5, k] = sx, sy, sz
-        f8[6, k] = t_arrival[seeds[i]] + math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g[3, i]
-        f8[7, k] = e
-        seed_o[k] = seeds[i]
-        cnt_o[k] = cnt[i]
-        reg_o[k] = region
-        k += 1
+            dphi = s_pos * g1 / max(r, 1.0)
+            sd, cd = vsincos(dphi)
+            sx = x * cd - y * sd if barrel else x + s_pos * g1
+            sy = y * cd + x * sd if barrel else y + s_pos * g2
+            sz = z + s_pos * g2 if barrel else z
+            wk[_R * _CHUNK + j] = e_meas
+            wk[(_R + 1) * _CHUNK + j] = vatan2(math.sqrt(sx * sx + sy * sy), sz)
+            wk[(_R + 2) * _CHUNK + j] = vatan2(sy, sx)
+            wk[(_R + 3) * _CHUNK + j] = sx
+            wk[(_R + 4) * _CHUNK + j] = sy
+            wk[(_R + 5) * _CHUNK + j] = sz
+            wk[(_R + 6) * _CHUNK + j] = math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2)
+            wk[(_R + 7) * _CHUNK + j] = region
+            wk[(_R + 8) * _CHUNK + j] = 1.0 if (e_meas > thr and region > 0) else 0.0
+        for j in range(nc):
+            if wk[(_R + 8) * _CHUNK + j] == 0.0:
+                continue
+            i = c0 + j
+            f8[0, k] = wk[_R * _CHUNK + j]
+            f8[1, k] = wk[(_R + 1) * _CHUNK + j]
+            f8[2, k] = wk[(_R + 2) * _CHUNK + j]
+            f8[3, k] = wk[(_R + 3) * _CHUNK + j]
+            f8[4, k] = wk[(_R + 4) * _CHUNK + j]
+            f8[5, k] = wk[(_R + 5) * _CHUNK + j]
+            f8[6, k] = t_arrival[seeds[i]] + wk[(_R + 6) * _CHUNK + j] * g[3, i]
+            f8[7, k] = e_sum[i]
+            seed_o[k] = seeds[i]
+            cnt_o[k] = cnt[i]
+            reg_o[k] = np.int8(wk[(_R + 7) * _CHUNK + j])
+            k += 1
     return k
 
 

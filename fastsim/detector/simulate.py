@@ -220,14 +220,12 @@ def _klm_columns(ik, kl_det, theta_face, end, layers_had, dk, lo, hi, blo, bhi, 
 
 
 @njit(cache=True, error_model="numpy")
-def _track_columns(it, n_hits, r_first, mc, origin, pdg, px, py, pz, cluster_of_sim, layers_mu, min_layers, f4, i4, i2, i1):  # fmt: skip
+def _track_columns(it, n_hits, r_first, mc, origin, pdg, cluster_of_sim, layers_mu, min_layers, f4, i4, i2, i1):  # fmt: skip
     """Per track ``it[j]``: hit counts, first-hit radius, truth links, cluster link and KLM
     layers written into the track columns (``f4[0]``: first_hit_r; ``i4``: mc_index,
     true_pdg, cluster_index; ``i2``: n_pxd, n_svd, n_cdc, klm_layers; ``i1[1]``: origin).
-    Returns the true momentum (GeV), polar angle (rad) and the KLM muon gate for the PID."""
+    Returns the KLM muon gate for the PID."""
     nt = len(it)
-    p_t = np.empty(nt)
-    theta_t = np.empty(nt)
     klm_ok = np.empty(nt, np.bool_)
     for j in range(nt):
         i = it[j]
@@ -237,10 +235,7 @@ def _track_columns(it, n_hits, r_first, mc, origin, pdg, px, py, pz, cluster_of_
         i2[3, j] = layers_mu[i]
         klm_ok[j] = layers_mu[i] >= min_layers
         i1[1, j] = origin[i]
-        pt = math.sqrt(px[i] * px[i] + py[i] * py[i])
-        p_t[j] = math.sqrt(pt * pt + pz[i] * pz[i])
-        theta_t[j] = math.atan2(pt, pz[i])
-    return p_t, theta_t, klm_ok
+    return klm_ok
 
 
 class DetectorStage:
@@ -384,22 +379,26 @@ class DetectorStage:
             n = len(gen["pdg"])
             if n == 0:
                 break
-            res = {
-                "end_code": np.zeros(n, np.int8),
-                "end": np.zeros((n, 6)),
-                "path": np.zeros(n),
-                "vxd_mask": np.zeros(n, np.int32),
-                "n_hits": np.zeros((n, 3), np.int16),
-                "sl_hits": np.zeros((n, max(g.n_superlayers, 1)), np.int16),
-                "r_first": np.full(n, -1.0),
-                "r_last": np.full(n, -1.0),
-                "frac": np.zeros(n),
-            }
             charged = gen["q"] != 0
             seed_c, seed_n = (np.uint64(s) for s in rng.integers(0, 2**63, 2))
             ic = np.flatnonzero(charged)
+            every = len(ic) == n  # all charged: the kernel's arrays are the results
+            res = (
+                {"frac": np.zeros(n)}
+                if every
+                else {
+                    "end_code": np.zeros(n, np.int8),
+                    "end": np.zeros((n, 6)),
+                    "path": np.zeros(n),
+                    "vxd_mask": np.zeros(n, np.int32),
+                    "n_hits": np.zeros((n, 3), np.int16),
+                    "sl_hits": np.zeros((n, max(g.n_superlayers, 1)), np.int16),
+                    "r_first": np.full(n, -1.0),
+                    "r_last": np.full(n, -1.0),
+                    "frac": np.zeros(n),
+                }
+            )
             if len(ic):
-                every = len(ic) == n  # no gathers / scatters
                 c = (
                     gen
                     if every
@@ -549,20 +548,21 @@ class DetectorStage:
                 (np.int8, (2, nt)),
             ]
         )
+        truth = np.empty((2, nt))  # true momentum and polar angle of the tracks, for the PID
         tracks = track_response(
             g, it,
             *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
-            rng, out=(f8, i1[0]),
+            rng, out=(f8, i1[0]), truth=truth,
         )  # fmt: skip
-        p_t, theta_t, klm_ok = _track_columns(
-            it, sim["n_hits"], sim["r_first"], sim["mc"], sim["origin"], sim["pdg"], sim["px"], sim["py"],
-            sim["pz"], cluster_of_sim, layers_mu, det["klm"]["min_layers_muon"], f4, i4, i2, i1,
+        klm_ok = _track_columns(
+            it, sim["n_hits"], sim["r_first"], sim["mc"], sim["origin"], sim["pdg"], cluster_of_sim, layers_mu,
+            det["klm"]["min_layers_muon"], f4, i4, i2, i1,
         )  # fmt: skip
         tracks.update(
             first_hit_r=f4[0], mc_index=i4[0], true_pdg=i4[1], cluster_index=i4[2], n_pxd=i2[0], n_svd=i2[1],
             n_cdc=i2[2], klm_layers=i2[3], origin=i1[1],
         )  # fmt: skip
-        tracks.update(pid_scores(det["pid"], klm_ok, i4[1], p_t, theta_t, rng, out=f4[1:]))
+        tracks.update(pid_scores(det["pid"], klm_ok, i4[1], truth[0], truth[1], rng, out=f4[1:]))
         cl_fields = {
             k: cl[k] for k in ("energy", "theta", "phi", "x", "y", "z", "time", "region", "n_merged")
         }

@@ -197,20 +197,21 @@ def _hyp(a: float, b: float) -> float:
 # rows of the track kernel's work array (each _CHUNK long): inputs, uniforms, outputs
 _X, _Y, _Z, _PX, _PY, _PZ, _Q, _M, _NH, _RF, _RL, _FAC = range(12)
 _U = 12  # six uniforms
-_O = 18  # outputs: 5 helix, 7 covariance entries, px, py, pz, charge
-_N_ROWS = _O + 16
+_O = 18  # outputs: 5 helix, 7 covariance entries, px, py, pz, charge, true p and theta
+_N_ROWS = _O + 18
 
 
 @njit(cache=True, error_model="numpy")
 def _track_kernel(
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, seed,
-    radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz, f8, charge,
+    radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz, f8, charge, truth,
 ):  # fmt: skip
     """Fused :func:`helix_params`, :func:`track_covariance` and :func:`smear` for the
     particles ``idx`` (same formulas; ``res`` rows: (a, b) of pT, d0, z0, phi0, tanLambda;
     ``n_hits`` (n, 3) per detector; standard normals by Box-Muller from a splitmix64 stream
     per track).  Writes the smeared helix, the covariance's upper triangle in COV_FIELDS
-    order and px, py, pz into the rows of ``f8`` (23, n) and the charge into ``charge`` (n,).
+    order and px, py, pz into the rows of ``f8`` (23, n), the charge into ``charge`` (n,) and
+    the true momentum (GeV) and polar angle (rad) into the rows of ``truth`` (2, n).
 
     Tracks go in chunks: a scalar pass gathers their inputs (and looks up the first-hit
     layer) into the rows of a 1-D work array, a branch-free pass over the work array that
@@ -338,6 +339,8 @@ def _track_kernel(
             wk[(_O + 13) * _CHUNK + k] = pt_r * sph
             wk[(_O + 14) * _CHUNK + k] = pt_r * r_tl
             wk[(_O + 15) * _CHUNK + k] = 1.0 if r_om > 0 else (-1.0 if r_om < 0 else 0.0)
+            wk[(_O + 16) * _CHUNK + k] = p
+            wk[(_O + 17) * _CHUNK + k] = vatan2(pt, pzi)
         # ------------------------------------------------ results into the output rows
         # helix rows 0-4, covariance rows 5 + (0, 1, ..., 14) (zero outside the two 2x2
         # blocks), px, py, pz rows 20-22
@@ -346,6 +349,8 @@ def _track_kernel(
             f8[r_out, c0 : c0 + nc] = wk[(_O + r_wk) * _CHUNK : (_O + r_wk) * _CHUNK + nc]
         for r_out in (7, 8, 9, 11, 12, 13, 15, 16):
             f8[r_out, c0 : c0 + nc] = 0.0
+        truth[0, c0 : c0 + nc] = wk[(_O + 16) * _CHUNK : (_O + 16) * _CHUNK + nc]
+        truth[1, c0 : c0 + nc] = wk[(_O + 17) * _CHUNK : (_O + 17) * _CHUNK + nc]
         for k in range(nc):
             charge[c0 + k] = np.int8(wk[(_O + 15) * _CHUNK + k])
 
@@ -355,13 +360,15 @@ def track_response(
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last,
     rng: np.random.Generator,
     out: tuple[np.ndarray, np.ndarray] | None = None,
+    truth: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Smeared helix parameters, covariance (``COV_FIELDS``), momentum and charge of the
     found tracks ``idx`` (indices into the particle arrays: true production state, hits per
     detector (n, 3), first and last hit radius); see the module doc.  Gaussians from a
     splitmix64 stream per track, seeded from one draw of ``rng``.  ``out``: optional
     destination (float64 (23, n) for the helix, covariance, px, py, pz rows; int8 (n,) for
-    the charge); the returned arrays are its rows."""
+    the charge); the returned arrays are its rows.  ``truth``: optional float64 (2, n) array
+    that receives the true momentum (GeV) and polar angle (rad) of the tracks."""
     trk = geom.card["tracker"]
     l_ref, n_ref, r_ref, s_ref = _reference(geom)
     res = np.array(
@@ -379,11 +386,13 @@ def track_response(
     )
     idx = np.asarray(idx, dtype=np.int64)
     f8, charge = out if out is not None else blocks([(np.float64, (23, len(idx))), (np.int8, (len(idx),))])
+    if truth is None:
+        truth = np.empty((2, len(idx)))
     f = lambda a: np.asarray(a, dtype=np.float64)
     _track_kernel(
         idx, f(x), f(y), f(z), f(px), f(py), f(pz), f(q), f(m),
         n_hits, f(r_first), f(r_last), np.uint64(rng.integers(0, 2**63)),
-        geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz, f8, charge,
+        geom.radius, geom.sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, geom.bz, f8, charge, truth,
     )  # fmt: skip
     result = dict(zip(HELIX_FIELDS, f8[0:5], strict=True))
     result.update(zip(COV_FIELDS, f8[5:20], strict=True))

@@ -21,7 +21,6 @@ Truth links: ``mc_index`` is the event-local index of the MC particle the object
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -195,7 +194,7 @@ def _links_of(idx, mc, pdg, track_of_sim, out):  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
-def _klm_columns(ik, kl_det, theta_face, end, layers_had, dk, lo, hi, blo, bhi, f8, n_layers, region):  # fmt: skip
+def _klm_columns(ik, kl_det, theta_face, phi_end, layers_had, dk, lo, hi, blo, bhi, f8, n_layers, region):  # fmt: skip
     """KLM objects from the particles ``ik``: polar angle (at the ECL face) and azimuth of the
     end point, K_L ones displaced by the normals ``dk`` (2, number of K_L) in order; layers
     (1 for K_L) and region (:func:`klm_region` of the unsmeared angle: 0 outside the polar
@@ -207,7 +206,7 @@ def _klm_columns(ik, kl_det, theta_face, end, layers_had, dk, lo, hi, blo, bhi, 
         th = theta_face[i]
         deg = th * (180.0 / np.pi)
         region[j] = (1 if blo <= deg <= bhi else 2) if lo <= deg <= hi else 0
-        ph = math.atan2(end[i, 1], end[i, 0])
+        ph = phi_end[i]
         if kl_det[i]:
             th += dk[0, m]
             ph += dk[1, m]
@@ -529,8 +528,17 @@ class DetectorStage:
         cl = make_clusters(ecl, ev[at_ecl], dep, face, t_arr, rng)
         cl_sim = at_ecl[cl["seed"]]  # simulated particle that seeded each cluster
         # ---------------------------------------------------------- KLM
-        theta_face, layers_mu, layers_had, kl_det = klm_response(
-            det["klm"], sim["end"], sim["end_code"], END_ECL, sim["m"], sim["q"], sim["pdg"], self.m_mu, rng
+        theta_face, layers_mu, layers_had, kl_det, phi_end = klm_response(
+            det["klm"],
+            sim["end"],
+            sim["end_code"],
+            END_ECL,
+            sim["m"],
+            sim["q"],
+            sim["pdg"],
+            self.m_mu,
+            rng,
+            with_phi=True,
         )
         # ---------------------------------------------------------- tracks
         it = by_event(found)
@@ -580,7 +588,7 @@ class DetectorStage:
             [(np.float64, (2, nk)), (np.int32, (3, nk)), (np.int16, (nk,)), (np.int8, (nk,))]
         )
         _klm_columns(
-            ik, kl_det, theta_face, sim["end"], layers_had, dk, *klm["theta_deg"][:2], *klm["barrel_theta_deg"][:2],
+            ik, kl_det, theta_face, phi_end, layers_had, dk, *klm["theta_deg"][:2], *klm["barrel_theta_deg"][:2],
             k8, k2, k1,
         )  # fmt: skip
         _links_of(ik, sim["mc"], sim["pdg"], track_of_sim, k4)

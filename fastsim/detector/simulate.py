@@ -139,10 +139,10 @@ _SIM_KEYS = (
 )
 
 
-#: per-particle arrays the stage needs after propagation
+#: per-particle arrays the stage needs after propagation (``found``: the track finder's mask)
 _OUT_KEYS = (
     *("ev", "mc", "pdg", "q", "m", "x", "y", "z", "t", "px", "py", "pz", "origin"),
-    *("end_code", "end", "path", "vxd_mask", "n_hits", "sl_hits", "r_first", "r_last"),
+    *("end_code", "end", "path", "n_hits", "r_first", "r_last", "found"),
 )
 
 
@@ -370,7 +370,8 @@ class DetectorStage:
 
     # ------------------------------------------------------------------ propagation
     def propagate(self, sim: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Propagate particles and their secondaries; returns all simulated particles with results."""
+        """Propagate particles and their secondaries; returns all simulated particles with results
+        (and ``found``, the track finder's mask, :func:`find_tracks`)."""
         g = self.geom
         done: list[dict[str, np.ndarray]] = []
         gen = sim
@@ -433,6 +434,15 @@ class DetectorStage:
                 res["end"][ineu, 5] = gen["pz"][ineu]
                 res["path"][ineu] = path
                 res["frac"][ineu] = frac
+            res["found"] = find_tracks(
+                g,
+                self.det["tracker"]["finder"],
+                gen["px"],
+                gen["py"],
+                gen["q"],
+                res["sl_hits"],
+                res["vxd_mask"],
+            )
             done.append({**gen, **res})
             # secondaries
             nxt = []
@@ -516,9 +526,7 @@ class DetectorStage:
         g = self.geom
         det = self.det
         # ---------------------------------------------------------- finding
-        found = find_tracks(
-            g, det["tracker"]["finder"], sim["px"], sim["py"], sim["q"], sim["sl_hits"], sim["vxd_mask"]
-        )
+        found = sim["found"]
         # ---------------------------------------------------------- ECL
         at_ecl = by_event(sim["end_code"] == END_ECL)
         ecl = det["ecl"]

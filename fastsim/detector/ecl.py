@@ -17,8 +17,8 @@ Units: GeV, cm, ns, rad.
 
 Face quantities and deposits come from one numba kernel (:func:`face_deposits`; hadron
 interaction depth and fraction from a splitmix64 stream per particle), merging and energy
-sums from another (:func:`_sums`), the smearing (normal draws of the stage's generator), gaps
-and threshold from a third (:func:`_smear_kernel`).
+sums from another (:func:`_sums`), the smearing (normals by Box-Muller from a splitmix64
+stream per cluster), gaps and threshold from a third (:func:`_smear_kernel`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from numba import njit
 from fastsim.constants import C_CM_PER_NS
 from fastsim.detector.arena import blocks
 from fastsim.detector.propagation import _FM, _next, _seed
-from fastsim.detector.vmath import vatan2, vsincos
+from fastsim.detector.vmath import normal_pair, vatan2, vsincos
 
 __all__ = ["ecl_region", "energy_resolution", "face_deposits", "make_clusters"]
 
@@ -222,24 +222,24 @@ def face_deposits(
 
 
 _CHUNK = 256  # clusters per pass of the smearing kernel
-# rows of its work array: inputs (energy sum, x, y, z, four normals), then results
+# rows of its work array: inputs (energy sum, x, y, z, four uniforms), then results
 _E, _CX, _CY, _CZ, _G = 0, 1, 2, 3, 4
-_R = 8  # measured energy, theta, phi, x, y, z, time width, region, kept
+_R = 8  # measured energy, theta, phi, x, y, z, time shift, region, kept
 _N_ROWS = _R + 9
 
 
 @njit(cache=True, error_model="numpy")
-def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
+def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
     """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (rows of
-    ``cxyz``; cm), arrival times ``t_arrival[seeds]`` (ns)) with the standard normals ``g``
-    (4, n), as in :func:`make_clusters` (:func:`energy_resolution`, :func:`ecl_region` with
+    ``cxyz``; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per
+    cluster (Box-Muller from a splitmix64 stream per cluster), as in :func:`make_clusters` (:func:`energy_resolution`, :func:`ecl_region` with
     the regions' polar ranges th_lo/th_hi in degrees, codes 1-3).  Writes per kept cluster
     the rows of ``f8`` (energy, theta, phi, x, y, z, time, true energy), the seed deposit,
     the number of merged deposits and the region; returns the number kept.
 
-    Clusters go in chunks: their inputs are copied into the rows of a 1-D work array, one
-    branch-free loop over it (vectorised by LLVM; :mod:`fastsim.detector.vmath` for atan2,
-    sin and cos) computes all results, and a scalar pass keeps the clusters that pass."""
+    Clusters go in chunks: their inputs and uniforms are put into the rows of a 1-D work
+    array, one branch-free loop over it (vectorised by LLVM; :mod:`fastsim.detector.vmath`
+    for the normals, atan2, sin and cos) computes all results, and a scalar pass keeps the clusters that pass."""
     n = len(e_sum)
     lo1, lo2, lo3 = th_lo[0], th_lo[1], th_lo[2]
     hi1, hi2, hi3 = th_hi[0], th_hi[1], th_hi[2]
@@ -250,13 +250,19 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta
         wk[_E * _CHUNK : _E * _CHUNK + nc] = e_sum[c0 : c0 + nc]
         for r in range(3):
             wk[(_CX + r) * _CHUNK : (_CX + r) * _CHUNK + nc] = cxyz[r, c0 : c0 + nc]
-        for r in range(4):
-            wk[(_G + r) * _CHUNK : (_G + r) * _CHUNK + nc] = g[r, c0 : c0 + nc]
+        for j in range(nc):
+            st = _seed(seed, c0 + j)
+            st, wk[_G * _CHUNK + j] = _next(st)
+            st, wk[(_G + 1) * _CHUNK + j] = _next(st)
+            st, wk[(_G + 2) * _CHUNK + j] = _next(st)
+            st, wk[(_G + 3) * _CHUNK + j] = _next(st)
         for j in range(nc):
             e = wk[_E * _CHUNK + j]
             e6 = max(e, 1e-6)
             res = math.sqrt((ra / e6) ** 2 + (rb / math.sqrt(math.sqrt(e6))) ** 2 + rc**2)  # e^(1/4)
-            e_meas = e * (1.0 + res * wk[_G * _CHUNK + j])
+            g0, g1 = normal_pair(wk[_G * _CHUNK + j], wk[(_G + 1) * _CHUNK + j])
+            g2, g3 = normal_pair(wk[(_G + 2) * _CHUNK + j], wk[(_G + 3) * _CHUNK + j])
+            e_meas = e * (1.0 + res * g0)
             x, y, z = wk[_CX * _CHUNK + j], wk[_CY * _CHUNK + j], wk[_CZ * _CHUNK + j]
             r = math.sqrt(x * x + y * y)
             deg = vatan2(r, z) * (180.0 / math.pi)
@@ -266,7 +272,6 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta
                 else (2.0 if lo2 <= deg <= hi2 else (1.0 if lo1 <= deg <= hi1 else 0.0))
             )
             s_pos = pos_res / math.sqrt(max(e, 1e-3))
-            g1, g2 = wk[(_G + 1) * _CHUNK + j], wk[(_G + 2) * _CHUNK + j]
             # displace on the face: r*phi and z (barrel), x and y (endcaps)
             barrel = abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd)
             # rotation by dphi about the axis (r > 0 at the barrel face)
@@ -281,7 +286,7 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta
             wk[(_R + 3) * _CHUNK + j] = sx
             wk[(_R + 4) * _CHUNK + j] = sy
             wk[(_R + 5) * _CHUNK + j] = sz
-            wk[(_R + 6) * _CHUNK + j] = math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2)
+            wk[(_R + 6) * _CHUNK + j] = math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g3
             wk[(_R + 7) * _CHUNK + j] = region
             wk[(_R + 8) * _CHUNK + j] = 1.0 if (e_meas > thr and region > 0) else 0.0
         for j in range(nc):
@@ -294,7 +299,7 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, g, ra, rb, rc, pos_res, ta
             f8[3, k] = wk[(_R + 3) * _CHUNK + j]
             f8[4, k] = wk[(_R + 4) * _CHUNK + j]
             f8[5, k] = wk[(_R + 5) * _CHUNK + j]
-            f8[6, k] = t_arrival[seeds[i]] + wk[(_R + 6) * _CHUNK + j] * g[3, i]
+            f8[6, k] = t_arrival[seeds[i]] + wk[(_R + 6) * _CHUNK + j]
             f8[7, k] = e_sum[i]
             seed_o[k] = seeds[i]
             cnt_o[k] = cnt[i]
@@ -321,9 +326,9 @@ def make_clusters(
     f8, seed_o, cnt_o, reg_o = blocks(
         [(np.float64, (8, n)), (np.int64, (n,)), (np.int32, (n,)), (np.int8, (n,))]
     )
-    i8, w8, cnt = blocks([(np.int64, (4, n)), (np.float64, (8, n)), (np.int32, (n,))])
+    i8, w8, cnt = blocks([(np.int64, (4, n)), (np.float64, (4, n)), (np.int32, (n,))])
     order, seed_of, work, seeds = i8
-    e_sum, cxyz, g_buf = w8[0], w8[1:4], w8[4:8]
+    e_sum, cxyz = w8[0], w8[1:4]
     if len(ev) and np.all(ev[1:] >= ev[:-1]):
         order = order[: _event_order(ev, dep, order)]  # events already grouped: sort within each event
     else:
@@ -331,14 +336,13 @@ def make_clusters(
         order = order[dep[order] > 0]
     ns = _sums(ev, dep, pos, order, float(ecl["crystal_size"]), seed_of, work, seeds, e_sum, cxyz, cnt)
     # smearing, gaps and threshold
-    g = g_buf.reshape(-1)[: 4 * ns].reshape(4, ns)
-    rng.standard_normal(out=g)
     r, tr = ecl["energy_resolution"], ecl["time_resolution"]
     keys = ("forward_theta_deg", "barrel_theta_deg", "backward_theta_deg")
     th_lo = np.array([ecl[key][0] for key in keys], dtype=np.float64)
     th_hi = np.array([ecl[key][1] for key in keys], dtype=np.float64)
     k = _smear_kernel(
-        e_sum[:ns], cxyz[:, :ns], cnt[:ns], seeds[:ns], np.asarray(t_arrival, dtype=np.float64), g,
+        e_sum[:ns], cxyz[:, :ns], cnt[:ns], seeds[:ns], np.asarray(t_arrival, dtype=np.float64),
+        np.uint64(rng.integers(0, 2**63)),
         float(r["a"]), float(r["b"]), float(r["c"]), float(ecl["position_resolution"]),
         float(tr["a"]), float(tr["b"]), float(ecl["forward_z"]), float(ecl["backward_z"]),
         float(ecl["cluster_threshold"]), th_lo, th_hi, f8, seed_o, cnt_o, reg_o,

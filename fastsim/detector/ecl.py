@@ -31,8 +31,8 @@ from numba import njit
 
 from fastsim.constants import C_CM_PER_NS
 from fastsim.detector.arena import blocks
-from fastsim.detector.propagation import _FM, _next, _seed
-from fastsim.detector.vmath import normal_pair, vatan2, vsincos
+from fastsim.detector.propagation import _next, _seed
+from fastsim.detector.vmath import normal_pair, vatan2, vlog, vsincos
 
 __all__ = ["ecl_region", "energy_resolution", "face_deposits", "make_clusters"]
 
@@ -147,52 +147,78 @@ def _sums(ev, dep, pos, order, dist, seed_of, work, seeds, e_sum, cxyz, cnt):  #
     return ns
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, inline="always", error_model="numpy")
 def _deposit(apdg, e, mass, charged, cos_inc, length, mip_dedx, depth, frac):  # fmt: skip
     """True energy (GeV) deposited by a particle of total energy e entering the crystals at
     incidence cosine cos_inc (module doc); ``depth`` (cm) and ``frac`` are the hadron's
-    Exp(lambda_I) interaction depth and uniform containment fraction."""
+    Exp(lambda_I) interaction depth and uniform containment fraction.  Branch-free (all
+    species' values computed, one selected), so that loops calling it vectorise."""
     ke = max(e - mass, 0.0)
     path = length / max(cos_inc, 0.5)
-    if apdg in (22, 11):
-        return e
-    if apdg == 13:
-        return min(mip_dedx * path, ke)
     mip_part = mip_dedx * min(depth, path) if charged else 0.0
-    dep = mip_part
-    if depth < path:
-        dep = mip_part + frac * max(ke - mip_part, 0.0)
-    return min(dep, ke)
+    dep = mip_part + frac * max(ke - mip_part, 0.0) if depth < path else mip_part
+    dep = min(dep, ke)
+    dep = min(mip_dedx * path, ke) if apdg == 13 else dep
+    return e if (apdg == 22 or apdg == 11) else dep  # noqa: PLR1714 (plain comparisons vectorise)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+_FACE_CHUNK = 256  # particles per pass of the face kernel
+# rows of its work array: x, y, z, px, py, pz, mass, charge, |pdg|, t0, path, two uniforms,
+# then deposit and arrival time
+_N_FACE_ROWS = 15
+
+
+@njit(cache=True, error_model="numpy")
 def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam, seed, out):  # fmt: skip
     """Deposit (GeV), face position (n, 3; cm) and arrival time (ns) of the particles ``idx``
-    written into the arrays of ``out``
-    at the ECL face (``end``: x, y, z, px, py, pz there).  The incidence angle is taken to
-    the cylinder normal on the barrel face (r >= 0.999 ecl_r), to the z axis on the endcaps;
-    interaction depth and fraction from a splitmix64 stream per particle."""
+    at the ECL face (``end``: x, y, z, px, py, pz there), written into the arrays of ``out``.
+    The incidence angle is taken to the cylinder normal on the barrel face
+    (r >= 0.999 ecl_r), to the z axis on the endcaps; interaction depth and fraction from a
+    splitmix64 stream per particle.
+
+    Particles go in chunks: a scalar pass gathers their inputs into the rows of a 1-D work
+    array, a branch-free loop over it (vectorised by LLVM; :func:`vlog`) computes the
+    results."""
     n = len(idx)
     dep, pos, t_arr = out
-    for j in range(n):
-        i = idx[j]
-        xx, yy, zz = end[i, 0], end[i, 1], end[i, 2]
-        px, py, pz = end[i, 3], end[i, 4], end[i, 5]
-        pf = math.sqrt(px * px + py * py + pz * pz)
-        e = math.sqrt(pf * pf + mass[i] * mass[i])
-        r = math.sqrt(xx * xx + yy * yy)
-        if r >= ecl_r * 0.999:
-            cos_inc = abs(xx * px + yy * py) / max(r * pf, 1e-12)
-        else:
-            cos_inc = abs(pz) / max(pf, 1e-12)
-        st = _seed(seed, j)
-        st, u1 = _next(st)
-        st, u2 = _next(st)
-        depth = -lam * math.log(1.0 - u1)
-        dep[j] = _deposit(abs(pdg[i]), e, mass[i], q[i] != 0, cos_inc, length, mip_dedx, depth, u2)
-        pos[j, 0], pos[j, 1], pos[j, 2] = xx, yy, zz
-        beta = pf / max(e, 1e-12)
-        t_arr[j] = t0[i] + path[i] / (max(beta, 1e-6) * C_CM_PER_NS)
+    c = _FACE_CHUNK
+    wk = np.empty(_N_FACE_ROWS * c)
+    for c0 in range(0, n, c):
+        nc = min(n - c0, c)
+        for k in range(nc):
+            i = idx[c0 + k]
+            for r in range(6):
+                wk[r * c + k] = end[i, r]
+            wk[6 * c + k] = mass[i]
+            wk[7 * c + k] = q[i]
+            wk[8 * c + k] = abs(pdg[i])
+            wk[9 * c + k] = t0[i]
+            wk[10 * c + k] = path[i]
+            pos[c0 + k, 0], pos[c0 + k, 1], pos[c0 + k, 2] = end[i, 0], end[i, 1], end[i, 2]
+        for k in range(nc):
+            st = _seed(seed, c0 + k)
+            st, wk[11 * c + k] = _next(st)
+            st, wk[12 * c + k] = _next(st)
+        for k in range(nc):
+            xx, yy = wk[k], wk[c + k]
+            px, py, pz = wk[3 * c + k], wk[4 * c + k], wk[5 * c + k]
+            mi = wk[6 * c + k]
+            pf = math.sqrt(px * px + py * py + pz * pz)
+            e = math.sqrt(pf * pf + mi * mi)
+            r = math.sqrt(xx * xx + yy * yy)
+            cos_inc = (
+                abs(xx * px + yy * py) / max(r * pf, 1e-12)
+                if r >= ecl_r * 0.999
+                else abs(pz) / max(pf, 1e-12)
+            )
+            depth = -lam * vlog(1.0 - wk[11 * c + k])
+            wk[13 * c + k] = _deposit(
+                wk[8 * c + k], e, mi, wk[7 * c + k] != 0, cos_inc, length, mip_dedx, depth, wk[12 * c + k]
+            )
+            beta = pf / max(e, 1e-12)
+            wk[14 * c + k] = wk[9 * c + k] + wk[10 * c + k] / (max(beta, 1e-6) * C_CM_PER_NS)
+        dep[c0 : c0 + nc] = wk[13 * c : 13 * c + nc]
+        t_arr[c0 : c0 + nc] = wk[14 * c : 14 * c + nc]
 
 
 def face_deposits(

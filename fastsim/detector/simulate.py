@@ -21,6 +21,7 @@ Truth links: ``mc_index`` is the event-local index of the MC particle the object
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -168,6 +169,31 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     for k, arr in zip(_OUT_KEYS, arrays, strict=True):
         np.concatenate([p[k] for p in parts], out=arr)
     return dict(zip(_OUT_KEYS, arrays, strict=True))
+
+
+@njit(cache=True)
+def _event_and_local(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every item of a collection with these offsets: its event and its index within the
+    event (as :meth:`Collection.event_index` and :meth:`Collection.local_index`)."""
+    n = offsets[-1]
+    ev = np.empty(n, np.int64)
+    local = np.empty(n, np.int64)
+    for e in range(len(offsets) - 1):
+        for k in range(offsets[e + 1] - offsets[e]):
+            ev[offsets[e] + k] = e
+            local[offsets[e] + k] = k
+    return ev, local
+
+
+@njit(cache=True, error_model="numpy")
+def _flight_lengths(idx, at, aid, px, py, pz, m, ctau_pi, ctau_k, expo, s3):  # fmt: skip
+    """Decay lengths (cm) of the pi+- / K+- ``idx`` (MC indices; |PDG id| ``aid``) written to
+    ``s3[at]``: Exp(1) draws ``expo`` times c tau p / m (c tau of pi+- and K+- given)."""
+    for j in range(len(idx)):
+        i = idx[j]
+        p = math.sqrt(px[i] * px[i] + py[i] * py[i] + pz[i] * pz[i])
+        ctau = ctau_pi if aid[i] == 211 else ctau_k
+        s3[at[j]] = expo[j] * ctau * p / max(m[i], 1e-9)
 
 
 @njit(cache=True)
@@ -326,8 +352,7 @@ class DetectorStage:
         final = (status == STATUS_FINAL) & known & ~_among(aid, _NEUTRINOS)
         # neutral final-state particles the detector sees: photons, K_L, neutrons (others invisible)
         final &= (q != 0) | _among(aid, (22, KL_PDG, 2112))
-        ev = mc.event_index()
-        local = mc.local_index()
+        ev, local = _event_and_local(mc.offsets)
         # charged decayed particles leave a track up to the vertex of their first daughter
         decayed = (status == STATUS_DECAYED) & (q != 0) & (mc["daughter1"] >= 0)
         sel = np.flatnonzero(final | decayed)
@@ -344,10 +369,11 @@ class DetectorStage:
         sel_ids = take(ids)
         fly = np.flatnonzero(_among(take(aid), _DECAY_IN_FLIGHT) & ~dec)
         if len(fly):
-            i_fly = sel[fly]
-            p = np.sqrt(mc["px"][i_fly] ** 2 + mc["py"][i_fly] ** 2 + mc["pz"][i_fly] ** 2)
-            ctau = self.particles.ctau(ids[i_fly])
-            s3[fly] = rng.exponential(1.0, len(fly)) * ctau * p / np.maximum(mc["m"][i_fly], 1e-9)
+            ctau_pi, ctau_k = self.particles.ctau(np.array(_DECAY_IN_FLIGHT))
+            _flight_lengths(
+                sel[fly], fly, aid, mc["px"], mc["py"], mc["pz"], mc["m"], float(ctau_pi), float(ctau_k),
+                rng.exponential(1.0, len(fly)), s3,
+            )  # fmt: skip
         return {
             "ev": take(ev),
             "mc": take(local).astype(np.int64, copy=False),

@@ -10,8 +10,9 @@ independent (non-overlapping) 1-D or 2-D views of the block, 64-byte aligned.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-__all__ = ["blocks"]
+__all__ = ["blocks", "copy_into"]
 
 _ALIGN = 64
 
@@ -32,3 +33,11 @@ def blocks(shapes: list[tuple[np.dtype | type, tuple[int, ...]]]) -> list[np.nda
         out.append(buf[off : off + nbytes].view(dt).reshape(shape))
         off += size
     return out
+
+
+@njit(cache=True, inline="always")
+def copy_into(dst: np.ndarray, at: int, src: np.ndarray, start: int, n: int) -> None:
+    """``dst[at : at + n] = src[start : start + n]`` for 1-D arrays as a plain loop (compiles
+    faster in numba kernels than slice assignment, which brings in its shape checks)."""
+    for k in range(n):
+        dst[at + k] = src[start + k]

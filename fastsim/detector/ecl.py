@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from fastsim.constants import C_CM_PER_NS
-from fastsim.detector.arena import blocks
+from fastsim.detector.arena import blocks, copy_into
 from fastsim.detector.propagation import _next, _seed
 from fastsim.detector.vmath import normal_pair, vatan2, vlog, vsincos
 
@@ -59,7 +59,8 @@ def _merge(ev, pos, order, dist, seed_of, seeds):  # fmt: skip
     """Greedy merging in decreasing energy: each deposit joins the first seed of its event
     within ``dist`` (cm).  Writes the seed index of every deposit into ``seed_of`` (-1 for
     deposits not in ``order``); ``seeds`` is work space."""
-    seed_of[:] = -1
+    for i in range(len(seed_of)):
+        seed_of[i] = -1
     ns = 0
     ev_start = 0
     cur_ev = -1
@@ -217,8 +218,8 @@ def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam,
             )
             beta = pf / max(e, 1e-12)
             wk[14 * c + k] = wk[9 * c + k] + wk[10 * c + k] / (max(beta, 1e-6) * C_CM_PER_NS)
-        dep[c0 : c0 + nc] = wk[13 * c : 13 * c + nc]
-        t_arr[c0 : c0 + nc] = wk[14 * c : 14 * c + nc]
+        copy_into(dep, c0, wk, 13 * c, nc)
+        copy_into(t_arr, c0, wk, 14 * c, nc)
 
 
 def face_deposits(
@@ -273,9 +274,9 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res,
     k = 0
     for c0 in range(0, n, _CHUNK):
         nc = min(n - c0, _CHUNK)
-        wk[_E * _CHUNK : _E * _CHUNK + nc] = e_sum[c0 : c0 + nc]
+        copy_into(wk, _E * _CHUNK, e_sum, c0, nc)
         for r in range(3):
-            wk[(_CX + r) * _CHUNK : (_CX + r) * _CHUNK + nc] = cxyz[r, c0 : c0 + nc]
+            copy_into(wk, (_CX + r) * _CHUNK, cxyz[r], c0, nc)
         for j in range(nc):
             st = _seed(seed, c0 + j)
             st, wk[_G * _CHUNK + j] = _next(st)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from fastsim.detector.arena import copy_into
 from fastsim.detector.propagation import _next, _seed
 from fastsim.detector.vmath import normal_pair, vatan2, vlog
 
@@ -117,8 +118,8 @@ def _klm_kernel(end, end_code, code_ecl, mass, q, pdg, mu_mass, par, seed, theta
             wk[(_R + 2) * _CHUNK + k] = nl
             wk[(_R + 3) * _CHUNK + k] = nh
             wk[(_R + 4) * _CHUNK + k] = 1.0 if kl else 0.0
-        theta[c0 : c0 + nc] = wk[_R * _CHUNK : _R * _CHUNK + nc]
-        phi[c0 : c0 + nc] = wk[(_R + 1) * _CHUNK : (_R + 1) * _CHUNK + nc]
+        copy_into(theta, c0, wk, _R * _CHUNK, nc)
+        copy_into(phi, c0, wk, (_R + 1) * _CHUNK, nc)
         for k in range(nc):
             n_mu[c0 + k] = np.int32(wk[(_R + 2) * _CHUNK + k])
             n_had[c0 + k] = np.int32(wk[(_R + 3) * _CHUNK + k])

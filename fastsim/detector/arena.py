@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["blocks", "copy_into"]
+__all__ = ["blocks", "copy_into", "fill"]
 
 _ALIGN = 64
 
@@ -38,6 +38,14 @@ def blocks(shapes: list[tuple[np.dtype | type, tuple[int, ...]]]) -> list[np.nda
 @njit(cache=True, inline="always")
 def copy_into(dst: np.ndarray, at: int, src: np.ndarray, start: int, n: int) -> None:
     """``dst[at : at + n] = src[start : start + n]`` for 1-D arrays as a plain loop (compiles
-    faster in numba kernels than slice assignment, which brings in its shape checks)."""
+    faster in numba kernels than slice assignment, which brings in its shape checks; the
+    unsigned indices spare the negative-index wraparound, so that LLVM vectorises it)."""
     for k in range(n):
-        dst[at + k] = src[start + k]
+        dst[np.uint64(at + k)] = src[np.uint64(start + k)]
+
+
+@njit(cache=True, inline="always")
+def fill(dst: np.ndarray, at: int, value: float, n: int) -> None:
+    """``dst[at : at + n] = value`` for a 1-D array as a plain loop (see :func:`copy_into`)."""
+    for k in range(n):
+        dst[np.uint64(at + k)] = value

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from fastsim.detector.arena import blocks
+from fastsim.detector.arena import blocks, copy_into, fill
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_PXD, KIND_SVD, Geometry
 from fastsim.detector.propagation import _FM, _next, _seed
 from fastsim.detector.vmath import normal_pair, vatan2, vsincos
@@ -351,11 +351,11 @@ def _track_kernel(
         # blocks), px, py, pz rows 20-22
         for r_out, r_wk in ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (10, 7), (14, 8),
                             (17, 9), (18, 10), (19, 11), (20, 12), (21, 13), (22, 14)):  # fmt: skip
-            f8[r_out, c0 : c0 + nc] = wk[(_O + r_wk) * _CHUNK : (_O + r_wk) * _CHUNK + nc]
+            copy_into(f8[r_out], c0, wk, (_O + r_wk) * _CHUNK, nc)
         for r_out in (7, 8, 9, 11, 12, 13, 15, 16):
-            f8[r_out, c0 : c0 + nc] = 0.0
-        truth[0, c0 : c0 + nc] = wk[(_O + 16) * _CHUNK : (_O + 16) * _CHUNK + nc]
-        truth[1, c0 : c0 + nc] = wk[(_O + 17) * _CHUNK : (_O + 17) * _CHUNK + nc]
+            fill(f8[r_out], c0, 0.0, nc)
+        copy_into(truth[0], c0, wk, (_O + 16) * _CHUNK, nc)
+        copy_into(truth[1], c0, wk, (_O + 17) * _CHUNK, nc)
         for k in range(nc):
             charge[c0 + k] = np.int8(wk[(_O + 15) * _CHUNK + k])
 

@@ -211,6 +211,16 @@ def _links(idx: np.ndarray, ev: np.ndarray, n_events: int) -> tuple[np.ndarray, 
 
 
 @njit(cache=True)
+def _counts(idx: np.ndarray, ev: np.ndarray, n_events: int) -> np.ndarray:
+    """Number of objects per event for objects made from the particles ``idx`` (``ev``: the
+    particles' events)."""
+    counts = np.zeros(n_events, np.int64)
+    for j in range(len(idx)):
+        counts[ev[idx[j]]] += 1
+    return counts
+
+
+@njit(cache=True)
 def _links_of(idx, mc, pdg, track_of_sim, out):  # fmt: skip
     """Truth and track links of the objects made from the particles ``idx``: rows of ``out``
     (int32) mc_index, true_pdg, track_index."""
@@ -615,7 +625,7 @@ class DetectorStage:
         klm = det["klm"]
         ik = by_event((layers_had > 0) | kl_det)
         nk = len(ik)
-        klm_counts, _ = _links(ik, ev, n_events)
+        klm_counts = _counts(ik, ev, n_events)
         # K_L: angular resolution
         dk = klm["kl_angular_resolution"] * rng.standard_normal((2, int(np.count_nonzero(kl_det))))
         k8, k4, k2, k1 = blocks(

@@ -259,8 +259,9 @@ _N_ROWS = _R + 9
 def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
     """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (rows of
     ``cxyz``; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per
-    cluster (Box-Muller from a splitmix64 stream per cluster), as in :func:`make_clusters` (:func:`energy_resolution`, :func:`ecl_region` with
-    the regions' polar ranges th_lo/th_hi in degrees, codes 1-3).  Writes per kept cluster
+    cluster (Box-Muller from a splitmix64 stream per cluster), as in :func:`make_clusters`
+    (:func:`energy_resolution`, :func:`ecl_region` with the regions' polar ranges th_lo/th_hi
+    in degrees, codes 1-3).  Writes per kept cluster
     the rows of ``f8`` (energy, theta, phi, x, y, z, time, true energy), the seed deposit,
     the number of merged deposits and the region; returns the number kept.
 

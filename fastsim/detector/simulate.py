@@ -355,7 +355,7 @@ class DetectorStage:
         status = mc["status"]
         known = self.particles.knows(ids)
         if known.all():
-            q = self.particles.charge(ids).astype(np.float64)
+            q = np.asarray(self.particles.charge(ids), dtype=np.float64)
         else:
             q = np.zeros(len(ids))
             q[known] = self.particles.charge(ids[known])

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from fastsim.detector.arena import copy_into
+from fastsim.detector.arena import blocks, copy_into
 from fastsim.detector.propagation import _next, _seed
 from fastsim.detector.vmath import normal_pair, vatan2, vlog
 
@@ -152,9 +152,7 @@ def klm_response(
         dtype=np.float64,
     )  # fmt: skip
     n = len(end_code)
-    theta, phi = np.empty((2, n))
-    n_mu, n_had = np.empty((2, n), np.int32)
-    kl_det = np.empty(n, np.bool_)
+    (theta, phi), (n_mu, n_had), kl_det = blocks([(np.float64, (2, n)), (np.int32, (2, n)), (np.bool_, (n,))])
     _klm_kernel(
         end, np.asarray(end_code, dtype=np.int8), code_ecl, np.asarray(mass, dtype=np.float64),
         np.asarray(q, dtype=np.float64), np.asarray(pdg, dtype=np.int64), float(mu_mass), par,

@@ -249,10 +249,11 @@ def face_deposits(
 
 
 _CHUNK = 256  # clusters per pass of the smearing kernel
-# rows of its work array: inputs (energy sum, x, y, z, four uniforms), then results
-_E, _CX, _CY, _CZ, _G = 0, 1, 2, 3, 4
-_R = 8  # measured energy, theta, phi, x, y, z, time shift, region, kept
-_N_ROWS = _R + 9
+# rows of its work array: inputs (energy sum, x, y, z, four uniforms: the first and second of
+# two pairs), atan2 arguments (y of the polar angle before smearing, polar angle and azimuth
+# after, then x), results (measured energy, x, y, z, time shift)
+_E, _CX, _CY, _CZ, _G, _A, _R = 0, 1, 2, 3, 4, 8, 14
+_N_ROWS = _R + 5
 
 
 @njit(cache=True, error_model="numpy")
@@ -261,17 +262,18 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res,
     ``cxyz``; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per
     cluster (Box-Muller from a splitmix64 stream per cluster), as in :func:`make_clusters`
     (:func:`energy_resolution`, :func:`ecl_region` with the regions' polar ranges th_lo/th_hi
-    in degrees, codes 1-3).  Writes per kept cluster
-    the rows of ``f8`` (energy, theta, phi, x, y, z, time, true energy), the seed deposit,
-    the number of merged deposits and the region; returns the number kept.
+    in degrees, codes 1-3).  Writes per kept cluster the rows of ``f8`` (energy, theta, phi,
+    x, y, z, time, true energy), the seed deposit, the number of merged deposits and the
+    region; returns the number kept.
 
     Clusters go in chunks: their inputs and uniforms are put into the rows of a 1-D work
-    array, one branch-free loop over it (vectorised by LLVM; :mod:`fastsim.detector.vmath`
-    for the normals, atan2, sin and cos) computes all results, and a scalar pass keeps the clusters that pass."""
+    array; branch-free loops over it (vectorised by LLVM; :mod:`fastsim.detector.vmath`) give
+    the normals, the smeared quantities and the angles (one loop per function, which keeps
+    the compiled code small), and a scalar pass keeps the clusters that pass."""
     n = len(e_sum)
     lo1, lo2, lo3 = th_lo[0], th_lo[1], th_lo[2]
     hi1, hi2, hi3 = th_hi[0], th_hi[1], th_hi[2]
-    wk = np.empty(_N_ROWS * _CHUNK)
+    wk = np.zeros(_N_ROWS * _CHUNK)  # rows beyond a short last chunk keep finite values
     k = 0
     for c0 in range(0, n, _CHUNK):
         nc = min(n - c0, _CHUNK)
@@ -281,24 +283,21 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res,
         for j in range(nc):
             st = _seed(seed, c0 + j)
             st, wk[_G * _CHUNK + j] = _next(st)
-            st, wk[(_G + 1) * _CHUNK + j] = _next(st)
             st, wk[(_G + 2) * _CHUNK + j] = _next(st)
+            st, wk[(_G + 1) * _CHUNK + j] = _next(st)
             st, wk[(_G + 3) * _CHUNK + j] = _next(st)
+        for j in range(2 * _CHUNK):
+            wk[_G * _CHUNK + j], wk[(_G + 2) * _CHUNK + j] = normal_pair(
+                wk[_G * _CHUNK + j], wk[(_G + 2) * _CHUNK + j]
+            )
         for j in range(nc):
             e = wk[_E * _CHUNK + j]
             e6 = max(e, 1e-6)
             res = math.sqrt((ra / e6) ** 2 + (rb / math.sqrt(math.sqrt(e6))) ** 2 + rc**2)  # e^(1/4)
-            g0, g1 = normal_pair(wk[_G * _CHUNK + j], wk[(_G + 1) * _CHUNK + j])
-            g2, g3 = normal_pair(wk[(_G + 2) * _CHUNK + j], wk[(_G + 3) * _CHUNK + j])
-            e_meas = e * (1.0 + res * g0)
+            g0, g1 = wk[_G * _CHUNK + j], wk[(_G + 2) * _CHUNK + j]
+            g2, g3 = wk[(_G + 1) * _CHUNK + j], wk[(_G + 3) * _CHUNK + j]
             x, y, z = wk[_CX * _CHUNK + j], wk[_CY * _CHUNK + j], wk[_CZ * _CHUNK + j]
             r = math.sqrt(x * x + y * y)
-            deg = vatan2(r, z) * (180.0 / math.pi)
-            region = (
-                3.0
-                if lo3 <= deg <= hi3
-                else (2.0 if lo2 <= deg <= hi2 else (1.0 if lo1 <= deg <= hi1 else 0.0))
-            )
             s_pos = pos_res / math.sqrt(max(e, 1e-3))
             # displace on the face: r*phi and z (barrel), x and y (endcaps)
             barrel = abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd)
@@ -308,30 +307,40 @@ def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res,
             sx = x * cd - y * sd if barrel else x + s_pos * g1
             sy = y * cd + x * sd if barrel else y + s_pos * g2
             sz = z + s_pos * g2 if barrel else z
-            wk[_R * _CHUNK + j] = e_meas
-            wk[(_R + 1) * _CHUNK + j] = vatan2(math.sqrt(sx * sx + sy * sy), sz)
-            wk[(_R + 2) * _CHUNK + j] = vatan2(sy, sx)
-            wk[(_R + 3) * _CHUNK + j] = sx
-            wk[(_R + 4) * _CHUNK + j] = sy
-            wk[(_R + 5) * _CHUNK + j] = sz
-            wk[(_R + 6) * _CHUNK + j] = math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g3
-            wk[(_R + 7) * _CHUNK + j] = region
-            wk[(_R + 8) * _CHUNK + j] = 1.0 if (e_meas > thr and region > 0) else 0.0
+            wk[_A * _CHUNK + j], wk[(_A + 3) * _CHUNK + j] = r, z
+            wk[(_A + 1) * _CHUNK + j], wk[(_A + 4) * _CHUNK + j] = math.sqrt(sx * sx + sy * sy), sz
+            wk[(_A + 2) * _CHUNK + j], wk[(_A + 5) * _CHUNK + j] = sy, sx
+            wk[_R * _CHUNK + j] = e * (1.0 + res * g0)
+            wk[(_R + 1) * _CHUNK + j] = sx
+            wk[(_R + 2) * _CHUNK + j] = sy
+            wk[(_R + 3) * _CHUNK + j] = sz
+            wk[(_R + 4) * _CHUNK + j] = math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g3
+        for j in range(3 * _CHUNK):
+            wk[_A * _CHUNK + j] = vatan2(wk[_A * _CHUNK + j], wk[(_A + 3) * _CHUNK + j])
         for j in range(nc):
-            if wk[(_R + 8) * _CHUNK + j] == 0.0:
+            e_meas = wk[_R * _CHUNK + j]
+            deg = wk[_A * _CHUNK + j] * (180.0 / math.pi)
+            region = 0
+            if lo1 <= deg <= hi1:
+                region = 1
+            if lo2 <= deg <= hi2:
+                region = 2
+            if lo3 <= deg <= hi3:
+                region = 3
+            if not (e_meas > thr and region > 0):
                 continue
             i = c0 + j
-            f8[0, k] = wk[_R * _CHUNK + j]
-            f8[1, k] = wk[(_R + 1) * _CHUNK + j]
-            f8[2, k] = wk[(_R + 2) * _CHUNK + j]
-            f8[3, k] = wk[(_R + 3) * _CHUNK + j]
-            f8[4, k] = wk[(_R + 4) * _CHUNK + j]
-            f8[5, k] = wk[(_R + 5) * _CHUNK + j]
-            f8[6, k] = t_arrival[seeds[i]] + wk[(_R + 6) * _CHUNK + j]
+            f8[0, k] = e_meas
+            f8[1, k] = wk[(_A + 1) * _CHUNK + j]
+            f8[2, k] = wk[(_A + 2) * _CHUNK + j]
+            f8[3, k] = wk[(_R + 1) * _CHUNK + j]
+            f8[4, k] = wk[(_R + 2) * _CHUNK + j]
+            f8[5, k] = wk[(_R + 3) * _CHUNK + j]
+            f8[6, k] = t_arrival[seeds[i]] + wk[(_R + 4) * _CHUNK + j]
             f8[7, k] = e_sum[i]
             seed_o[k] = seeds[i]
             cnt_o[k] = cnt[i]
-            reg_o[k] = np.int8(wk[(_R + 7) * _CHUNK + j])
+            reg_o[k] = region
             k += 1
     return k
 

@@ -3,8 +3,9 @@
 Data come from scikit-hep ``particle`` (PDG tables; ``particle`` uses MeV, mm and ns,
 converted here to GeV and cm), fetched lazily for the ids that are asked about, plus
 particles registered by models (new BSM states such as 9900022, or overrides of
-existing ones).  Lookups over arrays use a sorted key array and ``np.searchsorted``:
-the Python-level work is once per *species*, never per particle.
+existing ones).  Lookups over arrays use a dense id -> position map for ids with
+``|id| <= 2**14`` (the common species) and a sorted key array with ``np.searchsorted``
+otherwise: the Python-level work is once per *species*, never per particle.
 
 Conventions:
 - ``width`` (GeV) and ``ctau`` (cm) are tied by c*tau = hbar*c / Gamma (PDG "Physical
@@ -34,6 +35,8 @@ __all__ = ["ParticleInfo", "ParticleTable", "default_table"]
 _MEV = 1e-3  # GeV per MeV
 _MM = 0.1  # cm per mm
 _TOKENS = itertools.count()
+#: ids with |id| <= _DENSE are looked up in a dense position map (int32, 2 * 2**14 + 1 entries)
+_DENSE = 2**14
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class ParticleTable:
         self._width = np.empty(0)
         self._ctau = np.empty(0)
         self._charge = np.empty(0)
+        self._dense = np.empty(0, np.int32)  # built with the key array
         self._dirty = False
         #: pdg -> c*tau values (cm) of an equal-weight mixture of exponentials from which the
         #: decay engine draws proper decay lengths instead of Exp(ctau) (lifetime reweighting)
@@ -169,6 +173,9 @@ class ParticleTable:
         self._width = np.array([i.width for i in infos], dtype=np.float64)
         self._ctau = np.array([i.ctau for i in infos], dtype=np.float64)
         self._charge = np.array([i.charge for i in infos], dtype=np.float64)
+        small = np.abs(keys) <= _DENSE
+        self._dense = np.full(2 * _DENSE + 1, -1, np.int32)
+        self._dense[keys[small] + _DENSE] = np.flatnonzero(small)
         self._dirty = False
 
     def _index(self, ids: np.ndarray, strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -195,6 +202,10 @@ class ParticleTable:
     def _search(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(self._keys) == 0:
             return np.zeros(ids.shape, np.int64), np.zeros(ids.shape, bool)
+        if ids.size and ids.min() >= -_DENSE and ids.max() <= _DENSE:
+            pos = self._dense[ids + _DENSE]
+            found = pos >= 0
+            return (pos if found.all() else np.maximum(pos, 0)), found
         pos = np.minimum(np.searchsorted(self._keys, ids), len(self._keys) - 1)
         return pos, self._keys[pos] == ids
 
@@ -240,6 +251,7 @@ class ParticleTable:
         state["_dirty"] = True  # arrays are rebuilt on first use after unpickling
         for k in ("_keys", "_mass", "_width", "_ctau", "_charge"):
             state[k] = np.empty(0, np.int64 if k == "_keys" else np.float64)
+        state["_dense"] = np.empty(0, np.int32)
         return state
 
 

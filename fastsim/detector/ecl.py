@@ -17,8 +17,8 @@ Units: GeV, cm, ns, rad.
 
 Face quantities and deposits come from one numba kernel (:func:`face_deposits`; hadron
 interaction depth and fraction from a splitmix64 stream per particle), merging and energy
-sums from another (:func:`_sums`), the smearing (normal draws of the stage's generator), gaps
-and threshold from a third (:func:`_smear_kernel`).
+sums from another (:func:`_sums`), the smearing (normals by Box-Muller from a splitmix64
+stream per cluster), gaps and threshold from a third (:func:`_smear_kernel`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ import numpy as np
 from numba import njit
 
 from fastsim.constants import C_CM_PER_NS
-from fastsim.detector.propagation import _FM, _next, _seed
+from fastsim.detector.arena import blocks, copy_into
+from fastsim.detector.propagation import _next, _seed
+from fastsim.detector.vmath import normal_pair, vatan2, vlog, vsincos
 
 __all__ = ["ecl_region", "energy_resolution", "face_deposits", "make_clusters"]
 
@@ -53,12 +55,12 @@ def ecl_region(ecl: dict[str, Any], theta: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
+def _merge(ev, pos, order, dist, seed_of, seeds):  # fmt: skip
     """Greedy merging in decreasing energy: each deposit joins the first seed of its event
-    within ``dist`` (cm).  Returns the seed index of every deposit."""
-    n = len(e)
-    seed_of = np.full(n, -1, np.int64)
-    seeds = np.empty(n, np.int64)
+    within ``dist`` (cm).  Writes the seed index of every deposit into ``seed_of`` (-1 for
+    deposits not in ``order``); ``seeds`` is work space."""
+    for i in range(len(seed_of)):
+        seed_of[i] = -1
     ns = 0
     ev_start = 0
     cur_ev = -1
@@ -70,7 +72,7 @@ def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
         found = -1
         for j in range(ev_start, ns):
             s = seeds[j]
-            d2 = (x[i] - x[s]) ** 2 + (y[i] - y[s]) ** 2 + (z[i] - z[s]) ** 2
+            d2 = (pos[i, 0] - pos[s, 0]) ** 2 + (pos[i, 1] - pos[s, 1]) ** 2 + (pos[i, 2] - pos[s, 2]) ** 2
             if d2 < dist * dist:
                 found = s
                 break
@@ -80,16 +82,14 @@ def _merge(ev, e, x, y, z, order, dist):  # fmt: skip
             seed_of[i] = i
         else:
             seed_of[i] = found
-    return seed_of
 
 
 @njit(cache=True)
-def _event_order(ev, dep):  # fmt: skip
+def _event_order(ev, dep, out):  # fmt: skip
     """Indices of the positive deposits by event, then by decreasing energy (stable): the
     order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing (insertion sort within an
-    event, events being small)."""
+    event, events being small), written into ``out``; returns their number."""
     n = len(ev)
-    out = np.empty(n, np.int64)
     k = 0
     a = 0
     while a < n:
@@ -107,95 +107,119 @@ def _event_order(ev, dep):  # fmt: skip
                 out[m] = j
                 k += 1
         a = b
-    return out[:k]
+    return k
 
 
 @njit(cache=True)
-def _sums(ev, dep, x, y, z, order, dist):  # fmt: skip
-    """Merging (:func:`_merge`) and per cluster (seeds in deposit order): seed index, energy
-    sum, energy-weighted x, y, z and number of merged deposits.  Returns also ``seed_of``."""
+def _sums(ev, dep, pos, order, dist, seed_of, work, seeds, e_sum, cxyz, cnt):  # fmt: skip
+    """Merging (:func:`_merge`; ``seed_of`` per deposit, ``work`` work space) and per cluster
+    (seeds in deposit order): seed index, energy sum, energy-weighted x, y, z (rows of
+    ``cxyz``) and number of merged deposits, written into the arrays given.  Returns the
+    number of clusters."""
     n = len(dep)
-    seed_of = _merge(ev, dep, x, y, z, order, dist) if len(order) else np.full(n, -1, np.int64)
-    slot = np.full(n, -1, np.int64)
+    _merge(ev, pos, order, dist, seed_of, work)
+    slot = work
     ns = 0
     for i in range(n):
         if seed_of[i] == i:
             slot[i] = ns
+            seeds[ns] = i
+            e_sum[ns] = 0.0
+            cxyz[0, ns] = 0.0
+            cxyz[1, ns] = 0.0
+            cxyz[2, ns] = 0.0
+            cnt[ns] = 0
             ns += 1
-    seeds = np.empty(ns, np.int64)
-    e_sum = np.zeros(ns)
-    cx = np.zeros(ns)
-    cy = np.zeros(ns)
-    cz = np.zeros(ns)
-    cnt = np.zeros(ns, np.int32)
     for i in range(n):
         s = seed_of[i]
         if s < 0:
             continue
         j = slot[s]
-        if s == i:
-            seeds[j] = i
         e_sum[j] += dep[i]
-        cx[j] += dep[i] * x[i]
-        cy[j] += dep[i] * y[i]
-        cz[j] += dep[i] * z[i]
+        cxyz[0, j] += dep[i] * pos[i, 0]
+        cxyz[1, j] += dep[i] * pos[i, 1]
+        cxyz[2, j] += dep[i] * pos[i, 2]
         cnt[j] += 1
     for j in range(ns):
         d = max(e_sum[j], 1e-12)
-        cx[j] /= d
-        cy[j] /= d
-        cz[j] /= d
-    return seed_of, seeds, e_sum, cx, cy, cz, cnt
+        cxyz[0, j] /= d
+        cxyz[1, j] /= d
+        cxyz[2, j] /= d
+    return ns
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, inline="always", error_model="numpy")
 def _deposit(apdg, e, mass, charged, cos_inc, length, mip_dedx, depth, frac):  # fmt: skip
     """True energy (GeV) deposited by a particle of total energy e entering the crystals at
     incidence cosine cos_inc (module doc); ``depth`` (cm) and ``frac`` are the hadron's
-    Exp(lambda_I) interaction depth and uniform containment fraction."""
+    Exp(lambda_I) interaction depth and uniform containment fraction.  Branch-free (all
+    species' values computed, one selected), so that loops calling it vectorise."""
     ke = max(e - mass, 0.0)
     path = length / max(cos_inc, 0.5)
-    if apdg in (22, 11):
-        return e
-    if apdg == 13:
-        return min(mip_dedx * path, ke)
     mip_part = mip_dedx * min(depth, path) if charged else 0.0
-    dep = mip_part
-    if depth < path:
-        dep = mip_part + frac * max(ke - mip_part, 0.0)
-    return min(dep, ke)
+    dep = mip_part + frac * max(ke - mip_part, 0.0) if depth < path else mip_part
+    dep = min(dep, ke)
+    dep = min(mip_dedx * path, ke) if apdg == 13 else dep
+    return e if (apdg == 22 or apdg == 11) else dep  # noqa: PLR1714 (plain comparisons vectorise)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
-def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam, seed):  # fmt: skip
+_FACE_CHUNK = 256  # particles per pass of the face kernel
+# rows of its work array: x, y, z, px, py, pz, mass, charge, |pdg|, t0, path, two uniforms,
+# then deposit and arrival time
+_N_FACE_ROWS = 15
+
+
+@njit(cache=True, error_model="numpy")
+def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam, seed, out):  # fmt: skip
     """Deposit (GeV), face position (n, 3; cm) and arrival time (ns) of the particles ``idx``
-    at the ECL face (``end``: x, y, z, px, py, pz there).  The incidence angle is taken to
-    the cylinder normal on the barrel face (r >= 0.999 ecl_r), to the z axis on the endcaps;
-    interaction depth and fraction from a splitmix64 stream per particle."""
+    at the ECL face (``end``: x, y, z, px, py, pz there), written into the arrays of ``out``.
+    The incidence angle is taken to the cylinder normal on the barrel face
+    (r >= 0.999 ecl_r), to the z axis on the endcaps; interaction depth and fraction from a
+    splitmix64 stream per particle.
+
+    Particles go in chunks: a scalar pass gathers their inputs into the rows of a 1-D work
+    array, a branch-free loop over it (vectorised by LLVM; :func:`vlog`) computes the
+    results."""
     n = len(idx)
-    dep = np.empty(n)
-    pos = np.empty((n, 3))
-    t_arr = np.empty(n)
-    for j in range(n):
-        i = idx[j]
-        xx, yy, zz = end[i, 0], end[i, 1], end[i, 2]
-        px, py, pz = end[i, 3], end[i, 4], end[i, 5]
-        pf = math.sqrt(px * px + py * py + pz * pz)
-        e = math.sqrt(pf * pf + mass[i] * mass[i])
-        r = math.sqrt(xx * xx + yy * yy)
-        if r >= ecl_r * 0.999:
-            cos_inc = abs(xx * px + yy * py) / max(r * pf, 1e-12)
-        else:
-            cos_inc = abs(pz) / max(pf, 1e-12)
-        st = _seed(seed, j)
-        st, u1 = _next(st)
-        st, u2 = _next(st)
-        depth = -lam * math.log(1.0 - u1)
-        dep[j] = _deposit(abs(pdg[i]), e, mass[i], q[i] != 0, cos_inc, length, mip_dedx, depth, u2)
-        pos[j, 0], pos[j, 1], pos[j, 2] = xx, yy, zz
-        beta = pf / max(e, 1e-12)
-        t_arr[j] = t0[i] + path[i] / (max(beta, 1e-6) * C_CM_PER_NS)
-    return dep, pos, t_arr
+    dep, pos, t_arr = out
+    c = _FACE_CHUNK
+    wk = np.empty(_N_FACE_ROWS * c)
+    for c0 in range(0, n, c):
+        nc = min(n - c0, c)
+        for k in range(nc):
+            i = idx[c0 + k]
+            for r in range(6):
+                wk[r * c + k] = end[i, r]
+            wk[6 * c + k] = mass[i]
+            wk[7 * c + k] = q[i]
+            wk[8 * c + k] = abs(pdg[i])
+            wk[9 * c + k] = t0[i]
+            wk[10 * c + k] = path[i]
+            pos[c0 + k, 0], pos[c0 + k, 1], pos[c0 + k, 2] = end[i, 0], end[i, 1], end[i, 2]
+        for k in range(nc):
+            st = _seed(seed, c0 + k)
+            st, wk[11 * c + k] = _next(st)
+            st, wk[12 * c + k] = _next(st)
+        for k in range(nc):
+            xx, yy = wk[k], wk[c + k]
+            px, py, pz = wk[3 * c + k], wk[4 * c + k], wk[5 * c + k]
+            mi = wk[6 * c + k]
+            pf = math.sqrt(px * px + py * py + pz * pz)
+            e = math.sqrt(pf * pf + mi * mi)
+            r = math.sqrt(xx * xx + yy * yy)
+            cos_inc = (
+                abs(xx * px + yy * py) / max(r * pf, 1e-12)
+                if r >= ecl_r * 0.999
+                else abs(pz) / max(pf, 1e-12)
+            )
+            depth = -lam * vlog(1.0 - wk[11 * c + k])
+            wk[13 * c + k] = _deposit(
+                wk[8 * c + k], e, mi, wk[7 * c + k] != 0, cos_inc, length, mip_dedx, depth, wk[12 * c + k]
+            )
+            beta = pf / max(e, 1e-12)
+            wk[14 * c + k] = wk[9 * c + k] + wk[10 * c + k] / (max(beta, 1e-6) * C_CM_PER_NS)
+        copy_into(dep, c0, wk, 13 * c, nc)
+        copy_into(t_arr, c0, wk, 14 * c, nc)
 
 
 def face_deposits(
@@ -212,61 +236,113 @@ def face_deposits(
     """True deposits (GeV), face positions (n, 3; cm) and arrival times (ns) of the particles
     ``idx`` reaching the ECL face (per-particle arrays: ``end`` (x, y, z, px, py, pz) at the
     face, mass, charge, PDG id, production time (ns), path length (cm))."""
-    return _face_kernel(
+    n = len(idx)
+    out = tuple(blocks([(np.float64, (n,)), (np.float64, (n, 3)), (np.float64, (n,))]))
+    _face_kernel(
         np.asarray(idx, dtype=np.int64), end, np.asarray(mass, dtype=np.float64),
         np.asarray(q, dtype=np.float64), np.asarray(pdg, dtype=np.int64),
         np.asarray(t0, dtype=np.float64), np.asarray(path, dtype=np.float64),
         float(ecl["inner_radius"]), float(ecl["crystal_length"]), float(ecl["mip_dedx"]),
-        float(ecl["interaction_length"]), np.uint64(rng.integers(0, 2**63)),
+        float(ecl["interaction_length"]), np.uint64(rng.integers(0, 2**63)), out,
     )  # fmt: skip
+    return out
+
+
+_CHUNK = 256  # clusters per pass of the smearing kernel
+# rows of its work array: inputs (energy sum, x, y, z, four uniforms: the first and second of
+# two pairs), atan2 arguments (y of the polar angle before smearing, polar angle and azimuth
+# after, then x), results (measured energy, x, y, z, time shift)
+_E, _CX, _CY, _CZ, _G, _A, _R = 0, 1, 2, 3, 4, 8, 14
+_N_ROWS = _R + 5
 
 
 @njit(cache=True, error_model="numpy")
-def _smear_kernel(e_sum, cx, cy, cz, t_seed, g, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi):  # fmt: skip
-    """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (cm), arrival
-    times t_seed (ns)) with the standard normals ``g`` (4, n), as in :func:`make_clusters`
+def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
+    """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (rows of
+    ``cxyz``; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per
+    cluster (Box-Muller from a splitmix64 stream per cluster), as in :func:`make_clusters`
     (:func:`energy_resolution`, :func:`ecl_region` with the regions' polar ranges th_lo/th_hi
-    in degrees, codes 1-3).  Returns the kept indices and their energy, x, y, z, time and
-    region."""
+    in degrees, codes 1-3).  Writes per kept cluster the rows of ``f8`` (energy, theta, phi,
+    x, y, z, time, true energy), the seed deposit, the number of merged deposits and the
+    region; returns the number kept.
+
+    Clusters go in chunks: their inputs and uniforms are put into the rows of a 1-D work
+    array; branch-free loops over it (vectorised by LLVM; :mod:`fastsim.detector.vmath`) give
+    the normals, the smeared quantities and the angles (one loop per function, which keeps
+    the compiled code small), and a scalar pass keeps the clusters that pass."""
     n = len(e_sum)
-    keep = np.empty(n, np.int64)
-    e_o = np.empty(n)
-    x_o = np.empty(n)
-    y_o = np.empty(n)
-    z_o = np.empty(n)
-    t_o = np.empty(n)
-    reg_o = np.empty(n, np.int8)
+    lo1, lo2, lo3 = th_lo[0], th_lo[1], th_lo[2]
+    hi1, hi2, hi3 = th_hi[0], th_hi[1], th_hi[2]
+    wk = np.zeros(_N_ROWS * _CHUNK)  # rows beyond a short last chunk keep finite values
     k = 0
-    for i in range(n):
-        e = e_sum[i]
-        e6 = max(e, 1e-6)
-        res = math.sqrt((ra / e6) ** 2 + (rb / e6**0.25) ** 2 + rc**2)
-        e_meas = e * (1.0 + res * g[0, i])
-        x, y, z = cx[i], cy[i], cz[i]
-        r = math.sqrt(x * x + y * y)
-        deg = math.atan2(r, z) * (180.0 / math.pi)
-        region = 0
-        for code in range(3):
-            if th_lo[code] <= deg <= th_hi[code]:
-                region = code + 1
-        if not (e_meas > thr and region > 0):
-            continue
-        s_pos = pos_res / math.sqrt(max(e, 1e-3))
-        # displace on the face: r*phi and z (barrel), x and y (endcaps)
-        if abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd):
+    for c0 in range(0, n, _CHUNK):
+        nc = min(n - c0, _CHUNK)
+        copy_into(wk, _E * _CHUNK, e_sum, c0, nc)
+        for r in range(3):
+            copy_into(wk, (_CX + r) * _CHUNK, cxyz[r], c0, nc)
+        for j in range(nc):
+            st = _seed(seed, c0 + j)
+            st, wk[_G * _CHUNK + j] = _next(st)
+            st, wk[(_G + 2) * _CHUNK + j] = _next(st)
+            st, wk[(_G + 1) * _CHUNK + j] = _next(st)
+            st, wk[(_G + 3) * _CHUNK + j] = _next(st)
+        for j in range(2 * _CHUNK):
+            wk[_G * _CHUNK + j], wk[(_G + 2) * _CHUNK + j] = normal_pair(
+                wk[_G * _CHUNK + j], wk[(_G + 2) * _CHUNK + j]
+            )
+        for j in range(nc):
+            e = wk[_E * _CHUNK + j]
+            e6 = max(e, 1e-6)
+            res = math.sqrt((ra / e6) ** 2 + (rb / math.sqrt(math.sqrt(e6))) ** 2 + rc**2)  # e^(1/4)
+            g0, g1 = wk[_G * _CHUNK + j], wk[(_G + 2) * _CHUNK + j]
+            g2, g3 = wk[(_G + 1) * _CHUNK + j], wk[(_G + 3) * _CHUNK + j]
+            x, y, z = wk[_CX * _CHUNK + j], wk[_CY * _CHUNK + j], wk[_CZ * _CHUNK + j]
+            r = math.sqrt(x * x + y * y)
+            s_pos = pos_res / math.sqrt(max(e, 1e-3))
+            # displace on the face: r*phi and z (barrel), x and y (endcaps)
+            barrel = abs(z) < 0.999 * (z_fwd if z > 0 else -z_bwd)
             # rotation by dphi about the axis (r > 0 at the barrel face)
-            dphi = s_pos * g[1, i] / max(r, 1.0)
-            cd, sd = math.cos(dphi), math.sin(dphi)
-            sx, sy, sz = x * cd - y * sd, y * cd + x * sd, z + s_pos * g[2, i]
-        else:
-            sx, sy, sz = x + s_pos * g[1, i], y + s_pos * g[2, i], z
-        keep[k] = i
-        e_o[k] = e_meas
-        x_o[k], y_o[k], z_o[k] = sx, sy, sz
-        t_o[k] = t_seed[i] + math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g[3, i]
-        reg_o[k] = region
-        k += 1
-    return keep[:k], e_o[:k], x_o[:k], y_o[:k], z_o[:k], t_o[:k], reg_o[:k]
+            dphi = s_pos * g1 / max(r, 1.0)
+            sd, cd = vsincos(dphi)
+            sx = x * cd - y * sd if barrel else x + s_pos * g1
+            sy = y * cd + x * sd if barrel else y + s_pos * g2
+            sz = z + s_pos * g2 if barrel else z
+            wk[_A * _CHUNK + j], wk[(_A + 3) * _CHUNK + j] = r, z
+            wk[(_A + 1) * _CHUNK + j], wk[(_A + 4) * _CHUNK + j] = math.sqrt(sx * sx + sy * sy), sz
+            wk[(_A + 2) * _CHUNK + j], wk[(_A + 5) * _CHUNK + j] = sy, sx
+            wk[_R * _CHUNK + j] = e * (1.0 + res * g0)
+            wk[(_R + 1) * _CHUNK + j] = sx
+            wk[(_R + 2) * _CHUNK + j] = sy
+            wk[(_R + 3) * _CHUNK + j] = sz
+            wk[(_R + 4) * _CHUNK + j] = math.sqrt((ta / max(e, 1e-3)) ** 2 + tb**2) * g3
+        for j in range(3 * _CHUNK):
+            wk[_A * _CHUNK + j] = vatan2(wk[_A * _CHUNK + j], wk[(_A + 3) * _CHUNK + j])
+        for j in range(nc):
+            e_meas = wk[_R * _CHUNK + j]
+            deg = wk[_A * _CHUNK + j] * (180.0 / math.pi)
+            region = 0
+            if lo1 <= deg <= hi1:
+                region = 1
+            if lo2 <= deg <= hi2:
+                region = 2
+            if lo3 <= deg <= hi3:
+                region = 3
+            if not (e_meas > thr and region > 0):
+                continue
+            i = c0 + j
+            f8[0, k] = e_meas
+            f8[1, k] = wk[(_A + 1) * _CHUNK + j]
+            f8[2, k] = wk[(_A + 2) * _CHUNK + j]
+            f8[3, k] = wk[(_R + 1) * _CHUNK + j]
+            f8[4, k] = wk[(_R + 2) * _CHUNK + j]
+            f8[5, k] = wk[(_R + 3) * _CHUNK + j]
+            f8[6, k] = t_arrival[seeds[i]] + wk[(_R + 4) * _CHUNK + j]
+            f8[7, k] = e_sum[i]
+            seed_o[k] = seeds[i]
+            cnt_o[k] = cnt[i]
+            reg_o[k] = region
+            k += 1
+    return k
 
 
 def make_clusters(
@@ -279,41 +355,48 @@ def make_clusters(
 ) -> dict[str, np.ndarray]:
     """Merge, smear and threshold deposits.  Returns per cluster its fields and the index of
     the deposit that seeded it (``seed``) and, per deposit, its cluster seed (``seed_of``)."""
-    x, y, z = (np.ascontiguousarray(pos[:, j], dtype=np.float64) for j in range(3))
+    n = len(dep)
+    pos = np.ascontiguousarray(pos, dtype=np.float64)
     dep = np.ascontiguousarray(dep, dtype=np.float64)
     ev = np.ascontiguousarray(ev, dtype=np.int64)
+    # outputs (at most one cluster per deposit) and work space, each from one block
+    f8, seed_o, cnt_o, reg_o = blocks(
+        [(np.float64, (8, n)), (np.int64, (n,)), (np.int32, (n,)), (np.int8, (n,))]
+    )
+    i8, w8, cnt = blocks([(np.int64, (4, n)), (np.float64, (4, n)), (np.int32, (n,))])
+    order, seed_of, work, seeds = i8
+    e_sum, cxyz = w8[0], w8[1:4]
     if len(ev) and np.all(ev[1:] >= ev[:-1]):
-        order = _event_order(ev, dep)  # events already grouped: sort within each event
+        order = order[: _event_order(ev, dep, order)]  # events already grouped: sort within each event
     else:
         order = np.lexsort((-dep, ev))
         order = order[dep[order] > 0]
-    seed_of, seeds, e_sum, cx, cy, cz, n_merged = _sums(ev, dep, x, y, z, order, float(ecl["crystal_size"]))
+    ns = _sums(ev, dep, pos, order, float(ecl["crystal_size"]), seed_of, work, seeds, e_sum, cxyz, cnt)
     # smearing, gaps and threshold
-    n = len(seeds)
-    g = rng.standard_normal((4, n))
     r, tr = ecl["energy_resolution"], ecl["time_resolution"]
     keys = ("forward_theta_deg", "barrel_theta_deg", "backward_theta_deg")
     th_lo = np.array([ecl[key][0] for key in keys], dtype=np.float64)
     th_hi = np.array([ecl[key][1] for key in keys], dtype=np.float64)
-    ok, e_meas, sx, sy, sz, t, region = _smear_kernel(
-        e_sum, cx, cy, cz, np.ascontiguousarray(t_arrival[seeds], dtype=np.float64), g,
+    k = _smear_kernel(
+        e_sum[:ns], cxyz[:, :ns], cnt[:ns], seeds[:ns], np.asarray(t_arrival, dtype=np.float64),
+        np.uint64(rng.integers(0, 2**63)),
         float(r["a"]), float(r["b"]), float(r["c"]), float(ecl["position_resolution"]),
         float(tr["a"]), float(tr["b"]), float(ecl["forward_z"]), float(ecl["backward_z"]),
-        float(ecl["cluster_threshold"]), th_lo, th_hi,
+        float(ecl["cluster_threshold"]), th_lo, th_hi, f8, seed_o, cnt_o, reg_o,
     )  # fmt: skip
     return {
-        "seed": seeds[ok],
+        "seed": seed_o[:k],
         "seed_of": seed_of,
-        "energy": e_meas,
-        "theta": np.arctan2(np.sqrt(sx * sx + sy * sy), sz),
-        "phi": np.arctan2(sy, sx),
-        "x": sx,
-        "y": sy,
-        "z": sz,
-        "time": t,
-        "region": region,
-        "n_merged": n_merged[ok],
-        "e_true": e_sum[ok],
+        "energy": f8[0, :k],
+        "theta": f8[1, :k],
+        "phi": f8[2, :k],
+        "x": f8[3, :k],
+        "y": f8[4, :k],
+        "z": f8[5, :k],
+        "time": f8[6, :k],
+        "region": reg_o[:k],
+        "n_merged": cnt_o[:k],
+        "e_true": f8[7, :k],
     }
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from fastsim.detector.card import PID_HYPOTHESES, PID_SPECIES
-from fastsim.detector.propagation import _next, _seed
+from fastsim.detector.propagation import _GOLDEN, _next, _seed
 
 __all__ = ["PID_FIELDS", "pass_probability", "pid_cube", "pid_scores", "species_index"]
 
@@ -60,31 +60,47 @@ def pid_cube(pid: dict[str, Any]) -> np.ndarray:
     return cube
 
 
+_CHUNK = 512  # tracks per pass of the PID kernel
+
+
 @njit(cache=True, error_model="numpy")
-def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok, seed):  # fmt: skip
-    """Scores (n_hyp, n) float32: 0.5 (pass + v), pass = u < probability (u, v uniform from a
-    splitmix64 stream per track); the muon hypothesis ``mu_h`` gated by ``klm_ok``."""
+def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok, seed, out):  # fmt: skip
+    """Scores written into ``out`` (n_hyp, n) float32: 0.5 (pass + v), pass = u < probability
+    (u, v uniform from a splitmix64 stream per track: draws 2h and 2h + 1 for hypothesis h);
+    the muon hypothesis ``mu_h`` gated by ``klm_ok``.
+
+    Tracks go in chunks: a scalar pass looks up the probabilities and the stream state of
+    each track, then per hypothesis a short branch-free loop (vectorised by LLVM) draws and
+    scores."""
     n = len(p)
     n_h, n_s, n_p, n_t = cube.shape
-    out = np.empty((n_h, n), np.float32)
     pi_s = 2  # PID_SPECIES.index("pi"): anything else counts as a pion
-    for i in range(n):
-        apdg = abs(pdg[i])
-        sp = pi_s
-        for s in range(n_s):
-            if apdg == spec_pdg[s]:
-                sp = s
-        ip = min(max(np.searchsorted(p_bins, p[i], side="right") - 1, 0), n_p - 1)
-        it = min(max(np.searchsorted(theta_bins, theta[i], side="right") - 1, 0), n_t - 1)
-        st = _seed(seed, i)
+    prob = np.empty(n_h * _CHUNK)
+    state = np.empty(_CHUNK, np.uint64)
+    for c0 in range(0, n, _CHUNK):
+        nc = min(n - c0, _CHUNK)
+        for k in range(nc):
+            i = c0 + k
+            apdg = abs(pdg[i])
+            sp = pi_s
+            for s in range(n_s):
+                if apdg == spec_pdg[s]:
+                    sp = s
+            ip = min(max(np.searchsorted(p_bins, p[i], side="right") - 1, 0), n_p - 1)
+            it = min(max(np.searchsorted(theta_bins, theta[i], side="right") - 1, 0), n_t - 1)
+            for h in range(n_h):
+                prob[h * _CHUNK + k] = cube[h, sp, ip, it]
+            if not klm_ok[i]:
+                prob[mu_h * _CHUNK + k] = 0.0
+            state[k] = _seed(seed, i)
         for h in range(n_h):
-            prob = cube[h, sp, ip, it]
-            if h == mu_h and not klm_ok[i]:
-                prob = 0.0
-            st, u = _next(st)
-            st, v = _next(st)
-            out[h, i] = 0.5 * ((1.0 if u < prob else 0.0) + v)
-    return out
+            row = out[h, c0 : c0 + nc]
+            # the stream's draws 2h and 2h + 1 (splitmix64 advances its state by a constant)
+            skip = np.uint64(2 * h) * _GOLDEN
+            for k in range(nc):
+                _, u = _next(state[k] + skip)
+                _, v = _next(state[k] + skip + _GOLDEN)
+                row[k] = 0.5 * ((1.0 if u < prob[h * _CHUNK + k] else 0.0) + v)
 
 
 def pid_scores(
@@ -94,20 +110,25 @@ def pid_scores(
     p: np.ndarray,
     theta: np.ndarray,
     rng: np.random.Generator,
+    out: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-track scores ``pid_<h>`` (float32), > 0.5 when the track passes hypothesis h
     (probabilities of :func:`pass_probability`; uniforms from a splitmix64 stream per track
-    seeded from one draw of ``rng``)."""
-    out = _pid_kernel(
+    seeded from one draw of ``rng``).  ``out``: optional float32 (n_hyp, n) destination whose
+    rows are returned."""
+    if out is None:
+        out = np.empty((len(PID_HYPOTHESES), len(p)), np.float32)
+    _pid_kernel(
         pid_cube(pid),
         np.asarray(pid["p_bins"], dtype=np.float64),
         np.radians(np.asarray(pid["theta_bins_deg"], dtype=np.float64)),
         np.array([_PDG_OF_SPECIES[s] for s in PID_SPECIES], dtype=np.int64),
         PID_HYPOTHESES.index("mu"),
-        np.asarray(pdg, dtype=np.int64),
+        np.asarray(pdg, dtype=np.int32),
         np.asarray(p, dtype=np.float64),
         np.asarray(theta, dtype=np.float64),
         np.asarray(klm_ok, dtype=np.bool_),
         np.uint64(rng.integers(0, 2**63)),
+        out,
     )
     return {f"pid_{h}": out[j] for j, h in enumerate(PID_HYPOTHESES)}

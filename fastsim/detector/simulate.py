@@ -21,14 +21,17 @@ Truth links: ``mc_index`` is the event-local index of the MC particle the object
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numba import njit
 
+from fastsim.detector.arena import blocks
 from fastsim.detector.ecl import arrival_time, face_deposits, make_clusters
 from fastsim.detector.geometry import Geometry
-from fastsim.detector.klm import KL_PDG, klm_region, klm_response
+from fastsim.detector.klm import KL_PDG, klm_response
 from fastsim.detector.pid import PID_FIELDS, pid_scores
 from fastsim.detector.propagation import (
     END_CONVERTED,
@@ -137,10 +140,10 @@ _SIM_KEYS = (
 )
 
 
-#: per-particle arrays the stage needs after propagation
+#: per-particle arrays the stage needs after propagation (``found``: the track finder's mask)
 _OUT_KEYS = (
     *("ev", "mc", "pdg", "q", "m", "x", "y", "z", "t", "px", "py", "pz", "origin"),
-    *("end_code", "end", "path", "vxd_mask", "n_hits", "sl_hits", "r_first", "r_last"),
+    *("end_code", "end", "path", "n_hits", "r_first", "r_last", "found"),
 )
 
 
@@ -160,7 +163,114 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The ``_OUT_KEYS`` of all generations joined (no copy for a single generation)."""
     if len(parts) == 1:
         return {k: parts[0][k] for k in _OUT_KEYS}
-    return {k: np.concatenate([p[k] for p in parts]) for k in _OUT_KEYS}
+    n = sum(len(p["pdg"]) for p in parts)
+    first = parts[0]
+    arrays = blocks([(first[k].dtype, (n, *first[k].shape[1:])) for k in _OUT_KEYS])
+    for k, arr in zip(_OUT_KEYS, arrays, strict=True):
+        np.concatenate([p[k] for p in parts], out=arr)
+    return dict(zip(_OUT_KEYS, arrays, strict=True))
+
+
+@njit(cache=True)
+def _event_and_local(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every item of a collection with these offsets: its event and its index within the
+    event (as :meth:`Collection.event_index` and :meth:`Collection.local_index`)."""
+    n = offsets[-1]
+    ev = np.empty(n, np.int64)
+    local = np.empty(n, np.int64)
+    for e in range(len(offsets) - 1):
+        for k in range(offsets[e + 1] - offsets[e]):
+            ev[offsets[e] + k] = e
+            local[offsets[e] + k] = k
+    return ev, local
+
+
+@njit(cache=True, error_model="numpy")
+def _flight_lengths(idx, at, aid, px, py, pz, m, ctau_pi, ctau_k, expo, s3):  # fmt: skip
+    """Decay lengths (cm) of the pi+- / K+- ``idx`` (MC indices; |PDG id| ``aid``) written to
+    ``s3[at]``: Exp(1) draws ``expo`` times c tau p / m (c tau of pi+- and K+- given)."""
+    for j in range(len(idx)):
+        i = idx[j]
+        p = math.sqrt(px[i] * px[i] + py[i] * py[i] + pz[i] * pz[i])
+        ctau = ctau_pi if aid[i] == 211 else ctau_k
+        s3[at[j]] = expo[j] * ctau * p / max(m[i], 1e-9)
+
+
+@njit(cache=True)
+def _links(idx: np.ndarray, ev: np.ndarray, n_events: int) -> tuple[np.ndarray, np.ndarray]:
+    """Objects made from the particles ``idx`` (in a stable order by event; ``ev`` the
+    particles' events): the number of objects per event and, per particle, the event-local
+    index of its object (-1 if none)."""
+    counts = np.zeros(n_events, np.int64)
+    of_sim = np.full(len(ev), -1, np.int32)
+    for j in range(len(idx)):
+        e = ev[idx[j]]
+        of_sim[idx[j]] = counts[e]
+        counts[e] += 1
+    return counts, of_sim
+
+
+@njit(cache=True)
+def _counts(idx: np.ndarray, ev: np.ndarray, n_events: int) -> np.ndarray:
+    """Number of objects per event for objects made from the particles ``idx`` (``ev``: the
+    particles' events)."""
+    counts = np.zeros(n_events, np.int64)
+    for j in range(len(idx)):
+        counts[ev[idx[j]]] += 1
+    return counts
+
+
+@njit(cache=True)
+def _links_of(idx, mc, pdg, track_of_sim, out):  # fmt: skip
+    """Truth and track links of the objects made from the particles ``idx``: rows of ``out``
+    (int32) mc_index, true_pdg, track_index."""
+    for j in range(len(idx)):
+        i = idx[j]
+        out[0, j], out[1, j], out[2, j] = mc[i], pdg[i], track_of_sim[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _klm_columns(ik, kl_det, theta_face, phi_end, layers_had, dk, lo, hi, blo, bhi, f8, n_layers, region):  # fmt: skip
+    """KLM objects from the particles ``ik``: polar angle (at the ECL face) and azimuth of the
+    end point, K_L ones displaced by the normals ``dk`` (2, number of K_L) in order; layers
+    (1 for K_L) and region (:func:`klm_region` of the unsmeared angle: 0 outside the polar
+    range lo-hi (deg), 1 barrel blo-bhi, 2 endcap).  Writes the rows of ``f8`` (theta, phi),
+    ``n_layers`` and ``region``."""
+    m = 0
+    for j in range(len(ik)):
+        i = ik[j]
+        th = theta_face[i]
+        deg = th * (180.0 / np.pi)
+        region[j] = (1 if blo <= deg <= bhi else 2) if lo <= deg <= hi else 0
+        ph = phi_end[i]
+        if kl_det[i]:
+            th += dk[0, m]
+            ph += dk[1, m]
+            m += 1
+            n_layers[j] = 1
+        else:
+            n_layers[j] = layers_had[i]
+        f8[0, j] = th
+        f8[1, j] = ph
+
+
+@njit(cache=True, error_model="numpy")
+def _track_columns(it, n_hits, r_first, mc, origin, pdg, cluster_of_sim, layers_mu, min_layers, f4, i4, i2, i1):  # fmt: skip
+    """Per track ``it[j]``: hit counts, first-hit radius, truth links, cluster link and KLM
+    layers written into the track columns (``f4[0]``: first_hit_r; ``i4``: mc_index,
+    true_pdg, cluster_index; ``i2``: n_pxd, n_svd, n_cdc, klm_layers; ``i1[1]``: origin).
+    Returns the KLM muon gate for the PID."""
+    nt = len(it)
+    klm_ok = np.empty(nt, np.bool_)
+    for j in range(nt):
+        i = it[j]
+        i2[0, j], i2[1, j], i2[2, j] = n_hits[i, 0], n_hits[i, 1], n_hits[i, 2]
+        f4[0, j] = r_first[i]
+        i4[0, j], i4[1, j], i4[2, j] = mc[i], pdg[i], cluster_of_sim[i]
+        i2[3, j] = layers_mu[i]
+        klm_ok[j] = layers_mu[i] >= min_layers
+        i1[1, j] = origin[i]
+    return klm_ok
 
 
 class DetectorStage:
@@ -245,15 +355,14 @@ class DetectorStage:
         status = mc["status"]
         known = self.particles.knows(ids)
         if known.all():
-            q = self.particles.charge(ids).astype(np.float64)
+            q = np.asarray(self.particles.charge(ids), dtype=np.float64)
         else:
             q = np.zeros(len(ids))
             q[known] = self.particles.charge(ids[known])
         final = (status == STATUS_FINAL) & known & ~_among(aid, _NEUTRINOS)
         # neutral final-state particles the detector sees: photons, K_L, neutrons (others invisible)
         final &= (q != 0) | _among(aid, (22, KL_PDG, 2112))
-        ev = mc.event_index()
-        local = mc.local_index()
+        ev, local = _event_and_local(mc.offsets)
         # charged decayed particles leave a track up to the vertex of their first daughter
         decayed = (status == STATUS_DECAYED) & (q != 0) & (mc["daughter1"] >= 0)
         sel = np.flatnonzero(final | decayed)
@@ -270,10 +379,11 @@ class DetectorStage:
         sel_ids = take(ids)
         fly = np.flatnonzero(_among(take(aid), _DECAY_IN_FLIGHT) & ~dec)
         if len(fly):
-            i_fly = sel[fly]
-            p = np.sqrt(mc["px"][i_fly] ** 2 + mc["py"][i_fly] ** 2 + mc["pz"][i_fly] ** 2)
-            ctau = self.particles.ctau(ids[i_fly])
-            s3[fly] = rng.exponential(1.0, len(fly)) * ctau * p / np.maximum(mc["m"][i_fly], 1e-9)
+            ctau_pi, ctau_k = self.particles.ctau(np.array(_DECAY_IN_FLIGHT))
+            _flight_lengths(
+                sel[fly], fly, aid, mc["px"], mc["py"], mc["pz"], mc["m"], float(ctau_pi), float(ctau_k),
+                rng.exponential(1.0, len(fly)), s3,
+            )  # fmt: skip
         return {
             "ev": take(ev),
             "mc": take(local).astype(np.int64, copy=False),
@@ -296,7 +406,8 @@ class DetectorStage:
 
     # ------------------------------------------------------------------ propagation
     def propagate(self, sim: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Propagate particles and their secondaries; returns all simulated particles with results."""
+        """Propagate particles and their secondaries; returns all simulated particles with results
+        (and ``found``, the track finder's mask, :func:`find_tracks`)."""
         g = self.geom
         done: list[dict[str, np.ndarray]] = []
         gen = sim
@@ -304,22 +415,26 @@ class DetectorStage:
             n = len(gen["pdg"])
             if n == 0:
                 break
-            res = {
-                "end_code": np.zeros(n, np.int8),
-                "end": np.zeros((n, 6)),
-                "path": np.zeros(n),
-                "vxd_mask": np.zeros(n, np.int32),
-                "n_hits": np.zeros((n, 3), np.int16),
-                "sl_hits": np.zeros((n, max(g.n_superlayers, 1)), np.int16),
-                "r_first": np.full(n, -1.0),
-                "r_last": np.full(n, -1.0),
-                "frac": np.zeros(n),
-            }
             charged = gen["q"] != 0
             seed_c, seed_n = (np.uint64(s) for s in rng.integers(0, 2**63, 2))
             ic = np.flatnonzero(charged)
+            every = len(ic) == n  # all charged: the kernel's arrays are the results
+            res = (
+                {"frac": np.zeros(n)}
+                if every
+                else {
+                    "end_code": np.zeros(n, np.int8),
+                    "end": np.zeros((n, 6)),
+                    "path": np.zeros(n),
+                    "vxd_mask": np.zeros(n, np.int32),
+                    "n_hits": np.zeros((n, 3), np.int16),
+                    "sl_hits": np.zeros((n, max(g.n_superlayers, 1)), np.int16),
+                    "r_first": np.full(n, -1.0),
+                    "r_last": np.full(n, -1.0),
+                    "frac": np.zeros(n),
+                }
+            )
             if len(ic):
-                every = len(ic) == n  # no gathers / scatters
                 c = (
                     gen
                     if every
@@ -355,6 +470,15 @@ class DetectorStage:
                 res["end"][ineu, 5] = gen["pz"][ineu]
                 res["path"][ineu] = path
                 res["frac"][ineu] = frac
+            res["found"] = find_tracks(
+                g,
+                self.det["tracker"]["finder"],
+                gen["px"],
+                gen["py"],
+                gen["q"],
+                res["sl_hits"],
+                res["vxd_mask"],
+            )
             done.append({**gen, **res})
             # secondaries
             nxt = []
@@ -427,7 +551,6 @@ class DetectorStage:
         """``tracks``, ``clusters`` and ``klm`` collections for the MC record ``mc``."""
         n_events = mc.n_events
         sim = self.propagate(self._primaries(mc, rng), rng)
-        n = len(sim["pdg"])
         ev = sim["ev"]
         # secondaries come after all primaries: a stable order by event, then simulation order
         order = None if np.all(ev[1:] >= ev[:-1]) else np.argsort(ev, kind="stable")
@@ -439,9 +562,7 @@ class DetectorStage:
         g = self.geom
         det = self.det
         # ---------------------------------------------------------- finding
-        found = find_tracks(
-            g, det["tracker"]["finder"], sim["px"], sim["py"], sim["q"], sim["sl_hits"], sim["vxd_mask"]
-        )
+        found = sim["found"]
         # ---------------------------------------------------------- ECL
         at_ecl = by_event(sim["end_code"] == END_ECL)
         ecl = det["ecl"]
@@ -451,63 +572,78 @@ class DetectorStage:
         cl = make_clusters(ecl, ev[at_ecl], dep, face, t_arr, rng)
         cl_sim = at_ecl[cl["seed"]]  # simulated particle that seeded each cluster
         # ---------------------------------------------------------- KLM
-        theta_face, layers_mu, layers_had, kl_det = klm_response(
-            det["klm"], sim["end"], sim["end_code"], END_ECL, sim["m"], sim["q"], sim["pdg"], self.m_mu, rng
+        theta_face, layers_mu, layers_had, kl_det, phi_end = klm_response(
+            det["klm"],
+            sim["end"],
+            sim["end_code"],
+            END_ECL,
+            sim["m"],
+            sim["q"],
+            sim["pdg"],
+            self.m_mu,
+            rng,
+            with_phi=True,
         )
         # ---------------------------------------------------------- tracks
         it = by_event(found)
-        ev_t = ev[it]
-        tr_counts = np.bincount(ev_t, minlength=n_events)
-        tr_offsets = np.concatenate([[0], np.cumsum(tr_counts)])
-        track_of_sim = np.full(n, -1, np.int32)
-        track_of_sim[it] = np.arange(len(it)) - tr_offsets[ev_t]
-        tracks = self._tracks(sim, it, rng)
+        nt = len(it)
+        tr_counts, track_of_sim = _links(it, ev, n_events)
         # cluster <-> track links
-        cl_ev = ev[cl_sim]
-        cl_counts = np.bincount(cl_ev, minlength=n_events)
-        cl_offsets = np.concatenate([[0], np.cumsum(cl_counts)])
-        cluster_of_sim = np.full(n, -1, np.int32)
-        cluster_of_sim[cl_sim] = np.arange(len(cl_sim)) - cl_offsets[cl_ev]
-        tracks["cluster_index"] = cluster_of_sim[it]
-        lay_t = layers_mu[it]
-        tracks["klm_layers"] = lay_t
-        klm_ok = lay_t >= det["klm"]["min_layers_muon"]
-        px_t, py_t, pz_t = sim["px"][it], sim["py"][it], sim["pz"][it]
-        pt_t = np.sqrt(px_t**2 + py_t**2)
-        p_t = np.sqrt(pt_t**2 + pz_t**2)
-        tracks.update(pid_scores(det["pid"], klm_ok, sim["pdg"][it], p_t, np.arctan2(pt_t, pz_t), rng))
-        clusters = {
-            "energy": cl["energy"],
-            "theta": cl["theta"],
-            "phi": cl["phi"],
-            "x": cl["x"],
-            "y": cl["y"],
-            "z": cl["z"],
-            "time": cl["time"],
-            "region": cl["region"],
-            "n_merged": cl["n_merged"],
-            "mc_index": sim["mc"][cl_sim],
-            "true_pdg": sim["pdg"][cl_sim],
-            "track_index": track_of_sim[cl_sim],
+        cl_counts, cluster_of_sim = _links(cl_sim, ev, n_events)
+        # all track columns carved from one block, written in place by the kernels
+        f8, f4, i4, i2, i1 = blocks(
+            [
+                (np.float64, (23, nt)),
+                (np.float32, (6, nt)),
+                (np.int32, (3, nt)),
+                (np.int16, (4, nt)),
+                (np.int8, (2, nt)),
+            ]
+        )
+        truth = np.empty((2, nt))  # true momentum and polar angle of the tracks, for the PID
+        tracks = track_response(
+            g, it,
+            *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
+            rng, out=(f8, i1[0]), truth=truth,
+        )  # fmt: skip
+        klm_ok = _track_columns(
+            it, sim["n_hits"], sim["r_first"], sim["mc"], sim["origin"], sim["pdg"], cluster_of_sim, layers_mu,
+            det["klm"]["min_layers_muon"], f4, i4, i2, i1,
+        )  # fmt: skip
+        tracks.update(
+            first_hit_r=f4[0], mc_index=i4[0], true_pdg=i4[1], cluster_index=i4[2], n_pxd=i2[0], n_svd=i2[1],
+            n_cdc=i2[2], klm_layers=i2[3], origin=i1[1],
+        )  # fmt: skip
+        tracks.update(pid_scores(det["pid"], klm_ok, i4[1], truth[0], truth[1], rng, out=f4[1:]))
+        cl_fields = {
+            k: cl[k] for k in ("energy", "theta", "phi", "x", "y", "z", "time", "region", "n_merged")
         }
+        (cl_links,) = blocks([(np.int32, (3, len(cl_sim)))])
+        _links_of(cl_sim, sim["mc"], sim["pdg"], track_of_sim, cl_links)
+        cl_fields.update(mc_index=cl_links[0], true_pdg=cl_links[1], track_index=cl_links[2])
         # KLM objects: charged particles reaching >= 1 layer, detected K_L
+        klm = det["klm"]
         ik = by_event((layers_had > 0) | kl_det)
-        is_kl = kl_det[ik]
-        theta_k = theta_face[ik]
-        region_k = klm_region(det["klm"], theta_k)
-        phi_k = np.arctan2(sim["end"][ik, 1], sim["end"][ik, 0])
+        nk = len(ik)
+        klm_counts = _counts(ik, ev, n_events)
         # K_L: angular resolution
-        dk = det["klm"]["kl_angular_resolution"] * rng.standard_normal((2, int(is_kl.sum())))
-        theta_k[is_kl] += dk[0]
-        phi_k[is_kl] += dk[1]
+        dk = klm["kl_angular_resolution"] * rng.standard_normal((2, int(np.count_nonzero(kl_det))))
+        k8, k4, k2, k1 = blocks(
+            [(np.float64, (2, nk)), (np.int32, (3, nk)), (np.int16, (nk,)), (np.int8, (nk,))]
+        )
+        _klm_columns(
+            ik, kl_det, theta_face, phi_end, layers_had, dk, *klm["theta_deg"][:2], *klm["barrel_theta_deg"][:2],
+            k8, k2, k1,
+        )  # fmt: skip
+        _links_of(ik, sim["mc"], sim["pdg"], track_of_sim, k4)
         klm_fields = {
-            "theta": theta_k,
-            "phi": phi_k,
-            "n_layers": np.where(is_kl, 1, layers_had[ik]),
-            "region": region_k,
-            "mc_index": sim["mc"][ik],
-            "true_pdg": sim["pdg"][ik],
-            "track_index": track_of_sim[ik],
+            "theta": k8[0],
+            "phi": k8[1],
+            "n_layers": k2,
+            "region": k1,
+            "mc_index": k4[0],
+            "true_pdg": k4[1],
+            "track_index": k4[2],
         }
         return {
             "tracks": Collection.from_counts(
@@ -515,28 +651,13 @@ class DetectorStage:
             ),
             "clusters": Collection.from_counts(
                 cl_counts,
-                {k: np.ascontiguousarray(clusters[k], dtype=dt) for k, dt in CLUSTER_FIELDS.items()},
+                {k: np.ascontiguousarray(cl_fields[k], dtype=dt) for k, dt in CLUSTER_FIELDS.items()},
             ),
             "klm": Collection.from_counts(
-                np.bincount(ev[ik], minlength=n_events),
+                klm_counts,
                 {k: np.ascontiguousarray(klm_fields[k], dtype=dt) for k, dt in KLM_FIELDS.items()},
             ),
         }
-
-    def _tracks(self, sim: dict[str, np.ndarray], it: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        out = track_response(
-            self.geom,
-            it,
-            *(sim[k] for k in ("x", "y", "z", "px", "py", "pz", "q", "m", "n_hits", "r_first", "r_last")),
-            rng,
-        )
-        nh = sim["n_hits"][it]
-        out["n_pxd"], out["n_svd"], out["n_cdc"] = nh[:, 0], nh[:, 1], nh[:, 2]
-        out["first_hit_r"] = sim["r_first"][it]
-        out["mc_index"] = sim["mc"][it]
-        out["origin"] = sim["origin"][it]
-        out["true_pdg"] = sim["pdg"][it]
-        return out
 
 
 def build(det: dict[str, Any], particles: Any) -> Callable[[EventBatch, np.random.Generator], EventBatch]:

@@ -29,6 +29,7 @@ from fastsim.cards import Card
 from fastsim.events import EventBatch
 from fastsim.generators.base import XsecTally
 from fastsim.io import EventFileWriter
+from fastsim.memory import keep_freed_memory
 
 __all__ = ["ChunkTask", "RunSummary", "plan_chunks", "run", "run_chunk", "stage_rng"]
 
@@ -123,6 +124,7 @@ _WORKER_CONTEXT: _Context | None = None
 
 def _init_worker(card: dict[str, Any]) -> None:
     global _WORKER_CONTEXT  # noqa: PLW0603 - one context per worker process
+    keep_freed_memory()
     _WORKER_CONTEXT = _Context(card)
 
 
@@ -211,6 +213,7 @@ def run(
     from tqdm import tqdm
 
     t0 = time.perf_counter()
+    keep_freed_memory()  # chunk buffers reused from one chunk to the next (fastsim.memory)
     run_cfg = card["run"]
     output = Path(output or run_cfg["output"])
     workers = workers or run_cfg["workers"]

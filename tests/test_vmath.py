@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fastsim.detector.vmath import normal_pair, vatan2, vlog, vsincos
+from fastsim.detector.vmath import gauss2, normal_pair, vatan, vatan2, vlog, vsincos
 
 
 @njit(error_model="numpy")
@@ -31,6 +31,23 @@ def _atan2(y, x):
     out = np.empty_like(x)
     for i in range(len(x)):
         out[i] = vatan2(y[i], x[i])
+    return out
+
+
+@njit(error_model="numpy")
+def _atan(t):
+    out = np.empty_like(t)
+    for i in range(len(t)):
+        out[i] = vatan(t[i])
+    return out
+
+
+@njit(error_model="numpy")
+def _stream_normals(seed, n):
+    out = np.empty(2 * n)
+    st = np.uint64(seed)
+    for i in range(n):
+        st, out[2 * i], out[2 * i + 1] = gauss2(st)
     return out
 
 
@@ -96,3 +113,29 @@ def test_normal_pair_moments():
         assert abs(np.mean(g**4) - 3.0) < 5 * np.sqrt(96 / n)  # var(g^4) = 105 - 9
         assert abs(np.mean(np.abs(g) > 3.0) - 0.0026997960632601866) < 5 * np.sqrt(0.0027 / n)
     assert abs(np.mean(a * b)) < 5 / np.sqrt(n)
+
+
+def test_atan_relative_error():
+    rng = np.random.default_rng(5)
+    t = np.concatenate(
+        [
+            rng.normal(size=200_000) * 10.0 ** rng.uniform(-8, 8, 200_000),
+            np.tan(rng.uniform(-1.5707, 1.5707, 200_000)),
+            # the reduction boundaries tan(pi/16), tan(3 pi/16), 1 and their inverses
+            [0.0, 0.19891236737965800, 0.66817863791929890, 1.0, 1.4966057626654890, 5.0273394921231, np.inf],
+        ]
+    )
+    ref = np.arctan(t)
+    got = _atan(t)
+    nz = ref != 0.0
+    assert np.max(np.abs(got[nz] / ref[nz] - 1.0)) < 1e-15
+    assert np.all(got[~nz] == 0.0)
+
+
+def test_stream_normals_are_standard_normal():
+    g = _stream_normals(12345, 500_000)
+    n = len(g)
+    assert abs(g.mean()) < 5 / np.sqrt(n)
+    assert abs(g.std() - 1.0) < 5 / np.sqrt(2 * n)
+    assert abs(np.mean(np.abs(g) > 3.0) - 0.0026997960632601866) < 5 * np.sqrt(0.0027 / n)
+    assert abs(np.corrcoef(g[0::2], g[1::2])[0, 1]) < 5 / np.sqrt(n / 2)

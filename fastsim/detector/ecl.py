@@ -259,7 +259,7 @@ _N_ROWS = _R + 5
 @njit(cache=True, error_model="numpy")
 def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
     """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (rows of
-    ``cxyz``; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per
+    ``cxyz``, columns beyond len(e_sum) unused; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per
     cluster (Box-Muller from a splitmix64 stream per cluster), as in :func:`make_clusters`
     (:func:`energy_resolution`, :func:`ecl_region` with the regions' polar ranges th_lo/th_hi
     in degrees, codes 1-3).  Writes per kept cluster the rows of ``f8`` (energy, theta, phi,
@@ -378,7 +378,7 @@ def make_clusters(
     th_lo = np.array([ecl[key][0] for key in keys], dtype=np.float64)
     th_hi = np.array([ecl[key][1] for key in keys], dtype=np.float64)
     k = _smear_kernel(
-        e_sum[:ns], cxyz[:, :ns], cnt[:ns], seeds[:ns], np.asarray(t_arrival, dtype=np.float64),
+        e_sum[:ns], cxyz, cnt[:ns], seeds[:ns], np.asarray(t_arrival, dtype=np.float64),
         np.uint64(rng.integers(0, 2**63)),
         float(r["a"]), float(r["b"]), float(r["c"]), float(ecl["position_resolution"]),
         float(tr["a"]), float(tr["b"]), float(ecl["forward_z"]), float(ecl["backward_z"]),

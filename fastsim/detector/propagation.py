@@ -31,7 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
-from fastsim.detector import branchless as bl
+from fastsim.detector import vmath
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_MATERIAL, KIND_PXD, KIND_SVD
 from fastsim.trigger.fmath import asin
 
@@ -440,7 +440,7 @@ def _cross_out_simd(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     # (qq/aq < cc/qq iff (qq^2 - cc aq) qq < 0)
     first = ((aq >= 0.0) & ((qq * qq - cc * aq) * qq < 0.0)) | ((aq < 0.0) & (qq <= 0.0))
     t = (qq if first else cc) / (aq if first else qq)
-    half = bl.atan(t)
+    half = vmath.vatan(t)
     half = half + math.pi if t < 0.0 else half
     return t, 2.0 * half * rw, disc >= 0.0
 
@@ -485,7 +485,7 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
     the outward crossing from the quadratic of :func:`_cross_out`, decay, z extent, a hit
     with probability ``eff_l`` in a ``detector`` layer (VXD bit ``bit``, counted as PXD if
     ``pxd``, else SVD), then at a material layer the energy loss and Highland
-    scattering of :func:`_scatter` with Box-Muller normals (:mod:`.branchless`)."""
+    scattering of :func:`_scatter` with Box-Muller normals (:mod:`.vmath`)."""
     for j in range(nb):
         X, Y, Z = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j], fb[2 * _CHUNK + j]
         cph, sph, tanl, sec, pt = (
@@ -508,7 +508,7 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
         inz = go & real & (ds3 <= s3l) & (zc >= z_lo) & (zc <= z_hi)
         st = sta[j]
         if detector:
-            st1, u = bl.next_uniform(st)
+            st1, u = vmath.next_uniform(st)
             hit = inz & (u < eff_l)
             st = st1 if inz else st
             fb[_ROW_MASK * _CHUNK + j] = (
@@ -545,10 +545,10 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
             p2n = e_new * e_new - m2
             ip2 = 1.0 / p2n
             theta0 = (
-                _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * bl.log(xx * e_new * e_new * ip2))
+                _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * vmath.vlog(xx * e_new * e_new * ip2))
             )
             p_new = math.sqrt(p2n)
-            st2, g1, g2 = bl.gauss2(st)
+            st2, g1, g2 = vmath.gauss2(st)
             ts = theta0 * sec * g1
             tg = theta0 * g2
             nx = cn - ts * sn_ - tg * tanl * cn
@@ -610,9 +610,7 @@ def _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
         code = END_DECAYED if decays else (END_ECL if barrel | plane else END_LOOPER)
         ds = s3l / sec if decays else ds
         # turning angle psi = ds / rw: rational in t at the barrel, else from sin/cos(psi/2)
-        h = 0.5 * ds / rw
-        u = h * (1.0 / _TWO_PI)
-        sh, ch = bl.sincos_2pi(u - math.floor(u))
+        sh, ch = vmath.vsincos(0.5 * ds / rw)
         it2 = 1.0 / (1.0 + t * t)
         use_t = barrel & (not decays)
         sn = 2.0 * t * it2 if use_t else 2.0 * sh * ch  # sin psi
@@ -635,7 +633,7 @@ def _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
 def _block_helices(fb, nb, bz):  # fmt: skip
     """POCA helix (rows 15-21) and CDC run constants (rows 22-28) of the outgoing tracks of a
     chunk from their local state, in SIMD lanes: the formulas of :func:`_helix` and
-    :func:`_run_consts` with the branch-free atan2 and sine of :mod:`.branchless`."""
+    :func:`_run_consts` with the branch-free atan2 and sine of :mod:`.vmath`."""
     for j in range(nb):
         X, Y, Z = fb[0 * _CHUNK + j], fb[1 * _CHUNK + j], fb[2 * _CHUNK + j]
         cph, sph, tanl, sec, pt = fb[3 * _CHUNK + j], fb[4 * _CHUNK + j], fb[5 * _CHUNK + j], fb[6 * _CHUNK + j], fb[7 * _CHUNK + j]  # fmt: skip
@@ -651,16 +649,14 @@ def _block_helices(fb, nb, bz):  # fmt: skip
         c0 = sg * cy * icn if cn > 0.0 else 1.0
         s0 = -sg * cx * icn if cn > 0.0 else 0.0
         d0 = sg * (abs(rw_s) - cn)
-        s_cur = bl.atan2(c0 * sph - s0 * cph, c0 * cph + s0 * sph) * rw_s
+        s_cur = vmath.vatan2(c0 * sph - s0 * cph, c0 * cph + s0 * sph) * rw_s
         z0 = Z - tanl * s_cur
         # _run_consts
         d02 = d0 * d0
         omwd = 1.0 - w * d0
         q4 = 0.25 * w * w / omwd
         s_dec = s_cur + s3l / sec
-        h = 0.5 * w * s_dec
-        u = h * (1.0 / _TWO_PI)
-        sn, _ = bl.sincos_2pi(u - math.floor(u))
+        sn, _ = vmath.vsincos(0.5 * w * s_dec)
         rdec2 = d02 + sn * sn / q4 if abs(w * s_dec) < math.pi else np.inf
         rdec2 = -1.0 if s_dec <= 0.0 else rdec2
         rdec2 = rdec2 if s3l < np.inf else np.inf
@@ -746,7 +742,7 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
         for j in range(nb):
             reached = fb[_ROW_HITLIM * _CHUNK + j] >= R2
             st = sta[j]
-            st1, u = bl.next_uniform(st)
+            st1, u = vmath.next_uniform(st)
             sta[j] = st1 if reached else st
             hit = reached & (u < eff_l)
             fb[_ROW_NSL * _CHUNK + j] += 1.0 if hit else 0.0
@@ -795,7 +791,7 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
                 zc = z0 + z_arc * math.asin(aa)
                 if zc < z_min[LL] or zc > z_max[LL]:
                     continue
-            st, u = bl.next_uniform(st)
+            st, u = vmath.next_uniform(st)
             if u < eff_l:
                 nsl += 1.0
                 if rf < 0.0:

@@ -10,10 +10,12 @@ AVX-512).  Accuracy, checked against numpy in ``tests/test_vmath.py``:
   NaN are not handled);
 * :func:`vsincos`: absolute error below 4e-16 for |x| <= 1e5 (the argument reduction is
   exact there; beyond, the error grows with |x|);
+* :func:`vatan`: relative error below 1e-15 for any finite argument;
 * :func:`vatan2`: absolute error below 1e-15 for finite arguments (atan2(0, 0) = 0; the
   sign of a zero x is ignored, the sign of y is kept);
 * :func:`normal_pair`: two standard normals by the Box-Muller transform (Box and Muller,
-  Ann. Math. Statist. 29 (1958) 610) from two uniforms.
+  Ann. Math. Statist. 29 (1958) 610) from two uniforms; :func:`gauss2` draws the uniforms
+  from a splitmix64 stream (:func:`next_uniform`; Steele, Lea, Flood, OOPSLA 2014).
 
 The helpers are compiled without fast-math flags so that the compiler does not reassociate
 the argument reductions; they are inlined by LLVM into the calling kernels.
@@ -28,7 +30,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["normal_pair", "vatan2", "vlog", "vsincos"]
+__all__ = ["gauss2", "next_uniform", "normal_pair", "vatan", "vatan2", "vlog", "vsincos"]
 
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split in a 32-bit head and a tail (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
@@ -41,7 +43,14 @@ _TWO_OVER_PI = 0.6366197723675814
 _LOG_C = tuple(2.0 / (2 * k + 1) for k in range(9, 0, -1))
 _SIN_C = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(8, -1, -1))
 _COS_C = tuple((-1) ** k / math.factorial(2 * k) for k in range(8, -1, -1))
-_ATAN_C = tuple((-1) ** k / (2 * k + 1) for k in range(10, -1, -1))
+_ATAN_C = tuple((-1) ** k / (2 * k + 1) for k in range(11, -1, -1))
+# tan(pi/16), tan(3 pi/16), tan(pi/8)
+_T16 = 0.19891236737965800
+_T316 = 0.66817863791929890
+_T8 = 0.41421356237309503
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
 _MANT = np.uint64(0x000FFFFFFFFFFFFF)
 _ONE_BITS = np.uint64(0x3FF0000000000000)
 
@@ -123,25 +132,44 @@ def vsincos(x: float) -> tuple[float, float]:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def vatan2(y: float, x: float) -> float:
-    """atan2(y, x) in [-pi, pi] for finite arguments (absolute error < 1e-15).
+def vatan(t: float) -> float:
+    """Arctangent of any finite t (relative error < 1e-15).
 
-    t = min(|x|, |y|) / max(|x|, |y|) in [0, 1] is halved twice in angle,
-    atan t = 2 atan(t / (1 + sqrt(1 + t^2))), to |t'| <= tan(pi/16) = 0.199, where the Taylor
-    series to t'^21 is exact to 2e-17 relative; then the octant."""
-    ax = abs(x)
-    ay = abs(y)
-    mx = max(ax, ay)
-    mn = min(ax, ay)
-    t = mn / mx if mx > 0.0 else 0.0
-    t = t / (1.0 + math.sqrt(1.0 + t * t))
-    t = t / (1.0 + math.sqrt(1.0 + t * t))
-    z = t * t
-    a = t * _horner(z, _ATAN_C)
-    a = 4.0 * a
-    a = 0.5 * math.pi - a if ay > ax else a
-    a = math.pi - a if x < 0.0 else a
-    return math.copysign(a, y)
+    x = |t|, or 1/|t| above 1, is reduced by atan x = k pi/8 + atan((x - c)/(1 + x c)),
+    c = tan(k pi/8), k = 0, 1, 2 the nearest, to |y| <= tan(pi/16) = 0.199, where the Taylor
+    series to y^23 is exact to 6e-19 relative (for 1/|t| the argument is (1 - |t| c)/(|t| + c):
+    one division in all)."""
+    a = abs(t)
+    inv = a > 1.0
+    k1 = (a * _T16 <= 1.0) if inv else (a >= _T16)  # x >= tan(pi/16)
+    k2 = (a * _T316 <= 1.0) if inv else (a >= _T316)  # x >= tan(3 pi/16)
+    c = 1.0 if k2 else (_T8 if k1 else 0.0)
+    off = 0.7853981633974483 if k2 else (0.39269908169872414 if k1 else 0.0)
+    ac = a * c if c != 0.0 else 0.0  # (no inf * 0 for t = inf)
+    y = ((1.0 - ac) if inv else (a - c)) / ((a + c) if inv else (1.0 + ac))
+    r = off + y * _horner(y * y, _ATAN_C)
+    r = 0.5 * math.pi - r if inv else r
+    return -r if t < 0.0 else r
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def vatan2(y: float, x: float) -> float:
+    """atan2(y, x) in [-pi, pi] for finite arguments (absolute error < 1e-15): :func:`vatan`
+    of y/x and the quadrant; 0 for x = y = 0."""
+    r = vatan(y / x) if x != 0.0 else math.copysign(0.5 * math.pi, y)
+    r = r + math.copysign(math.pi, y) if x < 0.0 else r
+    return r if (x != 0.0) | (y != 0.0) else 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def next_uniform(state: np.uint64) -> tuple:
+    """splitmix64 step: (new state, uniform in [0, 1) with 53 random bits)."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return state, (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -151,3 +179,13 @@ def normal_pair(u1: float, u2: float) -> tuple[float, float]:
     rad = math.sqrt(-2.0 * vlog(1.0 - u1))
     s, c = vsincos(2.0 * math.pi * u2)
     return rad * c, rad * s
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def gauss2(state: np.uint64) -> tuple:
+    """Two independent standard normals from two uniforms of a splitmix64 stream:
+    (new state, g1, g2)."""
+    state, u1 = next_uniform(state)
+    state, u2 = next_uniform(state)
+    g1, g2 = normal_pair(u1, u2)
+    return state, g1, g2

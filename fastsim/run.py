@@ -275,6 +275,11 @@ def run(
                 for gen in ctx.generators.values():
                     if not getattr(gen, "reads_files", False):
                         gen.generate(8, np.random.default_rng(0))
+                # then the trigger and reco kernels, while the helper compiles the detector's
+                if len(ctx.stages) > 1:
+                    from fastsim.warmup import compile_later_stages
+
+                    compile_later_stages(card)
                 ctx.before_stages = ahead.wait
             for task in todo:
                 consume(task, *run_chunk(ctx, task))

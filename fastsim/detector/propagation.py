@@ -104,7 +104,7 @@ def _seed(seed: np.uint64, i: int) -> np.uint64:
     return s
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _gauss2(state: np.uint64) -> tuple:
     """Two independent standard normals (Marsaglia polar method, SIAM Review 6 (1964) 260:
     no trigonometric call)."""
@@ -143,7 +143,7 @@ def helix_from_state(
     return w, phi0, d0, z - tanl * s, tanl, s
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def arc_at_radius(w: float, d0: float, r: float) -> float:
     """Transverse arc length from the POCA to radius r on the outgoing half turn; -1 if unreachable."""
     num = (r * r - d0 * d0) / (1.0 - w * d0)
@@ -155,7 +155,7 @@ def arc_at_radius(w: float, d0: float, r: float) -> float:
     return 2.0 * math.asin(a) / w
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _helix(x: float, y: float, z: float, px: float, py: float, pz: float, q: float, bz: float) -> tuple:
     """As :func:`helix_from_state`, with the POCA direction as (cos phi0, sin phi0) and one
     atan2: (w, cos phi0, sin phi0, d0, z0, tanl, s)."""
@@ -175,7 +175,7 @@ def _helix(x: float, y: float, z: float, px: float, py: float, pz: float, q: flo
     return w, c0, s0, d0, z - tanl * s, tanl, s
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _pos(w: float, c0: float, s0: float, d0: float, ha: float, hc: float) -> tuple:
     """Transverse point and unit direction at arc s of the helix, from ha = sin(w s/2) and
     hc = cos(w s/2) (no trigonometric call; 1 - cos(w s) = 2 ha^2 avoids the cancellation
@@ -187,7 +187,7 @@ def _pos(w: float, c0: float, s0: float, d0: float, ha: float, hc: float) -> tup
     return x, y, c0 * (1.0 - omc) - s0 * sw, s0 * (1.0 - omc) + c0 * sw
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _geometric(state: np.uint64, log_eff: float) -> tuple:
     """Number of successes before the first failure of Bernoulli(eff) trials,
     floor(ln u / ln eff) with u uniform in (0, 1] (inversion of P(K >= k) = eff^k; Devroye,
@@ -199,7 +199,7 @@ def _geometric(state: np.uint64, log_eff: float) -> tuple:
     return state, int(min(g, 1073741824.0))
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _record_hit(k, R, pxd_i, svd_i, mask, nh0, nh1, nh2, rf, rl):  # fmt: skip
     """Count a hit in a layer of kind k at radius R (cm): (mask, nh0, nh1, nh2, rf, rl) updated."""
     if k == KIND_CDC:
@@ -215,7 +215,7 @@ def _record_hit(k, R, pxd_i, svd_i, mask, nh0, nh1, nh2, rf, rl):  # fmt: skip
     return mask, nh0, nh1, nh2, rf, R
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: skip
     """Energy loss and multiple scattering in a layer (x/X0 = x0_l at normal incidence, radius
     R cm) crossed at (X, Y) with transverse direction (cph, sph), tanLambda, sec = 1/cos(lambda)
@@ -251,7 +251,7 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     return st, de, p_new, nx, ny, nz, nn
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
     """End of the stepping: the ECL front face (barrel cylinder or endcap plane), a looper or
     the decay point, on the helix (w, c0, s0, d0, z0, tanl) from arc ``s_cur``.  Returns
@@ -294,7 +294,7 @@ def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, 
     return code, X, Y, Z, PX, PY, PZ, dpath
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _atan(t: float) -> float:
     """atan t: for |t| < 1/32 the Taylor series to t^9 (the next term is below 1e-16 of the
     result, i.e. within round-off), else ``math.atan``."""
@@ -304,7 +304,7 @@ def _atan(t: float) -> float:
     return math.atan(t)
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
     (X, Y) with transverse direction (cph, sph) on a circle of radius rw = 1/(2 k) (cm) turning
@@ -334,7 +334,7 @@ def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     return t, 2.0 * half * rw
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _turn(X, Y, cph, sph, t, sg, rw):  # fmt: skip
     """Point (cm) and transverse direction after the turning angle psi, t = tan(psi/2), on
     the circle of radius rw (cm) turning to the side sg (rational in t)."""
@@ -346,7 +346,7 @@ def _turn(X, Y, cph, sph, t, sg, rw):  # fmt: skip
     return X, Y, (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     """pT (GeV), transverse direction, tanLambda and 1/cos(lambda) of momentum p_new along
     (nx, ny, nz) / nn."""
@@ -355,7 +355,7 @@ def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     return p_new * nt / nn, nx * int_, ny * int_, nz * int_, nn * int_
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
     """:func:`_end_state` from the local state of a track moving away from the axis inside the
     ECL volume (X^2 + Y^2 < ecl_r^2, ecl_zb < Z < ecl_zf; cm): the barrel crossing from the
@@ -405,7 +405,7 @@ def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_z
     return code, xe, ye, Z + tanl * ds, pt * ce, pt * se, pt * tanl, ds * sec
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _run_consts(w, d0, z0, tanl, s_cur, sec, s3_left):  # fmt: skip
     """Per-helix constants of the CDC runs (:func:`propagate_charged`): d0^2, q4 (reachable iff (R^2 - d0^2) q4 <= 1), the largest radius^2, the decay point's radius^2,
     a_scale (a = sin(w s/2) = a_scale sqrt(R^2 - d0^2)), z_arc (z = z0 + z_arc asin a) and z of

@@ -17,7 +17,8 @@ import numpy as np
 from numba import njit
 
 from fastsim.detector.card import PID_HYPOTHESES, PID_SPECIES
-from fastsim.detector.propagation import _GOLDEN, _next, _seed
+from fastsim.detector.propagation import _next, _seed
+from fastsim.detector.vmath import _GOLDEN
 
 __all__ = ["PID_FIELDS", "pass_probability", "pid_cube", "pid_scores", "species_index"]
 

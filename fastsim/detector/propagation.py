@@ -33,6 +33,7 @@ from numba import njit
 
 from fastsim.detector import vmath
 from fastsim.detector.geometry import KAPPA, KIND_CDC, KIND_MATERIAL, KIND_PXD, KIND_SVD
+from fastsim.detector.vmath import _M2
 from fastsim.trigger.fmath import asin
 
 __all__ = [
@@ -57,9 +58,6 @@ END_ESCAPED = 5  # left along the beam pipe
 
 # fast-math without the no-inf/no-nan assumptions (path budgets are +inf for stable particles)
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 _TWO_PI = 2.0 * math.pi
 # Highland constant (GeV), PDG 2024 eq. 34.16
 _HIGHLAND = 0.0136
@@ -86,15 +84,7 @@ _ASIN_REST = math.pi / 2.0 - (1.0 + 1.0 / 6.0 + 3.0 / 40.0)
 _MODE_NONE, _MODE_INWARD, _MODE_OUT, _MODE_DONE, _MODE_RESUME = 0, 1, 2, 3, 4
 
 
-@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
-def _next(state: np.uint64) -> tuple:
-    """splitmix64 step: (new state, uniform in [0, 1))."""
-    state = state + _GOLDEN
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    z = z ^ (z >> np.uint64(31))
-    return state, (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+_next = vmath.next_uniform  # splitmix64 step: (new state, uniform in [0, 1))
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
@@ -102,22 +92,6 @@ def _seed(seed: np.uint64, i: int) -> np.uint64:
     s = seed ^ (np.uint64(i) * _M2)
     s, _ = _next(s)
     return s
-
-
-@njit(cache=True, error_model="numpy", fastmath=_FM)
-def _gauss2(state: np.uint64) -> tuple:
-    """Two independent standard normals (Marsaglia polar method, SIAM Review 6 (1964) 260:
-    no trigonometric call)."""
-    while True:
-        state, u1 = _next(state)
-        state, u2 = _next(state)
-        v1 = 2.0 * u1 - 1.0
-        v2 = 2.0 * u2 - 1.0
-        r2 = v1 * v1 + v2 * v2
-        if 0.0 < r2 < 1.0:
-            break
-    f = math.sqrt(-2.0 * math.log(r2) / r2)
-    return state, v1 * f, v2 * f
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -239,7 +213,7 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     ip2 = 1.0 / p2_new
     theta0 = _HIGHLAND * e_new * ip2 * math.sqrt(xx) * (1.0 + 0.038 * math.log(xx * e_new * e_new * ip2))
     p_new = math.sqrt(p2_new)
-    st, g1, g2 = _gauss2(st)
+    st, g1, g2 = vmath.gauss2(st)
     # kick d + theta0 (g1 u + g2 v) in the orthonormal basis u = (-sin phi, cos phi, 0),
     # v = (-sin(lambda) cos phi, -sin(lambda) sin phi, cos lambda) perpendicular to the unit
     # direction d, all times sec = 1/cos(lambda) (the direction is what counts: no division)
@@ -295,43 +269,14 @@ def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, 
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
-def _atan(t: float) -> float:
-    """atan t: for |t| < 1/32 the Taylor series to t^9 (the next term is below 1e-16 of the
-    result, i.e. within round-off), else ``math.atan``."""
-    if abs(t) < 0.03125:
-        t2 = t * t
-        return t * (1.0 - t2 * (1.0 / 3.0 - t2 * (0.2 - t2 * (1.0 / 7.0 - t2 * (1.0 / 9.0)))))
-    return math.atan(t)
-
-
-@njit(cache=True, error_model="numpy", fastmath=_FM)
 def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
     (X, Y) with transverse direction (cph, sph) on a circle of radius rw = 1/(2 k) (cm) turning
     to the side sg (+1 counter-clockwise), by the quadratic in t = tan(psi/2) of
-    :func:`propagate_charged` (multiplied by rw^2: no division for k).  Returns (t, transverse
-    arc to the crossing (cm)); t is NaN when the track turns before R."""
-    pu = X * cph + Y * sph
-    pn = sg * (Y * cph - X * sph)
-    cc = 0.25 * dr2
-    aq = cc - rw * (pn + rw)
-    bq = -pu * rw
-    disc = bq * bq - 4.0 * aq * cc
-    if disc < 0.0:
-        return np.nan, 0.0
-    qq = -0.5 * (bq + math.copysign(math.sqrt(disc), bq))
-    # roots qq/aq and cc/qq (cc > 0): for aq < 0 of opposite signs, the positive one is taken
-    # (one division), for aq > 0 of one sign, the smaller one
-    if aq >= 0.0:
-        t = min(qq / aq, cc / qq)
-    elif qq > 0.0:
-        t = cc / qq
-    else:
-        t = qq / aq
-    half = _atan(t)
-    if t < 0.0:
-        half += math.pi
-    return t, 2.0 * half * rw
+    :func:`propagate_charged` (:func:`_cross_out_simd`).  Returns (t, transverse arc to the
+    crossing (cm)); t is NaN when the track turns before R."""
+    t, ds, real = _cross_out_simd(X, Y, cph, sph, rw, sg, dr2)
+    return (t if real else np.nan), ds
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FM)
@@ -676,6 +621,22 @@ def _block_helices(fb, nb, bz):  # fmt: skip
         fb[28 * _CHUNK + j] = z0 + tanl * s_cur if here else fb[28 * _CHUNK + j]
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FM)
+def _z_inside(aa: float, z0: float, z_arc: float, z_lo: float, z_hi: float) -> bool:
+    """Whether the crossing at z = z0 + z_arc asin(aa) lies in [z_lo, z_hi] (cm): from the
+    asin bounds of ``_ASIN_REST``, the exact asin only when they straddle an edge."""
+    a2 = aa * aa
+    lo5 = aa * (1.0 + a2 * (1.0 / 6.0 + a2 * 0.075))
+    z_b1 = z0 + z_arc * lo5
+    z_b2 = z0 + z_arc * (lo5 + _ASIN_REST * a2 * a2 * a2 * aa)
+    if max(z_b1, z_b2) < z_lo or min(z_b1, z_b2) > z_hi:
+        return False
+    if min(z_b1, z_b2) >= z_lo and max(z_b1, z_b2) <= z_hi:
+        return True
+    zc = z0 + z_arc * math.asin(aa)
+    return z_lo <= zc <= z_hi
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FM)
 def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi_all, zlo_any, zhi_any):  # fmt: skip
     """The CDC layers ``cur`` to ``bend - 1`` (one superlayer's run, no material, cm) for the
@@ -780,17 +741,8 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
                 fb[_ROW_CODE * _CHUNK + j] = END_DECAYED
                 fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE
                 break
-            aa = a_scale * math.sqrt(R2 - d02)
-            a2 = aa * aa
-            lo5 = aa * (1.0 + a2 * (1.0 / 6.0 + a2 * 0.075))
-            z_b1 = z0 + z_arc * lo5
-            z_b2 = z0 + z_arc * (lo5 + _ASIN_REST * a2 * a2 * a2 * aa)
-            if max(z_b1, z_b2) < z_min[LL] or min(z_b1, z_b2) > z_max[LL]:
+            if not _z_inside(a_scale * math.sqrt(R2 - d02), z0, z_arc, z_min[LL], z_max[LL]):
                 continue
-            if min(z_b1, z_b2) < z_min[LL] or max(z_b1, z_b2) > z_max[LL]:
-                zc = z0 + z_arc * math.asin(aa)
-                if zc < z_min[LL] or zc > z_max[LL]:
-                    continue
             st, u = vmath.next_uniform(st)
             if u < eff_l:
                 nsl += 1.0
@@ -1079,17 +1031,9 @@ def propagate_charged(
                             if z_none:
                                 continue
                             if not z_all:
-                                # z at the crossing, first from the asin bounds, exact if needed
                                 aa = a_scale * math.sqrt(R2 - d02)
-                                a3 = aa * aa * aa
-                                z_b1 = z0 + z_arc * (aa + a3 / 6.0)
-                                z_b2 = z0 + z_arc * (aa + 0.5707963267948966 * a3)
-                                if max(z_b1, z_b2) < z_min[LL] or min(z_b1, z_b2) > z_max[LL]:
+                                if not _z_inside(aa, z0, z_arc, z_min[LL], z_max[LL]):
                                     continue
-                                if min(z_b1, z_b2) < z_min[LL] or max(z_b1, z_b2) > z_max[LL]:
-                                    zc = z0 + z_arc * math.asin(aa)
-                                    if zc < z_min[LL] or zc > z_max[LL]:
-                                        continue
                             if gap > 0:
                                 gap -= 1
                                 nsl += 1

@@ -57,7 +57,9 @@ END_CONVERTED = 4  # photon converted
 END_ESCAPED = 5  # left along the beam pipe
 
 # fast-math without the no-inf/no-nan assumptions (path budgets are +inf for stable particles)
-_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}
+# and without reassociation: with it, a kernel compiled in the running process and the same
+# kernel loaded from numba's cache round differently (results would depend on a warm cache)
+_FM = {"nsz", "arcp", "contract", "afn"}
 _TWO_PI = 2.0 * math.pi
 # Highland constant (GeV), PDG 2024 eq. 34.16
 _HIGHLAND = 0.0136
@@ -653,7 +655,7 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
     r_in = radius[cur]
     r_in2 = r_in * r_in
     r_top = radius[bend - 1]
-    n_exact = 0.0
+    n_exact = 0
     for j in range(nb):
         d02, rmax2, rdec2 = fb[22 * _CHUNK + j], fb[24 * _CHUNK + j], fb[25 * _CHUNK + j]
         a_scale, z_arc, z_a = fb[26 * _CHUNK + j], fb[27 * _CHUNK + j], fb[28 * _CHUNK + j]
@@ -673,14 +675,14 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
         z_all = (z_lo >= zlo_all) & (z_hi <= zhi_all)
         z_none = (z_hi < zlo_any) | (z_lo > zhi_any)
         mode = fb[_ROW_MODE * _CHUNK + j]
-        n_exact += 1.0 if (mode == _MODE_OUT) & (not (z_all | z_none)) & (aa > 0.0) else 0.0
+        n_exact += 1 if (mode == _MODE_OUT) & (not (z_all | z_none)) & (aa > 0.0) else 0
         r_cur2 = (X * X + Y * Y) * (1.0 + 1e-9) + 1e-9 if s_cur >= 0.0 else -1.0
         resume = (mode == _MODE_OUT) & ((r_cur2 >= r_in2) | (abs(d0) >= r_in))
         fb[_ROW_MODE * _CHUNK + j] = _MODE_RESUME if resume else mode
         fb[_ROW_RESUME * _CHUNK + j] = cur if resume else fb[_ROW_RESUME * _CHUNK + j]
         fb[_ROW_ZALL * _CHUNK + j] = 1.0 if z_all else (0.0 if z_none else -1.0)
         fb[_ROW_NSL * _CHUNK + j] = 0.0
-    if n_exact > 0.0:  # exact asin (branch-free rational form) where the bounds straddle an edge
+    if n_exact > 0:  # exact asin (branch-free rational form) where the bounds straddle an edge
         for j in range(nb):
             zf = fb[_ROW_ZALL * _CHUNK + j]
             d02, rmax2, rdec2 = fb[22 * _CHUNK + j], fb[24 * _CHUNK + j], fb[25 * _CHUNK + j]

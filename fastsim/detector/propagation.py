@@ -785,11 +785,13 @@ def propagate_charged(
       root of smallest psi in (0, 2 pi)) is the outgoing one, no real root means the track
       turns before R.  Position and direction there are rational in t; one atan gives the
       arc for z and the path: one sqrt and one atan per layer, no atan2;
-    * the layers before the first run of CDC layers (beam pipe, PXD, SVD, CDC inner wall) are
-      stepped layer by layer over chunks of ``_CHUNK`` tracks (tracks in the inner loop): each
-      track's crossings and scatters form one dependent chain of sqrt/div/atan/log, and
-      independent tracks side by side let the CPU overlap those chains; every track keeps its
-      own random stream, so the outcome is that of stepping it alone;
+    * tracks are stepped in chunks of ``_CHUNK``, layer by layer, by loops without a branch per
+      track that run in SIMD lanes (docs/detector.md): :func:`_init_block`, :func:`_step_block`
+      for the layers with material or VXD hits, :func:`_block_helices` and :func:`_run_block`
+      for the runs of CDC layers, :func:`_end_block` for the ECL face; every track keeps its
+      own random stream, so the outcome is that of stepping it alone.  Tracks starting
+      inwards, or inside a CDC run, continue in the per-track loop below, which follows the
+      remaining points;
     * POCA helix parameters (:func:`_helix`, one atan2) are formed only where needed: for
       inward crossings and for outward crossings below the current radius (a track starting
       before its POCA), where a crossing at radius R has sin(w s/2) = a =
@@ -802,13 +804,14 @@ def propagate_charged(
       without transcendental calls: reachable iff ``(R^2 - d0^2) w^2 / (4 (1 - w d0)) <= 1``
       (``|a| <= 1``), beyond the decay point iff ``R^2 > r^2(s_decay)`` (``r(s)`` of the
       module doc); the z test passes for the whole run when the z range between the current
-      point and the run's outermost reachable crossing (z is monotonic along the arc, the
-      arc bounded by a + a^3/6 <= asin a <= a + (pi/2 - 1) a^3) lies inside every layer's z
-      extent, or fails for all when it lies outside all of them; only a run straddling a z
-      edge is tested layer by layer (one asin each);
-    * CDC hits with the common layer efficiency eff come from geometric gaps between misses
-      (:func:`_geometric`, about (1 - eff) draws per layer instead of one per layer), an
-      exact way to draw the same independent Bernoulli(eff) sequence.
+      point and the run's outermost reachable crossing (z is monotonic along the arc, asin
+      between the bounds of ``_ASIN_REST``) lies inside every layer's z extent, or fails for
+      all when it lies outside all of them; only a run straddling a z edge is tested layer by
+      layer (:func:`_z_inside`);
+    * in the per-track loop, CDC hits with the common layer efficiency eff come from
+      geometric gaps between misses (:func:`_geometric`, about (1 - eff) draws per layer), an
+      exact way to draw independent Bernoulli(eff) hits; the SIMD runs draw one uniform per
+      layer.
     """
     n = len(x)
     n_layers = len(radius)
@@ -821,8 +824,7 @@ def propagate_charged(
     r_first = np.full(n, -1.0)
     r_last = np.full(n, -1.0)
     e_lost = np.zeros(n)
-    # layers before the first run of CDC layers: stepped layer by layer over chunks of tracks
-    # (independent tracks in the inner loop, so their dependent chains overlap in the CPU)
+    # the layers before the first run of CDC layers
     l_in = 0
     while l_in < n_layers and blk_end[l_in] <= 0:
         l_in += 1

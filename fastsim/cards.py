@@ -305,7 +305,7 @@ CARD_SCHEMA = Section(
             {
                 "output_dir": Field(str, "grid", "directory of the grid's files (fastsim grid)"),
                 "selection": Field(
-                    str, "fastsim.grid:two_tracks", "module:function(batch) -> per-event bool mask"
+                    str, "fastsim.selections:two_tracks", "module:function(batch) -> per-event bool mask"
                 ),
             },
             optional=True,
@@ -378,7 +378,7 @@ def load_card(path: str | Path, overrides: dict[str, Any] | None = None) -> Card
     raw, origins = _load_merged(p)
     if overrides:
         _merge_tracked(raw, overrides, origins, {}, "command line")
-    from fastsim.grid import find_axes
+    from fastsim.grid_axes import find_axes
 
     axes = find_axes(raw, origins)
     if axes:

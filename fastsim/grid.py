@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import importlib
 import itertools
 import json
 import math
@@ -43,71 +42,29 @@ import numpy as np
 
 from fastsim.cards import _load_merged, validate_card
 from fastsim.events import STATUS_DECAYED, EventBatch
+from fastsim.grid_axes import AXIS_KEYS, find_axes
 from fastsim.schema import CardError
+from fastsim.selections import load_selection, two_tracks
 
-__all__ = ["GridTask", "expand_grid", "plan_grid", "run_grid", "two_tracks"]
+# AXIS_KEYS, find_axes (fastsim.grid_axes) and load_selection, two_tracks (fastsim.selections)
+# are re-exported: cards name ``fastsim.grid:two_tracks``
+__all__ = [
+    "AXIS_KEYS",
+    "GridTask",
+    "expand_grid",
+    "find_axes",
+    "load_selection",
+    "plan_grid",
+    "run_grid",
+    "two_tracks",
+]
 
-AXIS_KEYS = ("values", "linspace", "logspace")
 #: 90% CL Poisson upper limit for n = 0 observed, b = 0 expected
 N_UP_90_ZERO = -math.log(0.10)
 MAX_RETRIES = 3
 
 
-# --------------------------------------------------------------------- selections
-def two_tracks(batch: EventBatch) -> np.ndarray:
-    """Default grid selection: at least two reconstructed tracks of opposite charge."""
-    if "tracks" not in batch.collections:
-        msg = "the default grid selection needs the detector stage (tracks); set grid.selection"
-        raise CardError(msg, ("grid", "selection"))
-    tr = batch["tracks"]
-    ev = tr.event_index()
-    pos = np.bincount(ev, tr["charge"] > 0, batch.n_events)
-    neg = np.bincount(ev, tr["charge"] < 0, batch.n_events)
-    return (pos >= 1) & (neg >= 1)
-
-
-def load_selection(spec: str) -> Callable[[EventBatch], np.ndarray]:
-    """``module:function`` -> the function (``fastsim.grid:two_tracks`` by default)."""
-    module, _, name = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise CardError(
-            f"cannot import selection {spec!r} (expected module:function)", ("grid", "selection")
-        ) from None
-
-
 # --------------------------------------------------------------------- expansion
-def _axis_values(node: dict[str, Any], path: tuple, file: str) -> list[Any]:
-    ((kind, arg),) = node.items()
-    if kind == "values":
-        if not isinstance(arg, list) or not arg:
-            raise CardError("values: expects a non-empty list", path, file)
-        return list(arg)
-    if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[2], int) and arg[2] >= 1):
-        raise CardError(f"{kind}: expects [start, stop, number of points]", path, file)
-    start, stop, num = float(arg[0]), float(arg[1]), arg[2]
-    if kind == "logspace":
-        if start <= 0 or stop <= 0:
-            raise CardError("logspace: start and stop must be > 0", path, file)
-        return [float(x) for x in np.geomspace(start, stop, num)]
-    return [float(x) for x in np.linspace(start, stop, num)]
-
-
-def find_axes(raw: Any, origins: dict[tuple, str], path: tuple = ()) -> list[tuple[tuple, list[Any]]]:
-    """All grid axes of a raw (merged, unvalidated) card: (key path, values)."""
-    axes: list[tuple[tuple, list[Any]]] = []
-    if isinstance(raw, dict):
-        if len(raw) == 1 and next(iter(raw)) in AXIS_KEYS:
-            file = next(
-                (origins[path[:n]] for n in range(len(path), -1, -1) if path[:n] in origins), "<card>"
-            )
-            return [(path, _axis_values(raw, path, file))]
-        for k, v in raw.items():
-            axes += find_axes(v, origins, (*path, k))
-    return axes
-
-
 def _set(raw: dict[str, Any], path: tuple, value: Any) -> None:
     node = raw
     for p in path[:-1]:

@@ -5,13 +5,13 @@ Chunk ``i`` of a run draws every random number from streams seeded by
 pipeline stage, so the output is bit-identical whatever the number of workers, the
 order in which chunks finish, or which later stages are switched on.  Chunks are
 written in index order; at most ``2 * workers`` chunks are in flight, so memory does
-not grow with the number of events.
+not grow with the number of events.  The per-chunk chain (chunk planning, stage
+streams, :func:`run_chunk`) is :mod:`fastsim.pipeline`; the names are re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import importlib
 import math
 import multiprocessing
 import time
@@ -30,94 +30,34 @@ from fastsim.events import EventBatch
 from fastsim.generators.base import XsecTally
 from fastsim.io import EventFileWriter
 from fastsim.memory import keep_freed_memory
+from fastsim.pipeline import (
+    STAGE_DECAYS,
+    STAGE_DETECTOR,
+    STAGE_GENERATOR,
+    STAGE_RECO,
+    STAGE_TRIGGER,
+    ChunkTask,
+    _Context,
+    plan_chunks,
+    run_chunk,
+    stage_rng,
+)
 
-__all__ = ["ChunkTask", "RunSummary", "plan_chunks", "run", "run_chunk", "stage_rng"]
-
-# Stage slots of the per-chunk random streams.  Never renumber: results depend on them.
-STAGE_GENERATOR = 0
-STAGE_DECAYS = 1
-STAGE_DETECTOR = 2
-STAGE_TRIGGER = 3
-STAGE_RECO = 4
-
-
-def stage_rng(seed: int, chunk: int, stage: int) -> np.random.Generator:
-    """The random stream of one pipeline stage in one chunk."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk, stage))))
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    index: int
-    process: str
-    process_id: int
-    n_events: int
-    first_event: int = 0  # index of the chunk's first event within its process
-
-
-def plan_chunks(card: dict[str, Any]) -> list[ChunkTask]:
-    """All chunks of a run: the processes in card order, each split by ``run.chunk_size``."""
-    tasks = []
-    size = card["run"]["chunk_size"]
-    index = 0
-    from fastsim.generators import GENERATORS
-
-    for pid, (name, params) in enumerate(card["processes"].items()):
-        n = params["events"] or card["run"]["events"]
-        cls = GENERATORS[params["generator"]]
-        if getattr(cls, "reads_files", False):
-            # external samples: at most the events the files hold
-            n = min(n, cls.events_available(params)) if params["events"] else cls.events_available(params)
-        for start in range(0, n, size):
-            tasks.append(ChunkTask(index, name, pid, min(size, n - start), start))
-            index += 1
-    return tasks
-
-
-class _Context:
-    """Objects built once per process from the card (generators, tables)."""
-
-    def __init__(self, card: dict[str, Any]) -> None:
-        from fastsim.setup import (
-            build_beams,
-            build_decay_table,
-            build_generator,
-            build_particle_table,
-            stable_ids,
-        )
-
-        self.card = card
-        self.beams = build_beams(card)
-        self.particles = build_particle_table(card)
-        self.generators = {
-            name: build_generator(params, self.beams, self.particles)
-            for name, params in card["processes"].items()
-        }
-        self.decays_enabled = card["decays"]["enabled"]
-        self.decay_table = build_decay_table(card) if self.decays_enabled else None
-        self.stable = stable_ids(card)
-        spec = card["run"].get("selection")
-        if spec:
-            from fastsim.grid import load_selection
-
-            self.selection = load_selection(spec)
-        else:
-            self.selection = None
-        # Later pipeline stages: each package exposes ``build_stage(card, particles)``
-        # returning ``stage(batch, rng) -> batch`` or None when the card switches it off.
-        self.stages: list[tuple[int, Any]] = []
-        #: called once before the first stage call (fastsim.warmup: wait for kernels compiled ahead)
-        self.before_stages: Callable[[], None] | None = None
-        for slot, module in (
-            (STAGE_DETECTOR, "fastsim.detector"),
-            (STAGE_TRIGGER, "fastsim.trigger"),
-            (STAGE_RECO, "fastsim.reco"),
-        ):
-            build = getattr(importlib.import_module(module), "build_stage", None)
-            stage = build(card, self.particles) if build is not None else None
-            if stage is not None:
-                self.stages.append((slot, stage))
-
+# the STAGE_* constants, ChunkTask, plan_chunks, run_chunk and stage_rng are re-exported
+# from fastsim.pipeline
+__all__ = [
+    "STAGE_DECAYS",
+    "STAGE_DETECTOR",
+    "STAGE_GENERATOR",
+    "STAGE_RECO",
+    "STAGE_TRIGGER",
+    "ChunkTask",
+    "RunSummary",
+    "plan_chunks",
+    "run",
+    "run_chunk",
+    "stage_rng",
+]
 
 _WORKER_CONTEXT: _Context | None = None
 
@@ -126,37 +66,6 @@ def _init_worker(card: dict[str, Any]) -> None:
     global _WORKER_CONTEXT  # noqa: PLW0603 - one context per worker process
     keep_freed_memory()
     _WORKER_CONTEXT = _Context(card)
-
-
-def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
-    """Generate one chunk and pass it through the pipeline stages."""
-    seed = ctx.card["run"]["seed"]
-    gen = ctx.generators[task.process]
-    rng = stage_rng(seed, task.index, STAGE_GENERATOR)
-    if getattr(gen, "reads_files", False):
-        batch, tally = gen.read_events(task.first_event, task.n_events, rng)
-    else:
-        batch, tally = gen.generate(task.n_events, rng)
-    if ctx.decays_enabled:
-        from fastsim.decays import decay_particles
-
-        mc = decay_particles(
-            batch["mc"], ctx.decay_table, stage_rng(seed, task.index, STAGE_DECAYS), ctx.particles, ctx.stable
-        )
-        batch.collections["mc"] = mc
-    if ctx.before_stages is not None and ctx.stages:
-        ctx.before_stages()
-        ctx.before_stages = None
-    for slot, stage in ctx.stages:
-        batch = stage(batch, stage_rng(seed, task.index, slot))
-    if ctx.selection is not None:
-        batch.events["selected"] = np.asarray(ctx.selection(batch), dtype=bool)
-    events = {
-        "weight": batch.events.get("weight", np.ones(batch.n_events)),
-        "process_id": np.full(batch.n_events, task.process_id, np.int32),
-    }
-    events.update({k: v for k, v in batch.events.items() if k not in events})
-    return EventBatch(batch.n_events, events, batch.collections), tally
 
 
 def _run_in_worker(task: ChunkTask) -> tuple[EventBatch, XsecTally]:

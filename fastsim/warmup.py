@@ -84,7 +84,7 @@ def _gun_card(card: dict[str, Any], detector_only: bool = False) -> dict[str, An
 
 def _compile(card: dict[str, Any]) -> None:
     """Helper process: run the synthetic guns through every stage, discarding the events."""
-    from fastsim.run import _Context, plan_chunks, run_chunk
+    from fastsim.pipeline import _Context, plan_chunks, run_chunk
 
     with (
         Path(os.devnull).open("w") as sink,
@@ -154,7 +154,7 @@ def compile_later_stages(card: dict[str, Any]) -> None:
     (:func:`_truth_detector`), then the trigger and reco stages."""
     import numpy as np
 
-    from fastsim.run import STAGE_DETECTOR, _Context, plan_chunks, run_chunk
+    from fastsim.pipeline import STAGE_DETECTOR, _Context, plan_chunks, run_chunk
 
     gun = _gun_card(card)
     ctx = _Context(gun)

@@ -158,7 +158,7 @@ def test_stt_efficiency_vs_z0_and_p(trig):
 
 def test_menu_ee_mumu(tmp_path):
     from fastsim.cards import load_card
-    from fastsim.run import _Context, plan_chunks, run_chunk
+    from fastsim.pipeline import _Context, plan_chunks, run_chunk
 
     card_path = tmp_path / "c.yaml"
     card_path.write_text(

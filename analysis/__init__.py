@@ -1,1 +1,20 @@
-"""Slim analysis modules: fastsim HDF5 files -> efficiencies -> limits."""
+"""Searches: fastsim HDF5 files -> efficiencies -> limits, one module per search.
+
+:data:`SEARCHES` maps a search's name (``fastsim analyze NAME``) to its class, one line per
+search, imported on first use.  A search implements :class:`analysis.search.Search`; the
+shared layer (samples, interpretation, projections, outputs) does the rest.
+"""
+
+from __future__ import annotations
+
+from fastsim.registry import Registry
+
+__all__ = ["SEARCHES"]
+
+#: search name -> "module:class" (a new search: one file and one line here)
+SEARCHES = Registry(
+    "search",
+    {
+        "zprime_4mu": "analysis.zprime_4mu:ZPrime4Mu",
+    },
+)

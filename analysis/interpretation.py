@@ -1,146 +1,337 @@
-"""From selected samples to limits: efficiency and background per mass window, upper limits on
-sigma(e+e- -> mu mu X) x BF(X -> mu mu) (fb) and on the coupling (sigma proportional to its
-square, exact in fastsim's generator, see fastsim/generators/ee_llx.py).
+"""From selected samples to limits, for any search: efficiencies, backgrounds, upper limits on
+sigma x BF (fb) and their interpretation as limits on the model's coupling.
 
-Per model (``zprime``, ``scalar``):
+Per model the search interprets, with its signal region (:mod:`analysis.search`):
 
-* resolution sigma(m) from the truth-matched X pair of each simulated mass
-  (:class:`analysis.scan.Resolution`); window m -+ k sigma(m), scan points one half-width apart;
-* signal efficiency at a simulated mass = generated-weight fraction of events passing the
-  selection (trigger included) with a candidate in the window; linear interpolation between
-  simulated masses; sigma at unit coupling interpolated in log sigma;
-* background = expected events (at the luminosity) with a candidate in the window, estimated
-  from a window ``smooth`` times wider (same centre, clipped at 2 m_mu) scaled by the width
-  ratio, which averages out the Monte-Carlo fluctuations of a small sample; its uncertainty
-  combines the Monte-Carlo statistics (sum of squared weights, scaled) and a relative
-  systematic ``rel_bkg_sys`` in quadrature;
-* limits from :func:`analysis.limits.upper_limits`.
+* :class:`MassWindows`: the resolution sigma(m) from the truth-matched signal candidates of
+  each simulated mass (:class:`analysis.scan.Resolution`); window m -+ k sigma(m), scan points
+  one half-width apart; signal efficiency at a simulated mass = generated-weight fraction of
+  events with a selected candidate in the window, interpolated linearly between simulated
+  masses; sigma x BF at unit coupling interpolated in log sigma; background = expected events
+  with a candidate in the window, estimated from a window ``smooth`` times wider (same centre,
+  clipped at ``min_mass``) scaled by the width ratio (averages out the Monte-Carlo
+  fluctuations of a small sample), with an uncertainty combining its Monte-Carlo statistics
+  (sum of squared weights, scaled) and the relative systematic ``rel_bkg_sys`` in quadrature.
+* :class:`Categories`: per simulated mass, the efficiency and background in each category,
+  combined in a pyhf model with one bin per category (uncorrelated background uncertainties).
 
-Units: GeV; cross sections in nb (inputs) and fb (limits); luminosity in fb^-1.
+Limits come from :func:`analysis.limits.upper_limits` (one count) or pyhf (categories).
+
+Coupling interpretation (through the model, :class:`fastsim.models.base.Model`):
+
+* prompt signals: sigma x BF scales as g^n at fixed mass (``production_power``), so the
+  coupling limit is g_UL = (sigma_UL / sigma(g = 1))^(1/n);
+* long-lived signals (the signal particle's decays drawn from a c*tau mixture): c*tau depends
+  on the coupling, c*tau(g) = c*tau(g0) (g0/g)^k (``width_power``), and so does the
+  efficiency.  The excluded couplings solve sigma(g) L eff(m, c*tau(g)) >= N_UL, with the
+  efficiency at each c*tau from per-event lifetime reweighting (log eff interpolated in log c*tau;
+  zero below the reweighting grid, which is conservative; proportional to 1/c*tau above it, the
+  long-lifetime limit of the decay probability in a fixed volume).  The excluded band is an
+  island in g: too weak a coupling is not produced, too strong a coupling decays before the
+  displaced-vertex region.  Both edges are reported (``coupling_ul_*`` the lower edge and
+  ``coupling_excl_max_*`` the upper one; NaN when nothing is excluded).
+
+Units: GeV, cm; cross sections in nb (inputs) and fb (limits); luminosity in fb^-1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from analysis.limits import upper_limits
+from analysis.limits import Limits, upper_limits
+from analysis.samples import Samples, SignalPoint
 from analysis.scan import Resolution, robust_width, scan_masses, window_sums
+from analysis.search import Categories, MassWindows, Search, Statistics
 from analysis.yields import NB_PER_FB, efficiency
-from analysis.zprime_4mu import M_MU, AnalysisSamples, Cuts
+from fastsim.models import get_model
 
-__all__ = ["LimitSettings", "limit_table", "model_resolution"]
+__all__ = ["BAND_SUFFIXES", "coupling_band", "limit_table", "model_resolution"]
 
-
-@dataclass(frozen=True)
-class LimitSettings:
-    """Statistical settings: window half-width k (in sigma), confidence level, method (see
-    :mod:`analysis.limits`), background smoothing factor and relative systematic."""
-
-    k_window: float = 2.0
-    cl: float = 0.90
-    method: str = "cls"
-    smooth: float = 5.0
-    rel_bkg_sys: float = 0.10
-    scan: bool = True  # scan between the simulated masses (else only at them)
+#: suffixes of the expected-limit columns, in the order of analysis.limits.BAND_SIGMAS
+BAND_SUFFIXES = ("_m2s", "_m1s", "", "_p1s", "_p2s")
+#: the order the columns are written in (the median first)
+_COLUMN_ORDER = (2, 0, 1, 3, 4)
+_N_COUPLING_SCAN = 600  # log-spaced couplings per decade range of the island search
 
 
-def model_resolution(samples: AnalysisSamples, model: str) -> Resolution:
-    """Mass resolution of one model from its truth-matched X pairs (GeV)."""
+def model_resolution(samples: Samples, model: str) -> Resolution:
+    """Mass resolution of one model from its truth-matched candidates (GeV)."""
     pts = sorted((m, v) for (mod, m), v in samples.signal.items() if mod == model)
     masses = np.array([m for m, _ in pts])
     sig = []
     for m, v in pts:
-        t = np.asarray(v["truth"])
+        t = v.truth
         sig.append(robust_width(t[np.isfinite(t)] - m))
     return Resolution(masses, np.array(sig))
 
 
+def _point_efficiency(v: SignalPoint, lo: float, hi: float) -> tuple[float, float]:
+    sw, sw2 = window_sums(v.observable, v.w, np.array([lo]), np.array([hi]))
+    e = efficiency(sw[0], sw2[0], v.sw, v.sw2)
+    return float(e.value), float(e.error)
+
+
+def _ctau_efficiency(v: SignalPoint, lo: float, hi: float) -> np.ndarray:
+    """Efficiency at each c*tau of the point's reweighting grid (window [lo, hi])."""
+    cm = v.observable
+    inside = np.any((cm >= lo) & (cm <= hi), axis=1)
+    w = (v.w * inside)[:, None] * v.life_w
+    return np.where(v.sw_ctau > 0, w.sum(axis=0) / v.sw_ctau, 0.0)
+
+
+def eff_at_ctau(ctau_grid: np.ndarray, eff: np.ndarray, ctau: np.ndarray) -> np.ndarray:
+    """Efficiency at c*tau (cm) from its values on a grid: log eff interpolated linearly in
+    log c*tau inside (exact for the exponential fall at short lifetimes and for the 1/c*tau
+    tail), zero below, eff(max) * max/ctau above (see the module docstring)."""
+    ctau = np.asarray(ctau, np.float64)
+    log_eff = np.log(np.maximum(np.asarray(eff, np.float64), 1e-300))
+    out = np.exp(np.interp(np.log(ctau), np.log(ctau_grid), log_eff))
+    out = np.where(ctau < ctau_grid[0], 0.0, out)
+    return np.where(ctau > ctau_grid[-1], eff[-1] * ctau_grid[-1] / ctau, out)
+
+
+def coupling_band(
+    n_ul: float,
+    lumi_fb: float,
+    sigma_unit_nb: float,
+    model: object,
+    ctau_grid: np.ndarray,
+    eff: np.ndarray,
+) -> tuple[float, float]:
+    """The excluded coupling interval (lower, upper) of a long-lived signal: the couplings g with
+    sigma(g) L eff(c*tau(g)) >= n_ul, sigma(g) = sigma(1) g^n, c*tau(g) from ``model`` (a point
+    at the mass in question).  (NaN, NaN) when no coupling is excluded."""
+    n = model.production_power  # type: ignore[attr-defined]
+    if not np.any(eff > 0) or not np.isfinite(n_ul):
+        return float("nan"), float("nan")
+    # couplings whose c*tau spans the grid, a decade beyond each end
+    g0 = model.coupling  # type: ignore[attr-defined]
+    k = model.width_power  # type: ignore[attr-defined]
+    c0 = model.ctau_cm  # type: ignore[attr-defined]
+    g_lo = g0 * (c0 / (ctau_grid[-1] * 1e3)) ** (1 / k)
+    g_hi = g0 * (c0 / (ctau_grid[0] / 10)) ** (1 / k)
+    lg = np.linspace(np.log(g_lo), np.log(g_hi), _N_COUPLING_SCAN)
+
+    def excess(log_g: np.ndarray) -> np.ndarray:
+        g = np.exp(log_g)
+        ctau = model.ctau_at(g)  # type: ignore[attr-defined]
+        return np.log(
+            np.maximum(sigma_unit_nb * g**n * NB_PER_FB * lumi_fb * eff_at_ctau(ctau_grid, eff, ctau), 1e-300)
+        ) - np.log(n_ul)
+
+    f = excess(lg)
+    ok = f >= 0
+    if not ok.any():
+        return float("nan"), float("nan")
+    edges = []
+    for i in (np.flatnonzero(ok)[0], np.flatnonzero(ok)[-1]):
+        j = i - 1 if i == np.flatnonzero(ok)[0] else i + 1
+        if j < 0 or j >= len(lg):
+            edges.append(float("nan"))  # excluded up to the end of the scanned range
+            continue
+        a, b = lg[j], lg[i]  # f(a) < 0 <= f(b): bisect in log g
+        for _ in range(60):
+            mid = 0.5 * (a + b)
+            if excess(np.array([mid]))[0] >= 0:
+                b = mid
+            else:
+                a = mid
+        edges.append(float(np.exp(b)))
+    return edges[0], edges[1]
+
+
+def _observed_at(masses: np.ndarray, observed: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+    if observed is None:
+        return None
+    om, on = observed
+    near = np.abs(masses[:, None] - np.asarray(om)[None, :]).argmin(axis=1)
+    return np.asarray(on, np.float64)[near]
+
+
+def _add_limits(
+    row: dict[str, object], lim: Limits, j: int, denom: float, sig1_fb: float, power: float
+) -> None:
+    xs = lim.expected[j] / denom
+    g = (xs / sig1_fb) ** (1.0 / power)
+    for b in _COLUMN_ORDER:
+        row[f"xsec_bf_ul_fb_expected{BAND_SUFFIXES[b]}"] = float(xs[b])
+    for b in _COLUMN_ORDER:
+        row[f"coupling_ul_expected{BAND_SUFFIXES[b]}"] = float(g[b])
+    if np.isfinite(lim.observed[j]):
+        xo = lim.observed[j] / denom
+        row["xsec_bf_ul_fb_observed"] = float(xo)
+        row["coupling_ul_observed"] = float((xo / sig1_fb) ** (1.0 / power))
+
+
+def _windows_table(
+    search: Search,
+    region: MassWindows,
+    stats: Statistics,
+    samples: Samples,
+    model: str,
+    observed: tuple[np.ndarray, np.ndarray] | None,
+) -> list[dict[str, object]]:
+    pts = sorted((m, v) for (mod, m), v in samples.signal.items() if mod == model)
+    cls = get_model(model)
+    lumi = samples.lumi_fb
+    k = region.k
+    res = model_resolution(samples, model)
+    m_sim = np.array([m for m, _ in pts])
+    lo, hi = res.window(m_sim, k)
+    eff_sim, err_sim = [], []
+    for j, (_, v) in enumerate(pts):
+        e, de = _point_efficiency(v, lo[j], hi[j])
+        eff_sim.append(e)
+        err_sim.append(de)
+    power = cls.production_power
+    # sigma x BF at unit coupling, from each point's generated sigma x BF at its coupling
+    sigma1 = np.array([v.process.sigma_nb / v.process.coupling**power for _, v in pts])
+    if region.scan and len(m_sim) > 1:
+        masses = np.union1d(scan_masses(m_sim[0], m_sim[-1], res, k), m_sim)
+    else:
+        masses = m_sim
+    wlo, whi = res.window(masses, k)
+    keep = np.ones(len(masses), bool)
+    for vlo, vhi in region.vetoes:
+        keep &= (whi < vlo) | (wlo > vhi)
+    masses = masses[keep]
+    wlo, whi = res.window(masses, k)
+    eff = np.interp(masses, m_sim, eff_sim)
+    eff_err = np.interp(masses, m_sim, err_sim)
+    sig1_nb = np.exp(np.interp(masses, m_sim, np.log(sigma1)))
+    half = k * res(masses)
+    blo = np.maximum(masses - region.smooth * half, region.min_mass)
+    bhi = masses + region.smooth * half
+    bsw, bsw2 = window_sums(samples.bkg_observable, samples.bkg_yield, blo, bhi)
+    if samples.mc_variance_scale != 1.0:
+        bsw2 = bsw2 * samples.mc_variance_scale
+    ratio = (whi - wlo) / (bhi - blo)
+    b = bsw * ratio
+    db = np.sqrt(bsw2 * ratio**2 + (stats.rel_bkg_sys * b) ** 2)
+    n_obs = _observed_at(masses, observed)
+    lim = upper_limits(b, db, n_obs, stats.cl, stats.method)
+    denom = lumi * np.where(eff > 0, eff, np.nan)
+    llp = all(v.long_lived for _, v in pts)
+    if llp:
+        grid = pts[0][1].ctau
+        curves = np.array([_ctau_efficiency(v, lo[j], hi[j]) for j, (_, v) in enumerate(pts)])
+    rows: list[dict[str, object]] = []
+    for j, m in enumerate(masses):
+        row: dict[str, object] = {
+            "model": model,
+            "mass_gev": float(m),
+            "simulated": bool(np.any(np.isclose(m, m_sim))),
+            "window_lo_gev": float(wlo[j]),
+            "window_hi_gev": float(whi[j]),
+            "resolution_gev": float(res(m)),
+            "efficiency": float(eff[j]),
+            "efficiency_err": float(eff_err[j]),
+            "background": float(b[j]),
+            "background_err": float(db[j]),
+            "sigma_bf_unit_coupling_fb": float(sig1_nb[j] * NB_PER_FB),
+        }
+        if n_obs is not None:
+            row["n_observed"] = float(n_obs[j])
+        _add_limits(row, lim, j, float(denom[j]), float(sig1_nb[j] * NB_PER_FB), power)
+        if llp:
+            _long_lived_columns(row, cls, float(m), lim, j, lumi, float(sig1_nb[j]), grid,
+                                np.array([np.interp(m, m_sim, curves[:, i]) for i in range(len(grid))]))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def _long_lived_columns(
+    row: dict[str, object],
+    cls: type,
+    mass: float,
+    lim: Limits,
+    j: int,
+    lumi: float,
+    sig1_nb: float,
+    grid: np.ndarray,
+    eff_curve: np.ndarray,
+) -> None:
+    """The island of excluded couplings at one mass (see the module docstring)."""
+    point = cls({"mass": mass, "coupling": 1.0})
+    lower, upper = [], []
+    for b in range(lim.expected.shape[1]):
+        g1, g2 = coupling_band(float(lim.expected[j, b]), lumi, sig1_nb, point, grid, eff_curve)
+        lower.append(g1)
+        upper.append(g2)
+    for b in _COLUMN_ORDER:
+        row[f"coupling_ul_expected{BAND_SUFFIXES[b]}"] = lower[b]
+    for b in _COLUMN_ORDER:
+        row[f"coupling_excl_max_expected{BAND_SUFFIXES[b]}"] = upper[b]
+    row["ctau_cm"] = float(point.ctau_at(lower[2])) if np.isfinite(lower[2]) else float("nan")
+    row["ctau_cm_at_excl_max"] = float(point.ctau_at(upper[2])) if np.isfinite(upper[2]) else float("nan")
+    if np.isfinite(lim.observed[j]):
+        g1, g2 = coupling_band(float(lim.observed[j]), lumi, sig1_nb, point, grid, eff_curve)
+        row["coupling_ul_observed"] = g1
+        row["coupling_excl_max_observed"] = g2
+
+
+def _categories_table(
+    search: Search,
+    region: Categories,
+    stats: Statistics,
+    samples: Samples,
+    model: str,
+    observed: tuple[np.ndarray, np.ndarray] | None,
+) -> list[dict[str, object]]:
+    from analysis.limits import category_limits
+
+    pts = sorted((m, v) for (mod, m), v in samples.signal.items() if mod == model)
+    cls = get_model(model)
+    power = cls.production_power
+    ncat = len(region.names)
+    cats = np.arange(ncat)
+    bcat = samples.bkg_observable[:, 0]
+    b = np.array([samples.bkg_yield[bcat == c].sum() for c in cats])
+    bmc2 = np.array([(samples.bkg_yield[bcat == c] ** 2).sum() for c in cats]) * samples.mc_variance_scale
+    db = np.sqrt(bmc2 + (stats.rel_bkg_sys * b) ** 2)
+    rows: list[dict[str, object]] = []
+    for m, v in pts:
+        sc = v.observable[:, 0]
+        eff = np.array([v.w[sc == c].sum() / v.sw if v.sw > 0 else 0.0 for c in cats])
+        n_obs = None
+        if observed is not None:
+            n_obs = _observed_at(np.array([m]), observed)
+        lim = category_limits(eff * samples.lumi_fb, b, db, n_obs, stats.cl)  # limits on sigma x BF in fb
+        sig1_fb = v.process.sigma_nb / v.process.coupling**power * NB_PER_FB
+        row: dict[str, object] = {
+            "model": model,
+            "mass_gev": float(m),
+            "simulated": True,
+            "efficiency": float(eff.sum()),
+            "efficiency_err": float(np.sqrt(max(eff.sum() * (1 - eff.sum()), 0.0) / max(v.sw, 1.0))),
+            "background": float(b.sum()),
+            "background_err": float(np.sqrt((db**2).sum())),
+            "sigma_bf_unit_coupling_fb": float(sig1_fb),
+        }
+        for c, name in enumerate(region.names):
+            row[f"efficiency_{name}"] = float(eff[c])
+            row[f"background_{name}"] = float(b[c])
+        _add_limits(row, lim, 0, 1.0, sig1_fb, power)
+        rows.append(row)
+    return rows
+
+
 def limit_table(
-    samples: AnalysisSamples,
-    settings: LimitSettings = LimitSettings(),
+    search: Search,
+    samples: Samples,
     observed: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-    cuts: Cuts | None = None,
+    statistics: Statistics | None = None,
 ) -> list[dict[str, object]]:
     """Rows of limits.csv, per model and mass.  ``observed``: model -> (masses, counts); a scan
     mass takes the count of the nearest given mass."""
-    cuts = cuts or Cuts()
+    stats = statistics or search.statistics
     rows: list[dict[str, object]] = []
-    lumi = samples.lumi_fb
-    k = settings.k_window
-    for model in ("zprime", "scalar"):
-        pts = sorted((m, v) for (mod, m), v in samples.signal.items() if mod == model)
-        if not pts:
+    for model in search.models:
+        if not any(mod == model for mod, _ in samples.signal):
             continue
-        res = model_resolution(samples, model)
-        m_sim = np.array([m for m, _ in pts])
-        lo, hi = res.window(m_sim, k)
-        eff_sim, err_sim = [], []
-        for j, (_, v) in enumerate(pts):
-            w = np.asarray(v["w"])
-            sw, sw2 = window_sums(np.asarray(v["mass"]), w, lo[j : j + 1], hi[j : j + 1])
-            e = efficiency(sw[0], sw2[0], float(v["sw"]), float(v["sw2"]))  # type: ignore[arg-type]
-            eff_sim.append(float(e.value))
-            err_sim.append(float(e.error))
-        procs = [v["process"] for _, v in pts]
-        sigma1 = np.array([p.sigma_nb / p.coupling**2 for p in procs])  # type: ignore[attr-defined]
-        if settings.scan and len(m_sim) > 1:
-            masses = np.union1d(scan_masses(m_sim[0], m_sim[-1], res, k), m_sim)
+        obs = (observed or {}).get(model)
+        if isinstance(search.region, MassWindows):
+            rows += _windows_table(search, search.region, stats, samples, model, obs)
         else:
-            masses = m_sim
-        wlo, whi = res.window(masses, k)
-        jl, jh = cuts.jpsi_veto
-        masses = masses[(whi < jl) | (wlo > jh)]
-        wlo, whi = res.window(masses, k)
-        eff = np.interp(masses, m_sim, eff_sim)
-        eff_err = np.interp(masses, m_sim, err_sim)
-        sig1_nb = np.exp(np.interp(masses, m_sim, np.log(sigma1)))
-        # background from a wider window, scaled to the search window
-        half = k * res(masses)
-        blo = np.maximum(masses - settings.smooth * half, 2 * M_MU)
-        bhi = masses + settings.smooth * half
-        bsw, bsw2 = window_sums(samples.bkg_mass, samples.bkg_yield, blo, bhi)
-        ratio = (whi - wlo) / (bhi - blo)
-        b = bsw * ratio
-        db = np.sqrt(bsw2 * ratio**2 + (settings.rel_bkg_sys * b) ** 2)
-        n_obs = None
-        if observed and model in observed:
-            om, on = observed[model]
-            near = np.abs(masses[:, None] - np.asarray(om)[None, :]).argmin(axis=1)
-            n_obs = np.asarray(on, np.float64)[near]
-        lim = upper_limits(b, db, n_obs, settings.cl, settings.method)
-        denom = lumi * np.where(eff > 0, eff, np.nan)
-        xs_exp = lim.expected / denom[:, None]  # fb: events / (fb^-1)
-        g_exp = np.sqrt(xs_exp / (sig1_nb[:, None] * NB_PER_FB))
-        for j, m in enumerate(masses):
-            row: dict[str, object] = {
-                "model": model,
-                "mass_gev": float(m),
-                "simulated": bool(np.any(np.isclose(m, m_sim))),
-                "window_lo_gev": float(wlo[j]),
-                "window_hi_gev": float(whi[j]),
-                "resolution_gev": float(res(m)),
-                "efficiency": float(eff[j]),
-                "efficiency_err": float(eff_err[j]),
-                "background": float(b[j]),
-                "background_err": float(db[j]),
-                "sigma_bf_unit_coupling_fb": float(sig1_nb[j] * NB_PER_FB),
-                "xsec_bf_ul_fb_expected": float(xs_exp[j, 2]),
-                "xsec_bf_ul_fb_expected_m2s": float(xs_exp[j, 0]),
-                "xsec_bf_ul_fb_expected_m1s": float(xs_exp[j, 1]),
-                "xsec_bf_ul_fb_expected_p1s": float(xs_exp[j, 3]),
-                "xsec_bf_ul_fb_expected_p2s": float(xs_exp[j, 4]),
-                "coupling_ul_expected": float(g_exp[j, 2]),
-                "coupling_ul_expected_m2s": float(g_exp[j, 0]),
-                "coupling_ul_expected_m1s": float(g_exp[j, 1]),
-                "coupling_ul_expected_p1s": float(g_exp[j, 3]),
-                "coupling_ul_expected_p2s": float(g_exp[j, 4]),
-            }
-            if n_obs is not None:
-                xs_obs = lim.observed[j] / denom[j]
-                row["n_observed"] = float(n_obs[j])
-                row["xsec_bf_ul_fb_observed"] = float(xs_obs)
-                row["coupling_ul_observed"] = float(np.sqrt(xs_obs / (sig1_nb[j] * NB_PER_FB)))
-            rows.append(row)
+            rows += _categories_table(search, search.region, stats, samples, model, obs)
     return rows

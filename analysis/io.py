@@ -1,10 +1,13 @@
 """Reading fastsim HDF5 files for an analysis: processes from ``/meta`` and events by chunk.
 
 A file's ``/meta`` lists its processes (name, generator, id, ``sigma_nb``, ``n_events``, the
-generator's ``model`` description with e.g. ``mass_gev`` and ``coupling``).  Each process is a
-signal point of a model or a background: fastsim's signal generators by their name
-(:data:`SIGNAL_GENERATORS`), external samples (LHE, LHEH5, HepMC) by their card's ``signal``
-keys, which land in the description as ``signal_model``, ``x_pdg``, ``mass_gev``, ``coupling``.
+generator's ``model`` description).  A process is a signal point when its description names a
+model of the registry (:data:`fastsim.models.MODELS`) as ``signal_model`` (fastsim's signal
+generators write it, external samples take it from their card's ``signal`` keys), with
+``x_pdg``, ``mass_gev`` and ``coupling``; every other process is a background.  A signal
+particle whose proper decay lengths were drawn from a mixture of exponentials (the card's
+``particles.<pdg>.ctau_mixture``, for lifetime reweighting) carries the mixture and its
+reference c*tau.
 
 Units: GeV, cm, ns; cross sections in nb, luminosity in fb^-1 (1 fb^-1 = 1e6 nb^-1).
 """
@@ -16,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from fastsim.events import EventBatch
 from fastsim.io import open_events
+from fastsim.models import ALIASES, MODELS
 
-__all__ = ["SIGNAL_GENERATORS", "ProcessInfo", "iter_batches", "read_processes"]
-
-#: generator name -> signal model name (every other generator is a background)
-SIGNAL_GENERATORS = {"ee_mumu_zprime": "zprime", "ee_mumu_scalar": "scalar"}
+__all__ = ["ProcessInfo", "iter_batches", "read_processes"]
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,13 @@ class ProcessInfo:
     sigma_nb: float  # cross section the events represent (signal: sigma x BR), nb
     sigma_err_nb: float
     n_events: int
-    model: str  # "zprime", "scalar" or "background"
+    model: str  # a model name of fastsim.models.MODELS, or "background"
     mass_gev: float  # X mass (NaN for backgrounds)
     coupling: float  # coupling the sample was generated with (NaN for backgrounds)
     decay: str
-    x_pdg: int = 0  # PDG id of X in the record (0: the generator's own ids)
+    x_pdg: int = 0  # PDG id of X in the record (0: unknown)
+    ctau_cm: float = float("nan")  # c*tau the file's card gave X (reference of the mixture)
+    ctau_mixture: tuple[float, ...] = ()  # c*tau components of the mixture X's decays were drawn from
 
     @property
     def is_signal(self) -> bool:
@@ -51,10 +56,21 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
     """The processes listed in a file's ``/meta``."""
     with open_events(path) as f:
         procs: list[dict[str, Any]] = f.meta["processes"]
+        card_text = f.meta.get("card", "")
+    try:
+        particles = (yaml.safe_load(card_text) or {}).get("particles", {}) or {}
+    except yaml.YAMLError:
+        particles = {}
     out = []
     for p in procs:
         model = p.get("model", {}) or {}
-        kind = model.get("signal_model") or SIGNAL_GENERATORS.get(p["generator"], "background")
+        kind = str(model.get("signal_model") or "background")
+        kind = ALIASES.get(kind, kind)
+        if kind != "background" and kind not in MODELS:
+            raise ValueError(f"{path}: process {p['name']!r} names an unknown model {kind!r}")
+        x_pdg = int(model.get("x_pdg", 0) or 0)
+        part = particles.get(abs(x_pdg), {}) if kind != "background" else {}
+        ctau = part.get("ctau")
         out.append(
             ProcessInfo(
                 file=Path(path),
@@ -68,7 +84,9 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
                 mass_gev=float(model.get("mass_gev", float("nan"))),
                 coupling=float(model.get("coupling", float("nan"))),
                 decay=str(model.get("decay", "")),
-                x_pdg=int(model.get("x_pdg", 0) or 0),
+                x_pdg=x_pdg,
+                ctau_cm=float(ctau) if ctau is not None else float("nan"),
+                ctau_mixture=tuple(float(c) for c in part.get("ctau_mixture", []) or []),
             )
         )
     return out

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["BAND_SIGMAS", "METHODS", "Limits", "poisson_quantiles", "upper_limits"]
+__all__ = ["BAND_SIGMAS", "METHODS", "Limits", "category_limits", "poisson_quantiles", "upper_limits"]
 
 METHODS = ("cls", "bayes", "asymptotic", "pyhf")
 #: the expected-limit bands, in standard deviations of the background-only distribution
@@ -129,18 +129,24 @@ def _count_limit(n: np.ndarray, bk: np.ndarray, cl: float, bayes: bool) -> np.nd
 
 def poisson_quantiles(b: np.ndarray, db: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Quantiles (n_points, len(q)) of the count n ~ Poisson(b'), b' from the gamma prior:
-    the smallest n with P(N <= n) >= q."""
+    the smallest n with P(N <= n) >= q, found by bisection over n (the CDF is monotone), so
+    that time and memory do not grow with the size of the counts."""
     b = np.asarray(b, np.float64)
     db = np.asarray(db, np.float64)
     bk = _prior_nodes(b, db)
-    n_max = int(np.ceil(np.max(bk, initial=0.0) + 12 * np.sqrt(np.max(bk, initial=0.0)) + 20))
-    ns = np.arange(n_max + 1, dtype=np.float64)
+    top = np.max(bk, axis=1, initial=0.0)
+    hi0 = np.ceil(top + 12 * np.sqrt(top) + 20)  # P(N <= hi0) = 1 to double precision
     out = np.empty((len(b), len(q)))
-    for j0 in range(0, len(b), 256):  # bounded memory: (256, k, n_max)
-        sl = slice(j0, j0 + 256)
-        cdf = np.mean(special.gammaincc(ns[None, None, :] + 1.0, bk[sl, :, None]), axis=1)
-        for iq, qq in enumerate(q):
-            out[sl, iq] = np.argmax(cdf >= qq - 1e-12, axis=1)
+    for iq, qq in enumerate(q):
+        lo = np.full(len(b), -1.0)  # P(N <= lo) < qq
+        hi = hi0.copy()  # P(N <= hi) >= qq
+        while np.any(hi - lo > 1):
+            mid = np.floor(0.5 * (lo + hi))
+            cdf = np.mean(special.gammaincc(mid[:, None] + 1.0, bk), axis=1)
+            ok = cdf >= qq - 1e-12
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid)
+        out[:, iq] = hi
     return out
 
 
@@ -289,3 +295,46 @@ def upper_limits(
     else:
         exp, obs = _pyhf_limits(bb, dbb, nn, cl)
     return Limits(expected=exp, observed=obs, cl=cl, method=method)
+
+
+def category_limits(
+    signal: np.ndarray,
+    b: np.ndarray,
+    db: np.ndarray,
+    n_obs: np.ndarray | None = None,
+    cl: float = 0.90,
+) -> Limits:
+    """Upper limit on a signal strength mu over several categories combined in one likelihood:
+    n_c ~ Poisson(mu s_c + gamma_c b_c), one uncorrelated background uncertainty db_c per
+    category (``pyhf.simplemodels.uncorrelated_background``), CLs with q~_mu, asymptotic.
+
+    ``signal``: expected events per category at mu = 1; ``n_obs``: observed counts per category
+    (None: expected limits only).  Returns one point (shape (1, 5) expected, (1,) observed).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import pyhf
+
+        s = np.asarray(signal, np.float64)
+        bb = np.maximum(np.asarray(b, np.float64), 1e-9)
+        dbb = np.maximum(np.asarray(db, np.float64), 1e-6 * bb)
+        use = s > 0
+        if not use.any():
+            return Limits(np.full((1, 5), np.inf), np.full(1, np.nan), cl, "pyhf")
+        model = pyhf.simplemodels.uncorrelated_background(
+            signal=s[use].tolist(), bkg=bb[use].tolist(), bkg_uncertainty=dbb[use].tolist()
+        )
+        n = bb[use] if n_obs is None else np.asarray(n_obs, np.float64)[use]
+        data = [*n.tolist(), *model.config.auxdata]
+        tot_s = float(s[use].sum())
+        hi = float(
+            (bb[use].sum() + n.sum() + 5 * np.sqrt(bb[use].sum() + (dbb[use] ** 2).sum() + 1) + 10) / tot_s
+        )
+        npar = len(model.config.suggested_bounds())
+        o, e = pyhf.infer.intervals.upper_limits.toms748_scan(
+            data, model, 1e-3 * hi, hi, level=1.0 - cl, rtol=1e-6, test_stat="qtilde",
+            calctype="asymptotics", par_bounds=[(0.0, 10 * hi)] + [(1e-10, 10.0)] * (npar - 1),
+        )  # fmt: skip
+    exp = np.sort(np.asarray(e, np.float64))[None, :]
+    obs = np.array([float(o) if n_obs is not None else np.nan])
+    return Limits(exp, obs, cl, "pyhf")

@@ -41,29 +41,22 @@ Units: GeV, cm, ns; cross sections in nb (files) and fb (limits).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from analysis.io import ProcessInfo, iter_batches, read_processes
+from analysis.search import MassWindows, Search, Selected, Statistics
 from fastsim.events import EventBatch
-from fastsim.generators.ee_llx import SCALAR_ID, ZPRIME_ID
+from fastsim.models.muonphilic_scalar import MuonphilicScalar
+from fastsim.models.zprime import ZPrime
 
-__all__ = [
-    "M_MU",
-    "AnalysisSamples",
-    "Cuts",
-    "Selected",
-    "grid_selection",
-    "load_samples",
-    "select",
-]
+__all__ = ["M_MU", "Cuts", "ZPrime4Mu", "grid_selection", "select"]
 
-M_MU = 0.1056583755  # GeV, PDG 2024
-#: (pos, neg) track slots of the four X candidates: pairing A = (0,0),(1,1); pairing B = (0,1),(1,0)
+M_MU = 0.1056583755  # GeV, PDG 2024 (muon-hypothesis track energies)
 #: PDG ids of X in fastsim's own signal samples (external samples add theirs from /meta)
-X_IDS = (ZPRIME_ID, SCALAR_ID)
+X_IDS = (ZPrime.particle.pdg, MuonphilicScalar.particle.pdg)
+#: (pos, neg) track slots of the four X candidates: pairing A = (0,0),(1,1); pairing B = (0,1),(1,0)
 _PAIRS = ((0, 0), (1, 1), (0, 1), (1, 0))
 #: partner of each candidate in the same pairing
 _PARTNER = (1, 0, 3, 2)
@@ -87,17 +80,6 @@ class Cuts:
     require_trigger: bool = True
 
 
-@dataclass
-class Selected:
-    """Selected events of one batch: their indices, X-candidate masses (n, 4; NaN where a
-    candidate fails the per-candidate cut) and, for signal, the reco mass of the two tracks
-    from the X decay (NaN when not both are among the four)."""
-
-    index: np.ndarray
-    cand_mass: np.ndarray
-    truth_x_mass: np.ndarray
-
-
 def _p4(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> np.ndarray:
     e = np.sqrt(px**2 + py**2 + pz**2 + M_MU**2)
     return np.stack([px, py, pz, e], axis=-1)
@@ -109,7 +91,10 @@ def _mass(p4: np.ndarray) -> np.ndarray:
 
 
 def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = X_IDS) -> Selected:
-    """Apply the four-muon selection to one batch (no per-event Python loop)."""
+    """Apply the four-muon selection to one batch (no per-event Python loop): the selected
+    events, their four X-candidate masses (NaN where a candidate fails the per-candidate cut)
+    and, for signal, the reco mass of the two tracks from the X decay (NaN unless both are
+    among the four)."""
     n_ev = batch.n_events
     tr = batch["tracks"]
     ev = tr.event_index()
@@ -170,87 +155,31 @@ def _truth_x_mass(
     return out
 
 
+class ZPrime4Mu(Search):
+    """The search as a plugin of the shared analysis layer (analysis/search.py)."""
+
+    name = "zprime_4mu"
+    title = "Belle II e+e- -> mu+ mu- X, X -> mu+ mu- (four muons)"
+    reference = "arXiv:2403.02841 (PRD 109 (2024) 112015)"
+    channel = "E+ E- --> MU+ MU- X, X --> MU+ MU-"
+    observable_label = "$m_X$ [GeV]"
+    models = ("zprime", "muonphilic_scalar")
+    signal_ids = X_IDS
+    #: windows of +-2 sigma(m) [P: the paper scans in steps of the resolution]; background from a
+    #: 5x wider window [F]; the J/psi region skipped (cuts.jpsi_veto) [P: no published points there]
+    region: ClassVar[MassWindows] = MassWindows(
+        k=2.0, smooth=5.0, min_mass=2 * M_MU, vetoes=(Cuts().jpsi_veto,)
+    )
+    #: 90% CL [P], counting CLs, 10% background systematic [F: assumed]
+    statistics: ClassVar[Statistics] = Statistics(cl=0.90, method="cls", rel_bkg_sys=0.10)
+
+    def __init__(self, cuts: Cuts | None = None) -> None:
+        self.cuts = cuts or Cuts()
+
+    def select(self, batch: EventBatch, signal_ids: tuple[int, ...]) -> Selected:
+        return select(batch, self.cuts, signal_ids)
+
+
 def grid_selection(batch: EventBatch) -> np.ndarray:
-    """Per-event mask of the full selection without a mass window (for ``fastsim grid``)."""
-    sel = select(batch)
-    mask = np.zeros(batch.n_events, bool)
-    mask[sel.index[np.any(np.isfinite(sel.cand_mass), axis=1)]] = True
-    return mask
-
-
-# ----------------------------------------------------------------------------- samples
-@dataclass
-class AnalysisSamples:
-    """Selected candidates of all files, split into signal points and background.
-
-    ``signal``: per (model, mass): the process, total generated weight (sum, sum of squares),
-    selected candidate masses (n, 4), event weights and truth X-pair reco masses.
-    ``background``: candidate masses (n, 4) and per-event expected yields at ``lumi_fb``
-    (events), with the processes.
-    """
-
-    lumi_fb: float
-    signal: dict[tuple[str, float], dict[str, object]] = field(default_factory=dict)
-    bkg_mass: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
-    bkg_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    bkg_processes: list[ProcessInfo] = field(default_factory=list)
-    bkg_expected_total: dict[str, float] = field(default_factory=dict)
-
-
-def load_samples(
-    files: list[Path], lumi_fb: float, cuts: Cuts = Cuts(), chunk_size: int = 50_000
-) -> AnalysisSamples:
-    """Read every file once, chunk by chunk, and keep the selected candidates.
-
-    Background event weights are normalised per process to sigma x L (events): each event
-    carries w sigma L / sum_process(w).
-    """
-    out = AnalysisSamples(lumi_fb=lumi_fb)
-    bm: list[np.ndarray] = []
-    bw: list[np.ndarray] = []
-    for path in files:
-        procs = {p.process_id: p for p in read_processes(path)}
-        x_ids = tuple(sorted(set(X_IDS) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}))
-        n_pid = max(procs) + 1
-        sw = np.zeros(n_pid)
-        sw2 = np.zeros(n_pid)
-        per: dict[int, dict[str, list[np.ndarray]]] = {i: {"m": [], "w": [], "t": []} for i in procs}
-        for batch in iter_batches(path, chunk_size):
-            w = batch.events["weight"].astype(np.float64)
-            pid = batch.events["process_id"].astype(np.int64)
-            sw += np.bincount(pid, w, n_pid)
-            sw2 += np.bincount(pid, w * w, n_pid)
-            sel = select(batch, cuts, x_ids)
-            spid = pid[sel.index]
-            for i in procs:
-                m = spid == i
-                per[i]["m"].append(sel.cand_mass[m])
-                per[i]["w"].append(w[sel.index][m])
-                per[i]["t"].append(sel.truth_x_mass[m])
-        for i, p in procs.items():
-            mass = np.concatenate(per[i]["m"]) if per[i]["m"] else np.zeros((0, 4))
-            wsel = np.concatenate(per[i]["w"]) if per[i]["w"] else np.zeros(0)
-            if p.is_signal:
-                key = (p.model, round(p.mass_gev, 6))
-                if key in out.signal:
-                    raise ValueError(f"{path}: signal point {key} appears twice")
-                out.signal[key] = {
-                    "process": p,
-                    "sw": sw[i],
-                    "sw2": sw2[i],
-                    "mass": mass,
-                    "w": wsel,
-                    "truth": np.concatenate(per[i]["t"]),
-                }
-            else:
-                scale = p.sigma_nb * lumi_fb * 1e6 / sw[i] if sw[i] > 0 else 0.0
-                bm.append(mass)
-                bw.append(wsel * scale)
-                out.bkg_processes.append(p)
-                out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
-                    (wsel * scale).sum()
-                )
-    if bm:
-        out.bkg_mass = np.concatenate(bm)
-        out.bkg_yield = np.concatenate(bw)
-    return out
+    """Per-event mask of the full selection without a mass window (``grid.selection``)."""
+    return ZPrime4Mu().grid_selection(batch)

@@ -13,25 +13,26 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.interpretation import LimitSettings, limit_table
+from analysis.interpretation import limit_table
 from analysis.io import ProcessInfo
-from analysis.zprime_4mu import AnalysisSamples
+from analysis.samples import Samples, SignalPoint
+from analysis.zprime_4mu import ZPrime4Mu
 
 
-def _samples(n_bkg: int, rng: np.random.Generator) -> AnalysisSamples:
+def _samples(n_bkg: int, rng: np.random.Generator) -> Samples:
     """Synthetic selected samples: 11 signal masses with a 0.37% mass resolution (about 500
     scan points from 0.22 to 9 GeV) and a falling four-candidate background spectrum."""
-    s = AnalysisSamples(lumi_fb=178.0)
+    s = Samples(lumi_fb=178.0)
     for m in np.geomspace(0.22, 9.0, 11):
         n = 2000
         truth = m + rng.normal(0.0, 0.0037 * m, n)
         mass = np.column_stack([truth, rng.uniform(0.22, 10.0, (n, 3))])
         proc = ProcessInfo(Path("synthetic.h5"), 0, f"zp{m:.2f}", "ee_mumu_zprime", 1e-7 / m**2, 0.0,
                            n, "zprime", float(m), 1e-3, "mumu")  # fmt: skip
-        s.signal[("zprime", round(float(m), 6))] = {
-            "process": proc, "sw": n / 0.6, "sw2": n / 0.6, "mass": mass, "w": np.ones(n), "truth": truth,
-        }  # fmt: skip
-    s.bkg_mass = 0.212 + rng.exponential(2.5, (n_bkg, 4))
+        s.signal[("zprime", round(float(m), 6))] = SignalPoint(
+            proc, n / 0.6, n / 0.6, mass, np.ones(n), truth
+        )
+    s.bkg_observable = 0.212 + rng.exponential(2.5, (n_bkg, 4))
     s.bkg_yield = np.full(n_bkg, 3.0)
     return s
 
@@ -39,10 +40,10 @@ def _samples(n_bkg: int, rng: np.random.Generator) -> AnalysisSamples:
 def limits_500_points_s(tmp: Path, quick: bool) -> float:
     rng = np.random.default_rng(7)
     samples = _samples(5_000 if quick else 20_000, rng)
-    settings = LimitSettings()
-    limit_table(samples, LimitSettings(scan=False))  # warm-up (imports, first calls)
+    search = ZPrime4Mu()
+    limit_table(search, samples)  # warm-up (imports, first calls)
     t0 = time.perf_counter()
-    rows = limit_table(samples, settings)
+    rows = limit_table(search, samples)
     dt = time.perf_counter() - t0
     return dt * 500.0 / len(rows)
 

@@ -88,9 +88,9 @@ def _hepmc(path: Path, n: int) -> Path:
 
 
 def _fastsim_reader(tmp: Path, gen: str, path: Path) -> Callable[[], int]:
-    import fastsim.external
     from fastsim.cards import load_card
     from fastsim.external import hepmc, lhe
+    from fastsim.generators import GENERATORS
     from fastsim.particles import ParticleTable
     from fastsim.setup import build_beams
 
@@ -98,7 +98,7 @@ def _fastsim_reader(tmp: Path, gen: str, path: Path) -> Callable[[], int]:
     card_path.write_text(CARD.format(gen=gen, file=path))
     card = load_card(card_path)
     params = card["processes"]["sample"]
-    cls = fastsim.generators.GENERATORS[gen]
+    cls = GENERATORS[gen]
     beams = build_beams(card)
 
     def read() -> int:

@@ -59,6 +59,8 @@ def reference_markdown() -> str:
     """Markdown tables of every card key and of every generator's parameters."""
     from fastsim.cards import CARD_SCHEMA, PARTICLE_SCHEMA
     from fastsim.generators import GENERATORS, process_schema
+    from fastsim.models import MODELS
+    from fastsim.schema import Section
 
     head = "| key | type (unit), range | default | meaning |\n|---|---|---|---|"
     out = [
@@ -80,6 +82,12 @@ def reference_markdown() -> str:
     ]
     for name in sorted(GENERATORS):
         out += ["", f"### `{name}`", "", GENERATORS[name].doc, "", head, *_rows(process_schema(name), "")]
+    out += ["", "## Models (`models.<name>`; `fastsim models` prints a point)"]
+    for name in MODELS:
+        cls = MODELS[name]
+        schema = Section(dict(cls.parameters))
+        out += ["", f"### `{name}`", "", f"{cls.title}; particle {cls.particle.name} ({cls.particle.pdg}).", "",
+                head, *_rows(schema, f"models.{name}")]  # fmt: skip
     return "\n".join(out) + "\n"
 
 

@@ -237,6 +237,49 @@ def _process_spec(name: str, value: Any, path: tuple, origin: Any) -> Section:
     return process_schema(gen)
 
 
+def _model_spec(name: str, value: Any, path: tuple, origin: Any) -> Section:
+    from fastsim.models import get_model
+    from fastsim.registry import UnknownPlugin
+
+    try:
+        cls = get_model(name)
+    except UnknownPlugin as exc:
+        raise CardError(str(exc), path, origin(path)) from None
+    return Section(dict(cls.parameters), doc=cls.title)
+
+
+def _expand_models(raw: dict[str, Any], origin: Any) -> None:
+    """Each ``models.<name>`` point adds its new particle to ``particles`` (mass, c*tau and decay
+    table from the model); keys the card sets under ``particles.<pdg>`` win (e.g. a c*tau axis)."""
+    models = raw.get("models")
+    if not isinstance(models, dict) or not models:
+        return
+    from fastsim.models import get_model
+
+    particles = raw.setdefault("particles", {})
+    if not isinstance(particles, dict):
+        return
+    for name, params in models.items():
+        path = ("models", name)
+        spec = _model_spec(name, params, path, origin)
+        point = get_model(name)(spec.validate(params, path, origin))
+        for key, reason in point.check():
+            raise CardError(reason, (*path, key), origin(path))
+        pdg = point.particle.pdg
+        own = particles.get(pdg) or {}
+        if not isinstance(own, dict):
+            continue
+        entry: dict[str, Any] = {
+            "name": point.particle.name,
+            "mass": point.mass,
+            "charge": point.particle.charge,
+            "decays": [{"br": br, "daughters": list(ids)} for br, ids in point.decay_table()],
+        }
+        if "ctau" not in own and "width" not in own:
+            entry["ctau"] = point.ctau_cm
+        particles[pdg] = {**entry, **own}
+
+
 def _trigger_spec() -> Section:
     from fastsim.trigger.card import TRIGGER_SCHEMA
 
@@ -301,6 +344,11 @@ CARD_SCHEMA = Section(
         "reco": _Lazy(_reco_spec, optional=True),
         "processes": MapOf(value_for=_process_spec, default=REQUIRED),
         "particles": MapOf(PARTICLE_SCHEMA, key_type=int, doc="new or overridden particles by PDG id"),
+        "models": MapOf(
+            value_for=_model_spec,
+            doc="model points (fastsim models): each adds its particle, with the model's mass, c*tau and "
+            "decay table, to particles (whose own keys win)",
+        ),
         "grid": Section(
             {
                 "output_dir": Field(str, "grid", "directory of the grid's files (fastsim grid)"),
@@ -360,6 +408,8 @@ def validate_card(raw: dict[str, Any], origins: dict[tuple, str] | None = None, 
     def origin(p: tuple) -> str | None:
         return _nearest(origins, p, path)
 
+    raw = copy.deepcopy(raw)
+    _expand_models(raw, origin)
     data = CARD_SCHEMA.validate(raw, (), origin)
     from fastsim.physics_checks import check_card_physics
 

@@ -1,4 +1,4 @@
-"""Command line: ``fastsim run | validate | info``.
+"""Command line: ``fastsim run | validate | info | grid | analyze | models | convert``.
 
 Bad input (a malformed or unphysical card, a corrupt or foreign HDF5 file) ends with a
 one-line message naming the file, key or event and the reason, and exit status 2.
@@ -149,18 +149,87 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    from analysis.cli import analyze
+def _floats(text: str | None, option: str) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise CardError(
+            f"{option} expects comma-separated numbers, got {text!r}", file="command line"
+        ) from None
 
-    out = analyze(
-        args.name,
-        [Path(f) for f in args.files],
-        args.lumi,
-        Path(args.output),
-        Path(args.observed) if args.observed else None,
-    )
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.cli import analyze, list_searches
+    from fastsim.registry import UnknownPlugin
+
+    if args.list:
+        for name, title, models in list_searches():
+            print(f"{name}: {title} (models: {models})")
+        return 0
+    if not args.name or not args.files or args.lumi is None:
+        raise CardError("give a search NAME, its FILES and --lumi (or --list)", file="command line")
+    try:
+        out = analyze(
+            args.name,
+            [Path(f) for f in args.files],
+            args.lumi,
+            Path(args.output),
+            Path(args.observed) if args.observed else None,
+            projections=_floats(args.projections, "--projections"),
+            projection_syst=_floats(args.projection_syst, "--projection-syst"),
+            compare=[Path(c) for c in args.compare or []],
+        )
+    except (UnknownPlugin, ValueError, OSError) as exc:
+        raise CardError(str(exc), file="fastsim analyze") from None
     if not args.quiet:
         print(f"wrote {out}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """``fastsim models`` lists the models; ``fastsim models NAME --mass M --coupling G`` prints a point."""
+    from fastsim.models import MODELS, get_model
+    from fastsim.registry import UnknownPlugin
+
+    if args.name is None:
+        for name in MODELS:
+            cls = MODELS[name]
+            pars = ", ".join(f"{k} [{f.unit}]" if f.unit else k for k, f in cls.parameters.items())
+            print(
+                f"{name}: {cls.title} (particle {cls.particle.name}, PDG id {cls.particle.pdg}); parameters: {pars}"
+            )
+        return 0
+    try:
+        cls = get_model(args.name)
+    except UnknownPlugin as exc:
+        raise CardError(str(exc), file="command line") from None
+    params = {k: v for k, v in _parse_set(args.set or []).items()}
+    if args.mass is not None:
+        params["mass"] = args.mass
+    if args.coupling is not None:
+        params["coupling"] = args.coupling
+    point = cls.from_card(params)
+    info = point.summary()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{cls.name}: {cls.title}")
+    print(
+        "  parameters: "
+        + ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in point.params.items())
+    )
+    ctau = info["ctau_cm"]
+    print(
+        f"  total width {info['width_gev']:.6g} GeV, c*tau {ctau:.6g} cm"
+        if ctau
+        else f"  total width {info['width_gev']:.6g} GeV (stable)"
+    )
+    for fs, br in sorted(info["branching_fractions"].items(), key=lambda kv: -kv[1]):
+        print(f"  BR({cls.particle.name} -> {fs}) = {br:.6g}")
+    for ch, rate in info["production"].items():
+        print(f"  {ch}: {rate:.6g}")
     return 0
 
 
@@ -221,13 +290,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_grid)
 
     p = sub.add_parser("analyze", help="run an analysis module on fastsim files: efficiencies and limits")
-    p.add_argument("name", help="analysis module, e.g. zprime_4mu")
-    p.add_argument("files", nargs="+", help="signal and background HDF5 files (told apart by their /meta)")
-    p.add_argument("--lumi", type=float, required=True, help="integrated luminosity, fb^-1")
+    p.add_argument("name", nargs="?", help="search, e.g. zprime_4mu (--list names them)")
+    p.add_argument("files", nargs="*", help="signal and background HDF5 files (told apart by their /meta)")
+    p.add_argument("--list", action="store_true", help="list the searches")
+    p.add_argument("--lumi", type=float, help="integrated luminosity, fb^-1")
     p.add_argument("-o", "--output", default="analysis_out", help="output directory")
-    p.add_argument("--observed", help="YAML/CSV of observed counts per mass window (observed limits)")
+    p.add_argument("--observed", help="CSV of observed counts per mass window (observed limits)")
+    p.add_argument(
+        "--projections", metavar="L1,L2,...", help="also project the limits to these luminosities (fb^-1)"
+    )
+    p.add_argument(
+        "--projection-syst",
+        metavar="S1,S2,...",
+        help="relative background systematic at each projected luminosity",
+    )
+    p.add_argument(
+        "--compare",
+        action="append",
+        metavar="FILE.csv",
+        help="overlay a published curve (mass_gev, coupling[, label])",
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("models", help="list the models, or print one point's widths, c*tau, BRs and rates")
+    p.add_argument("name", nargs="?", help="model name (omit to list the models)")
+    p.add_argument("--mass", type=float, help="mass of the new particle, GeV")
+    p.add_argument("--coupling", type=float, help="the model's coupling")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="another model parameter")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser(
         "convert", help="LHE/LHEH5/HepMC3 -> HDF5 (no detector), or HDF5 -> HepMC3 / LHEH5 (generator level)"

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from fastsim.beams import BeamSetup
-from fastsim.generators import GENERATORS, Generator
+from fastsim.generators import GENERATORS
+from fastsim.generators.base import Generator
 from fastsim.particles import ParticleTable
 
 __all__ = ["build_beams", "build_decay_table", "build_generator", "build_particle_table"]

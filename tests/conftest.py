@@ -45,3 +45,29 @@ def run_cli(*args: str, cwd: Path | None = None, check: bool = False) -> subproc
         text=True,
         check=check,
     )
+
+
+#: the four-muon test sample: two signal points and the two backgrounds through the whole chain
+ZP4MU_CARD = """
+include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]
+run: {seed: 5, events: 600, chunk_size: 600, output: x.h5, workers: 1}
+dataset: {name: test, luminosity_fb: 178.0}
+processes:
+  zp2: {generator: ee_mumu_zprime, mass: 2.0, coupling: 0.001}
+  s5: {generator: ee_mumu_scalar, mass: 5.0, coupling: 0.002}
+  sm_4mu: {generator: ee_4mu, events: 1500}
+  sm_mumugamma: {generator: ee_mumugamma, events: 400, photon_energy_min: 0.5}
+"""
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four-muon test sample (``ZP4MU_CARD``), simulated once per test session."""
+    from fastsim.cards import load_card
+    from fastsim.run import run
+
+    tmp = tmp_path_factory.mktemp("zp4mu")
+    card = load_card(write_card(tmp, ZP4MU_CARD))
+    out = tmp / "sample.h5"
+    run(card, output=out, workers=1, progress=False)
+    return out

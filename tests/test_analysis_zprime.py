@@ -13,36 +13,21 @@ import yaml
 from analysis.cli import analyze, read_observed
 from analysis.interpretation import model_resolution
 from analysis.io import read_processes
-from analysis.zprime_4mu import load_samples
+from analysis.samples import load_samples as _load
+from analysis.zprime_4mu import ZPrime4Mu
 from fastsim.cards import load_card
 from fastsim.run import run
 from tests.conftest import write_card
 
-CARD = """
-include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]
-run: {seed: 5, events: 600, chunk_size: 600, output: x.h5, workers: 1}
-dataset: {name: test, luminosity_fb: 178.0}
-processes:
-  zp2: {generator: ee_mumu_zprime, mass: 2.0, coupling: 0.001}
-  s5: {generator: ee_mumu_scalar, mass: 5.0, coupling: 0.002}
-  sm_4mu: {generator: ee_4mu, events: 1500}
-  sm_mumugamma: {generator: ee_mumugamma, events: 400, photon_energy_min: 0.5}
-"""
 
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("zp4mu")
-    card = load_card(write_card(tmp, CARD))
-    out = tmp / "sample.h5"
-    run(card, output=out, workers=1, progress=False)
-    return out
+def load_samples(files: list[Path], lumi: float):  # the four-muon search's samples
+    return _load(ZPrime4Mu(), files, lumi)
 
 
 def test_processes_told_apart_by_meta(sample: Path) -> None:
     kinds = {p.name: (p.model, p.mass_gev) for p in read_processes(sample)}
     assert kinds["zp2"] == ("zprime", 2.0)
-    assert kinds["s5"] == ("scalar", 5.0)
+    assert kinds["s5"] == ("muonphilic_scalar", 5.0)
     assert kinds["sm_4mu"][0] == "background"
     assert kinds["sm_mumugamma"][0] == "background"
 
@@ -50,10 +35,10 @@ def test_processes_told_apart_by_meta(sample: Path) -> None:
 def test_selection_efficiency_resolution_and_backgrounds(sample: Path) -> None:
     s = load_samples([sample], 178.0)
     zp = s.signal[("zprime", 2.0)]
-    eff = zp["w"].sum() / zp["sw"]
+    eff = zp.w.sum() / zp.sw
     # fastsim grid at 2 GeV (2000 events): 0.59 before the mass window
     assert 0.45 < eff < 0.75
-    t = zp["truth"][np.isfinite(zp["truth"])]
+    t = zp.truth[np.isfinite(zp.truth)]
     assert abs(np.median(t) - 2.0) < 0.002  # GeV, no mass bias beyond 2 MeV
     res = model_resolution(s, "zprime")
     assert 0.002 < float(res(2.0)) < 0.012  # GeV; 5.5 MeV measured with 2000 events
@@ -75,7 +60,7 @@ def test_analyze_outputs_and_coupling_scaling(sample: Path, tmp_path: Path) -> N
             "xsec_bf_ul_fb_expected_m1s", "xsec_bf_ul_fb_expected_p1s", "coupling_ul_expected",
             "xsec_bf_ul_fb_observed", "coupling_ul_observed"}  # fmt: skip
     assert need <= set(rows[0])
-    assert {r["model"] for r in rows} == {"zprime", "scalar"}
+    assert {r["model"] for r in rows} == {"zprime", "muonphilic_scalar"}
     for r in rows:
         xs, g = float(r["xsec_bf_ul_fb_expected"]), float(r["coupling_ul_expected"])
         # sigma proportional to g^2: sigma(g_UL) = sigma x BF limit
@@ -87,12 +72,34 @@ def test_analyze_outputs_and_coupling_scaling(sample: Path, tmp_path: Path) -> N
     assert table["independent_variables"][0]["header"]["units"] == "GEV"
     assert len(table["dependent_variables"][0]["values"]) == sum(r["model"] == "zprime" for r in rows)
     assert list(yaml.safe_load_all((out.parent / "hepdata" / "submission.yaml").read_text()))
-    assert set(read_observed(obs)) == {"zprime", "scalar"}
+    assert set(read_observed(obs, ZPrime4Mu.models)) == {"zprime", "muonphilic_scalar"}
 
 
-def test_analyze_rejects_unknown_analysis(sample: Path, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="analysis"):
-        analyze("nope", [sample], 178.0, tmp_path, None)
+def test_analyze_rejects_unknown_search(sample: Path, tmp_path: Path) -> None:
+    from fastsim.registry import UnknownPlugin
+
+    with pytest.raises(UnknownPlugin, match="unknown search 'zprime_4m' \\(did you mean 'zprime_4mu'"):
+        analyze("zprime_4m", [sample], 178.0, tmp_path, None)
+
+
+def test_limits_pinned_to_the_pre_plugin_code(sample: Path, tmp_path: Path) -> None:
+    """The four-muon search through the shared layer gives the numbers of the code before the
+    plugin refactor (tests/data/zprime_4mu_limits_pinned.csv: written by that code, commit
+    ed0019b, on this fixture's sample; the muonphilic scalar was then called 'scalar').  The
+    sample is simulated here with fixed seeds, so a deliberate change of the simulation
+    (generators, detector) changes it: regenerate the file then, with the reason in the commit."""
+    with (Path(__file__).parent / "data" / "zprime_4mu_limits_pinned.csv").open() as fh:
+        pinned = list(csv.DictReader(fh))
+    out = analyze("zprime_4mu", [sample], 178.0, tmp_path / "res", None)
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(pinned) and list(rows[0]) == list(pinned[0])
+    for new, old in zip(rows, pinned, strict=True):
+        assert new["model"] == {"scalar": "muonphilic_scalar"}.get(old["model"], old["model"])
+        assert new["simulated"] == old["simulated"]
+        for key in old:
+            if key not in ("model", "simulated"):
+                assert float(new[key]) == pytest.approx(float(old[key]), rel=1e-12, abs=0), key
 
 
 # ------------------------------------------------- an external (LHE) sample as a signal point
@@ -170,9 +177,9 @@ def test_external_lhe_and_hepmc3_signal_through_analyze(
     effs = []
     for s in (load_samples([ext], 178.0), load_samples([ext_hepmc], 178.0), load_samples([sample], 178.0)):
         zp = s.signal[("zprime", 2.0)]
-        eff = zp["w"].sum() / zp["sw"]
-        effs.append((eff, np.sqrt(eff * (1 - eff) / zp["sw"])))
-        t = zp["truth"][np.isfinite(zp["truth"])]
+        eff = zp.w.sum() / zp.sw
+        effs.append((eff, np.sqrt(eff * (1 - eff) / zp.sw)))
+        t = zp.truth[np.isfinite(zp.truth)]
         assert len(t) > 100 and abs(np.median(t) - 2.0) < 0.002  # truth X found via x_pdg
     # measured: LHE 0.495, HepMC3 0.495 (same events, seeds), native 0.537, each +- 0.020
     (e_lhe, s_lhe), (e_hepmc, s_hepmc), (e_nat, s_nat) = effs

@@ -467,12 +467,17 @@ def test_signal_keys_need_pdg_and_coupling(tmp_path: Path, lhe_lab: tuple[Path, 
         load_card(card)
     msg = str(err.value)
     assert "processes.sample.signal.coupling" in msg and "required" in msg and "\n" not in msg
+    # the model must be one of fastsim's (fastsim models)
+    with pytest.raises(CardError, match=r"signal\.model: unknown model 'zprim' \(did you mean 'zprime'"):
+        load_card(
+            card_for(tmp_path, "lhe", lhe_lab[0], extra=", signal: {model: zprim, pdg: 15, coupling: 1.0}")
+        )
     # complete keys: the mass defaults to the particle table's (tau, from `particle`)
     gen = _generator(
-        card_for(tmp_path, "lhe", lhe_lab[0], extra=", signal: {model: x, pdg: 15, coupling: 1.0}")
+        card_for(tmp_path, "lhe", lhe_lab[0], extra=", signal: {model: zprime, pdg: 15, coupling: 1.0}")
     )
     d = gen.describe()
-    assert d["signal_model"] == "x" and d["x_pdg"] == 15
+    assert d["signal_model"] == "zprime" and d["x_pdg"] == 15
     assert d["mass_gev"] == pytest.approx(1.77686, abs=2e-4)
 
 

@@ -9,8 +9,8 @@ from fastsim import kinematics
 from fastsim.constants import ALPHA_EM, GEV2_TO_NB
 from fastsim.generators.ee_mumu import born_sigma_nb, me2_mumu
 from fastsim.generators.ee_mumugamma import me2_mumugamma_frame, ward_ratio_mumugamma
+from fastsim.generators.electroweak import ew_couplings
 from fastsim.generators.helicity import spinor_array
-from fastsim.generators.models import ew_couplings
 
 M_MU = 0.1056583755  # PDG 2024, GeV (independent of the table lookup)
 M_E = 0.51099895e-3

@@ -13,7 +13,8 @@ from fastsim.cards import load_card
 from fastsim.generators.ee_4mu import EE4Mu, me2_4mu
 from fastsim.generators.ee_llx import EEMuMuScalar, EEMuMuZprime
 from fastsim.generators.isr import Radiator
-from fastsim.generators.models import scalar_widths, zprime_widths
+from fastsim.models.muonphilic_scalar import MuonphilicScalar
+from fastsim.models.zprime import ZPrime
 from fastsim.particles import ParticleTable
 from tests.conftest import CARDS
 
@@ -24,6 +25,20 @@ def _beams(spread: bool = False) -> BeamSetup:
     beam = load_card(CARDS / "belle2_run1.yaml")["beam"]
     beam["spread"] = spread
     return BeamSetup.from_card(beam)
+
+
+def zprime_widths(m: float, g: float, *_masses: float) -> dict[str, float]:
+    w = ZPrime(mass=m, coupling=g).widths
+    return {
+        "mumu": w.get((-13, 13), 0.0),
+        "tautau": w.get((-15, 15), 0.0),
+        "nunu": w[(14, -14)] + w[(16, -16)],
+    }
+
+
+def scalar_widths(m: float, g: float, *_masses: float) -> dict[str, float]:
+    w = MuonphilicScalar(mass=m, coupling=g).widths
+    return {"mumu": w.get((-13, 13), 0.0), "gammagamma": w[(22, 22)]}
 
 
 def test_zprime_widths_and_brs() -> None:
@@ -162,7 +177,7 @@ processes:
     )
     summary = run(lc(card), output=tmp_path / "o.h5", progress=False)
     procs = {p["name"]: p for p in summary.processes}
-    assert abs(procs["zp"]["model"]["branching_fractions"]["mumu"] - 0.5) < 1e-3
+    assert abs(procs["zp"]["model"]["branching_fractions"]["mu+ mu-"] - 0.5) < 1e-3
     # sigma x BR at g' = 0.01 is 1e-4 of the g' = 1 value (~ 5e-2 nb at 1 GeV): order of magnitude
     assert 1e-6 < procs["zp"]["sigma_nb"] < 1e-5
     with h5py.File(summary.output) as f:

@@ -295,7 +295,7 @@ COMMON_PARAMS: dict[str, Any] = {
             "model": Field(
                 str,
                 None,
-                "analysis model the sample is a signal point of (e.g. 'zprime', 'scalar'); "
+                "model (fastsim models) the sample is a signal point of, e.g. 'zprime'; "
                 "null: a background sample",
                 nullable=True,
             ),
@@ -397,6 +397,11 @@ class ExternalGenerator(Generator):
         problems = []
         sig = self.config["signal"]
         if sig["model"] is not None:
+            from fastsim.models import ALIASES, MODELS
+            from fastsim.registry import UnknownPlugin
+
+            if sig["model"] not in MODELS and sig["model"] not in ALIASES:
+                problems.append(("signal.model", str(UnknownPlugin("model", sig["model"], list(MODELS)))))
             for key in ("pdg", "coupling"):
                 if sig[key] is None:
                     problems.append((f"signal.{key}", f"required when signal.model is {sig['model']!r}"))

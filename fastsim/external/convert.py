@@ -72,7 +72,7 @@ def convert(input: Path, output: Path, card: Path | None = None) -> Path:
 
 
 def _to_fastsim(input: Path, output: Path, kind: str, card_path: Path | None) -> Path:
-    import fastsim.external
+    from fastsim import __version__
     from fastsim.generators import GENERATORS
     from fastsim.particles import ParticleTable
 
@@ -113,7 +113,7 @@ def _to_fastsim(input: Path, output: Path, kind: str, card_path: Path | None) ->
         writer.tmp.unlink(missing_ok=True)
         raise
     meta = {
-        "fastsim_version": fastsim.__version__,
+        "fastsim_version": __version__,
         "card": card_text,
         "card_path": str(card_path or ""),
         "seed": seed,

@@ -57,7 +57,6 @@ from fastsim.external.common import (
     file_key,
     input_error,
 )
-from fastsim.generators import register
 from fastsim.io import FileFormatError
 from fastsim.schema import Field
 
@@ -466,7 +465,6 @@ def _assemble(idx: HepMCIndex, start: int, parts: dict[str, list]) -> RawRecord:
     return RawRecord(fields, poff, np.asarray(parts["w"], np.float64), has_vertices=True)
 
 
-@register
 class HepMCGenerator(ExternalGenerator):
     name = "hepmc"
     doc = (

@@ -48,7 +48,6 @@ from fastsim.external.common import (
     file_key,
     input_error,
 )
-from fastsim.generators import register
 from fastsim.io import FileFormatError
 from fastsim.schema import Field
 
@@ -386,7 +385,6 @@ def _locate_bad_line(idx: LHEIndex, start: int, bodies: list[bytes]) -> None:
     raise _event_error(idx, start, 0, "malformed event block")
 
 
-@register
 class LHEGenerator(ExternalGenerator):
     name = "lhe"
     doc = "events read from Les Houches Event files (plain or gzipped), moved to the card's lab frame"

@@ -37,7 +37,6 @@ from fastsim.external.common import (
     input_error,
 )
 from fastsim.external.lhe import raw_from_lhe_columns, sample_from_init
-from fastsim.generators import register
 from fastsim.io import FileFormatError
 from fastsim.schema import Field
 
@@ -198,7 +197,6 @@ def read_lheh5_range(path: str | Path, start: int, stop: int) -> RawRecord:
     return raw_from_lhe_columns(cols, offsets, weights, fail)
 
 
-@register
 class LHEH5Generator(ExternalGenerator):
     name = "lheh5"
     doc = "events read from LHEH5 (HDF5 Les Houches) files, streamed by chunk, moved to the card's lab frame"

@@ -1,27 +1,41 @@
 """Event generators: a registry of processes selectable by name in a card.
 
-Each generator is one module; importing this package registers them all.
+Each generator is one module (one class with a ``name``, a ``params`` schema and a ``doc``);
+:data:`GENERATORS` maps the name to it, one line per generator, imported on first use
+(:class:`fastsim.registry.Registry`), so no generator module imports this package.
 """
 
 from __future__ import annotations
 
-from fastsim.generators.base import Generator, XsecTally
+from typing import Any
+
+from fastsim.registry import Registry
 from fastsim.schema import Field, Section
 
-__all__ = ["GENERATORS", "Generator", "XsecTally", "process_schema", "register"]
+__all__ = ["GENERATORS", "process_schema"]
 
-GENERATORS: dict[str, type[Generator]] = {}
-
-
-def register(cls: type[Generator]) -> type[Generator]:
-    """Class decorator adding a generator to :data:`GENERATORS`."""
-    GENERATORS[cls.name] = cls
-    return cls
+#: generator name -> "module:class" (a new generator: one file and one line here)
+GENERATORS = Registry(
+    "generator",
+    {
+        "ee_mumu": "fastsim.generators.ee_mumu:EEMuMuBorn",
+        "ee_mumu_born": "fastsim.generators.ee_mumu_born:EEMuMuBornAnalytic",
+        "ee_mumu_zprime": "fastsim.generators.ee_llx:EEMuMuZprime",
+        "ee_mumu_scalar": "fastsim.generators.ee_llx:EEMuMuScalar",
+        "ee_4mu": "fastsim.generators.ee_4mu:EE4Mu",
+        "ee_mumugamma": "fastsim.generators.ee_mumugamma:EEMuMuGamma",
+        "particle_gun": "fastsim.generators.particle_gun:ParticleGun",
+        # external samples (fastsim/external/)
+        "lhe": "fastsim.external.lhe:LHEGenerator",
+        "lheh5": "fastsim.external.lheh5:LHEH5Generator",
+        "hepmc": "fastsim.external.hepmc:HepMCGenerator",
+    },
+)
 
 
 def process_schema(generator: str) -> Section:
     """Card schema of one process entry using ``generator``."""
-    cls = GENERATORS[generator]
+    cls: Any = GENERATORS[generator]
     return Section(
         {
             "generator": Field(str, generator, "generator name", choices=tuple(sorted(GENERATORS))),
@@ -30,17 +44,3 @@ def process_schema(generator: str) -> Section:
         },
         doc=cls.doc,
     )
-
-
-from fastsim.generators import (
-    ee_4mu,
-    ee_llx,
-    ee_mumu,
-    ee_mumugamma,
-)
-
-__all__ += ["ee_4mu", "ee_llx", "ee_mumu", "ee_mumugamma"]
-
-# External samples (LHE, LHEH5, HepMC3) register themselves as generators too.
-import fastsim.external  # noqa: F401
-from fastsim.generators import ee_mumu_born, particle_gun  # noqa: F401

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 import numpy as np
 from numba import njit
 
-from fastsim.generators import register
 from fastsim.generators.helicity import (
     E_HEL_SKIP,
     bar,
@@ -250,7 +249,6 @@ def me2_4mu(p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ce: float) ->
     return out
 
 
-@register
 class EE4Mu(MEProcess):
     name = "ee_4mu"
     doc = "e+e- -> mu+ mu- mu+ mu- (QED, all tree diagrams: annihilation and double conversion)"

@@ -11,8 +11,9 @@ two ways of pairing identical muons into X (X -> mu mu) is suppressed by Gamma/m
 left out.  Every coupling enters squared in the production and cancels in the BR, so
 sigma = g^2 sigma(g = 1) exactly (tested).
 
-Couplings (models.py):  Z' mu mu: g' gamma^mu, Z' tau tau: -g' gamma^mu,
-Z' nu nu: +-g' gamma^mu P_L (nu_mu, nu_tau);  S mu mu: g_S.
+Couplings and widths come from the models (fastsim/models/zprime.py, muonphilic_scalar.py):
+Z' mu mu: g' gamma^mu, Z' tau tau: -g' gamma^mu, Z' nu nu: +-g' gamma^mu P_L (nu_mu, nu_tau);
+S mu mu: g_S.
 
 Units: GeV, cm, ns; cross sections in nb.
 """
@@ -25,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL
-from fastsim.generators import register
+from fastsim.generators.electroweak import ew_couplings
 from fastsim.generators.helicity import (
     E_HEL_SKIP,
     bar,
@@ -46,14 +47,22 @@ from fastsim.generators.helicity import (
     vnorm2,
     vspinor,
 )
-from fastsim.generators.models import ew_couplings, scalar_widths, zprime_widths
 from fastsim.generators.phase_space import Channel, Mass, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess
+from fastsim.models.base import Model, final_state_name
+from fastsim.models.muonphilic_scalar import MuonphilicScalar
+from fastsim.models.zprime import ZPrime
 from fastsim.schema import Field
 
 MUON, TAU, NU_MU, NU_TAU = 13, 15, 14, 16
-ZPRIME_ID = 9900023  # PDG-style id for new particles (PDG "Monte Carlo numbering", 99xxxxx)
-SCALAR_ID = 9900025
+ZPRIME_ID = ZPrime.particle.pdg  # PDG-style ids of new particles (PDG MC numbering, 99xxxxx)
+SCALAR_ID = MuonphilicScalar.particle.pdg
+#: the decay a process generates -> the model's final states it sums
+_DECAY_STATES = {
+    "mumu": ((-MUON, MUON),),
+    "tautau": ((-TAU, TAU),),
+    "nunu": ((NU_MU, -NU_MU), (NU_TAU, -NU_TAU)),
+}
 
 
 @njit(cache=True)
@@ -187,6 +196,7 @@ class _EELLX(MEProcess):
     """Shared code of the Z' and scalar processes."""
 
     vector: ClassVar[bool] = True
+    model_class: ClassVar[type[Model]] = ZPrime
     x_id: ClassVar[int] = ZPRIME_ID
     TRAIN_POINTS = 40_000
     TRAIN_ITER = 4
@@ -207,8 +217,10 @@ class _EELLX(MEProcess):
             self.md, did = 0.0, NU_MU
         self.final_ids = np.array([lid, -lid, did, -did])
         self.final_masses = np.array([self.m_l, self.m_l, self.md, self.md])
-        self.widths = self.compute_widths()
-        self.gamma_tot = sum(self.widths.values())
+        self.model = self.model_class({"mass": self.mx, "coupling": self.g}, self.particles)
+        mw = self.model.widths
+        self.widths = {d: sum(mw.get(fs, 0.0) for fs in states) for d, states in _DECAY_STATES.items()}
+        self.gamma_tot = self.model.width_gev
         self.ew = ew_couplings()
         self.z_on = bool(cfg["z_exchange"])
         m2 = self.mx**2
@@ -236,9 +248,6 @@ class _EELLX(MEProcess):
 
     def couplings(self) -> tuple[float, float, float]:
         """(g to the produced lepton, cL and cR of the decay fermion)."""
-        raise NotImplementedError
-
-    def compute_widths(self) -> dict[str, float]:
         raise NotImplementedError
 
     def me2(self, p: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -296,17 +305,18 @@ class _EELLX(MEProcess):
         ]
 
     def describe(self) -> dict[str, Any]:
-        brs = {k: v / self.gamma_tot for k, v in self.widths.items()}
         return {
             **self.describe_common(),
+            "signal_model": self.model.name,
+            "x_pdg": self.x_id,
             "mass_gev": self.mx,
             "coupling": self.g,
             "production_lepton": self.lepton,
             "decay": self.decay,
             "width_gev": self.gamma_tot,
-            "partial_widths_gev": self.widths,
-            "branching_fractions": brs,
-            "ctau_cm": 1.973269804e-14 / self.gamma_tot if self.gamma_tot > 0 else float("inf"),
+            "partial_widths_gev": {final_state_name(k): v for k, v in self.model.widths.items()},
+            "branching_fractions": self.model.branching_fractions(),
+            "ctau_cm": self.model.ctau_cm,
             "sigma_is": f"sigma(e+e- -> {self.lepton} {self.lepton} X) x BR(X -> {self.decay})",
             "narrow_width": True,
             "z_exchange": self.z_on,
@@ -326,7 +336,6 @@ _X_PARAMS: dict[str, Field] = {
 }
 
 
-@register
 class EEMuMuZprime(_EELLX):
     name = "ee_mumu_zprime"
     doc = "e+e- -> l+ l- Z' (L_mu - L_tau), Z' -> mu mu / tau tau / nu nu, narrow width, spin correlated"
@@ -346,11 +355,7 @@ class EEMuMuZprime(_EELLX):
             return gx, -self.g, -self.g
         return gx, self.g, 0.0
 
-    def compute_widths(self) -> dict[str, float]:
-        return zprime_widths(self.mx, self.g, self.m_mu, self.m_tau)
 
-
-@register
 class EEMuMuScalar(_EELLX):
     name = "ee_mumu_scalar"
     doc = "e+e- -> mu+ mu- S (muonphilic scalar), S -> mu+ mu-, narrow width"
@@ -359,10 +364,8 @@ class EEMuMuScalar(_EELLX):
         "decay": Field(str, "mumu", "S decay generated", choices=("mumu",)),
     }
     vector = False
+    model_class = MuonphilicScalar
     x_id = SCALAR_ID
 
     def couplings(self) -> tuple[float, float, float]:
         return self.g, self.g, self.g
-
-    def compute_widths(self) -> dict[str, float]:
-        return scalar_widths(self.mx, self.g, self.m_mu)

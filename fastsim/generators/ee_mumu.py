@@ -44,8 +44,8 @@ from numba import njit
 
 from fastsim import kinematics
 from fastsim.constants import GEV2_TO_NB
-from fastsim.generators import register
 from fastsim.generators.ee_mumu_born import born_sigma_nb  # noqa: F401  (re-exported)
+from fastsim.generators.electroweak import ew_couplings
 from fastsim.generators.helicity import (
     bar,
     beams_cm,
@@ -56,7 +56,6 @@ from fastsim.generators.helicity import (
     uspinor,
     vspinor,
 )
-from fastsim.generators.models import ew_couplings
 from fastsim.generators.phase_space import Channel, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess
 from fastsim.schema import Field
@@ -167,7 +166,6 @@ def sample_cos(
     return np.clip(c, -cm, cm)
 
 
-@register
 class EEMuMuBorn(MEProcess):
     name = "ee_mumu"
     doc = "e+e- -> mu+mu- (QED + Z, masses kept) with ISR, boosted to the lab"

@@ -22,7 +22,6 @@ import numpy as np
 from fastsim.beams import cm_to_lab
 from fastsim.constants import ALPHA_EM, GEV2_TO_NB
 from fastsim.events import EventBatch
-from fastsim.generators import register
 from fastsim.generators.base import Generator, XsecTally, hard_process_record
 from fastsim.schema import Field
 
@@ -53,7 +52,6 @@ def sample_cos_theta(beta2: np.ndarray, cos_max: float, rng: np.random.Generator
     return out
 
 
-@register
 class EEMuMuBornAnalytic(Generator):
     name = "ee_mumu_born"
     doc = "e+e- -> mu+mu- at Born level (QED, muon mass kept), boosted to the lab"

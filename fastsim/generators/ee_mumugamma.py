@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numba import njit
 
-from fastsim.generators import register
+from fastsim.generators.electroweak import ew_couplings
 from fastsim.generators.helicity import (
     bar,
     beams_cm,
@@ -39,7 +39,6 @@ from fastsim.generators.helicity import (
     vprop,
     vspinor,
 )
-from fastsim.generators.models import ew_couplings
 from fastsim.generators.phase_space import Channel, Mass, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess
 from fastsim.schema import Field
@@ -148,7 +147,6 @@ def ward_ratio_mumugamma(
     return out
 
 
-@register
 class EEMuMuGamma(MEProcess):
     name = "ee_mumugamma"
     doc = "e+e- -> mu+ mu- gamma, hard photon in acceptance (QED + Z, all tree diagrams)"

@@ -18,12 +18,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fastsim.events import MC_FIELDS, STATUS_FINAL, Collection, EventBatch
-from fastsim.generators import register
 from fastsim.generators.base import Generator, XsecTally
 from fastsim.schema import Field
 
 
-@register
 class ParticleGun(Generator):
     name = "particle_gun"
     doc = "particles of one species with flat momentum and cos(theta) from the interaction point"

@@ -44,9 +44,9 @@ from fastsim import kinematics
 from fastsim.constants import GEV2_TO_NB
 from fastsim.events import MC_FIELDS, STATUS_BEAM, STATUS_FINAL, Collection, EventBatch
 from fastsim.generators.base import Generator, XsecTally
+from fastsim.generators.electroweak import lepton_mass
 from fastsim.generators.fsr import FSR_PARAMS, pair_dipoles, radiate_regular
 from fastsim.generators.isr import Radiator
-from fastsim.generators.models import lepton_mass
 from fastsim.generators.phase_space import MultiChannel
 from fastsim.schema import Field
 

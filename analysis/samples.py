@@ -1,0 +1,176 @@
+"""Run a search's selection over files: signal points and backgrounds with their weights.
+
+Every file is read once, chunk by chunk (memory independent of the file size); each batch goes
+through :meth:`analysis.search.Search.select`, and the selected events' observables and
+weights are kept per process.
+
+* A signal point (a process whose ``/meta`` names a model the search interprets) keeps its
+  generated weight sums, the selected events' observables, weights and truth-matched values.
+  When the signal particle's decay lengths were drawn from a mixture of exponentials, it also
+  keeps, for a grid of c*tau values spanning the mixture, the lifetime weights of the selected
+  events and the weight sums of all events (:func:`fastsim.decays.mixture_weights`), so that
+  the efficiency is known at every c*tau (the grid's lifetime reweighting).
+* Backgrounds keep the selected observables and per-event expected yields at the luminosity:
+  each event carries w sigma L / sum_process(w) (events).
+
+Units: GeV, cm, ns; cross sections in nb, luminosity in fb^-1 (1 fb^-1 = 1e6 nb^-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from analysis.io import ProcessInfo, iter_batches, read_processes
+from analysis.search import Search
+from analysis.yields import NB_PER_FB
+from fastsim.events import STATUS_DECAYED, EventBatch
+
+__all__ = ["Samples", "SignalPoint", "ctau_grid", "load_samples"]
+
+#: c*tau values per decade of the reweighting grid of a long-lived signal
+CTAU_PER_DECADE = 8
+
+
+@dataclass
+class SignalPoint:
+    """One simulated signal point: its process, the generated weight sums, and per selected
+    event the observables (n, k), weights and truth-matched values; for a long-lived signal the
+    c*tau grid (cm), the lifetime weights of the selected events (n, n_ctau) and the generated
+    weight sums at each c*tau."""
+
+    process: ProcessInfo
+    sw: float
+    sw2: float
+    observable: np.ndarray
+    w: np.ndarray
+    truth: np.ndarray
+    ctau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    life_w: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    sw_ctau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sw2_ctau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def long_lived(self) -> bool:
+        return len(self.ctau) > 0
+
+
+@dataclass
+class Samples:
+    """All selected events of one analysis: signal points by (model, mass) and the background."""
+
+    lumi_fb: float
+    signal: dict[tuple[str, float], SignalPoint] = field(default_factory=dict)
+    bkg_observable: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    bkg_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    bkg_processes: list[ProcessInfo] = field(default_factory=list)
+    bkg_expected_total: dict[str, float] = field(default_factory=dict)
+    #: factor on the background's sum of squared yields (its Monte-Carlo variance); 1 at the
+    #: luminosity the samples were loaded at
+    mc_variance_scale: float = 1.0
+
+    def at_luminosity(self, lumi_fb: float) -> Samples:
+        """The same samples at another luminosity: background yields scale with L / L_0; their
+        Monte-Carlo variance scales with L / L_0 too (not its square), as if the simulated
+        background grew with the data in the proportion of the analysis, so that a projection
+        measures the data's statistics and the configured systematic rather than the size of
+        today's simulated sample."""
+        r = lumi_fb / self.lumi_fb
+        return replace(
+            self,
+            lumi_fb=lumi_fb,
+            mc_variance_scale=self.mc_variance_scale / r,
+            bkg_yield=self.bkg_yield * r,
+            bkg_expected_total={k: v * r for k, v in self.bkg_expected_total.items()},
+        )
+
+
+def ctau_grid(mixture: tuple[float, ...]) -> np.ndarray:
+    """c*tau values (cm) spanning a mixture's components, a factor 3 beyond each end."""
+    lo, hi = min(mixture) / 3.0, max(mixture) * 3.0
+    n = max(int(np.ceil(np.log10(hi / lo) * CTAU_PER_DECADE)) + 1, 2)
+    return np.geomspace(lo, hi, n)
+
+
+def _lifetime_weights(batch: EventBatch, pdg: int, ctau: np.ndarray, mixture: np.ndarray) -> np.ndarray:
+    """(n_events, n_ctau) product over the event's decayed signal particles of f_ctau(ct)/g(ct)."""
+    from fastsim.decays import mixture_weights
+
+    mc = batch["mc"]
+    sel = (np.abs(mc["id"]) == abs(pdg)) & (mc["status"] == STATUS_DECAYED)
+    ev = mc.event_index()[sel]
+    ct = mc["lifetime"][sel]
+    out = np.ones((batch.n_events, len(ctau)))
+    for j, c in enumerate(ctau):
+        wj = np.ones(batch.n_events)
+        np.multiply.at(wj, ev, mixture_weights(ct, float(c), mixture))
+        out[:, j] = wj
+    return out
+
+
+def load_samples(search: Search, files: list[Path], lumi_fb: float, chunk_size: int = 50_000) -> Samples:
+    """Read every file once and keep what ``search`` selects (see the module docstring)."""
+    out = Samples(lumi_fb=lumi_fb)
+    bo: list[np.ndarray] = []
+    bw: list[np.ndarray] = []
+    for path in files:
+        procs = {p.process_id: p for p in read_processes(path)}
+        ids = set(search.signal_ids) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}
+        signal_ids = tuple(sorted(ids))
+        n_pid = max(procs) + 1
+        sw = np.zeros(n_pid)
+        sw2 = np.zeros(n_pid)
+        per: dict[int, dict[str, list[np.ndarray]]] = {i: {"o": [], "w": [], "t": [], "l": []} for i in procs}
+        llp = {
+            i: (ctau_grid(p.ctau_mixture), np.asarray(p.ctau_mixture))
+            for i, p in procs.items()
+            if p.model in search.models and p.ctau_mixture and p.x_pdg
+        }
+        life_tot = {i: np.zeros((2, len(g))) for i, (g, _) in llp.items()}
+        for batch in iter_batches(path, chunk_size):
+            w = batch.events["weight"].astype(np.float64)
+            pid = batch.events["process_id"].astype(np.int64)
+            sw += np.bincount(pid, w, n_pid)
+            sw2 += np.bincount(pid, w * w, n_pid)
+            sel = search.select(batch, signal_ids)
+            spid = pid[sel.index]
+            lw = {i: _lifetime_weights(batch, procs[i].x_pdg, g, mix) for i, (g, mix) in llp.items()}
+            for i in procs:
+                m = spid == i
+                per[i]["o"].append(sel.observable[m])
+                per[i]["w"].append(w[sel.index][m])
+                per[i]["t"].append(sel.truth[m])
+                if i in llp:
+                    mine = pid == i
+                    wl = lw[i][mine] * w[mine, None]
+                    life_tot[i][0] += wl.sum(axis=0)
+                    life_tot[i][1] += (wl * wl).sum(axis=0)
+                    per[i]["l"].append(lw[i][sel.index][m])
+        k = max((o.shape[1] for d in per.values() for o in d["o"] if o.ndim == 2), default=1)
+        for i, p in procs.items():
+            obs = np.concatenate(per[i]["o"]) if per[i]["o"] else np.zeros((0, k))
+            wsel = np.concatenate(per[i]["w"]) if per[i]["w"] else np.zeros(0)
+            if p.is_signal and p.model in search.models:
+                key = (p.model, round(p.mass_gev, 6))
+                if key in out.signal:
+                    raise ValueError(f"{path}: signal point {key} appears twice")
+                point = SignalPoint(p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"]))
+                if i in llp:
+                    point.ctau = llp[i][0]
+                    point.life_w = np.concatenate(per[i]["l"])
+                    point.sw_ctau, point.sw2_ctau = life_tot[i]
+                out.signal[key] = point
+            elif not p.is_signal:
+                scale = p.sigma_nb * lumi_fb * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
+                bo.append(obs)
+                bw.append(wsel * scale)
+                out.bkg_processes.append(p)
+                out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
+                    (wsel * scale).sum()
+                )
+    if bo:
+        out.bkg_observable = np.concatenate(bo)
+        out.bkg_yield = np.concatenate(bw)
+    return out

@@ -13,9 +13,11 @@ Per model the search interprets, with its signal region (:mod:`analysis.search`)
   fluctuations of a small sample), with an uncertainty combining its Monte-Carlo statistics
   (sum of squared weights, scaled) and the relative systematic ``rel_bkg_sys`` in quadrature.
 * :class:`Categories`: per simulated mass, the efficiency and background in each category,
-  combined in a pyhf model with one bin per category (uncorrelated background uncertainties).
+  combined in one likelihood with one bin per category and uncorrelated background
+  uncertainties (:func:`analysis.limits.category_limits`, asymptotic CLs, checked against pyhf).
 
-Limits come from :func:`analysis.limits.upper_limits` (one count) or pyhf (categories).
+Limits come from :func:`analysis.limits.upper_limits` (one count) or
+:func:`analysis.limits.category_limits` (categories).
 
 Coupling interpretation (through the model, :class:`fastsim.models.base.Model`):
 
@@ -311,6 +313,7 @@ def _categories_table(
         for c, name in enumerate(region.names):
             row[f"efficiency_{name}"] = float(eff[c])
             row[f"background_{name}"] = float(b[c])
+            row[f"background_err_{name}"] = float(db[c])
         _add_limits(row, lim, 0, 1.0, sig1_fb, power)
         rows.append(row)
     return rows

@@ -25,7 +25,7 @@ Units: GeV, cm, ns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -74,7 +74,8 @@ class MassWindows:
 @dataclass(frozen=True)
 class Categories:
     """Disjoint event categories (bins): ``observable[:, 0]`` of a selected event is its category
-    index; the limit combines the categories in one likelihood (pyhf, one bin each)."""
+    index; the limit combines the categories in one likelihood (one bin each, the model of
+    ``pyhf.simplemodels.uncorrelated_background``: :func:`analysis.limits.category_limits`)."""
 
     names: tuple[str, ...] = ()
 
@@ -102,7 +103,6 @@ class Search:
     statistics: ClassVar[Statistics] = Statistics()
     #: PDG ids of the signal particles in fastsim's own samples (external ones add theirs)
     signal_ids: ClassVar[tuple[int, ...]] = ()
-    extra: dict[str, object] = field(default_factory=dict)
 
     def select(self, batch: EventBatch, signal_ids: tuple[int, ...]) -> Selected:
         """The selection on one batch; ``signal_ids`` are the PDG ids of the signal particle

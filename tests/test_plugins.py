@@ -397,3 +397,21 @@ def _gen_path(name: str) -> str:
     from fastsim.generators import GENERATORS
 
     return GENERATORS.path(name)
+
+
+def test_layering_rules_of_docs_architecture() -> None:
+    """The rules of docs/architecture.md: models stand on the foundation only, fastsim does not
+    import analysis (but for the command line), analysis does not import the chain."""
+    graph = _module_graph()
+    foundation = {"fastsim.constants", "fastsim.schema", "fastsim.registry"}
+    for mod, deps in graph.items():
+        if mod.startswith("fastsim.models"):
+            assert all(d in foundation or d.startswith("fastsim.models") for d in deps), (mod, deps)
+        if mod.startswith("fastsim") and mod != "fastsim.cli":
+            assert not any(d.startswith("analysis") for d in deps), (mod, deps)
+        if mod.startswith("analysis"):
+            allowed = {"fastsim.events", "fastsim.io", "fastsim.decays", "fastsim.registry"}
+            assert all(d.startswith(("analysis", "fastsim.models")) or d in allowed for d in deps), (
+                mod,
+                deps,
+            )

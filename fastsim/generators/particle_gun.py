@@ -6,7 +6,10 @@ cos(theta) flat in [cos_theta_min, cos_theta_max] (lab polar angle), phi flat, f
 luminous region of the card's beams.  A long-lived particle registered in the card's
 ``particles:`` section is decayed by the decay engine with its c*tau, so the gun also
 serves lifetime and acceptance scans.  There is no physical cross section: events
-carry the user's ``sigma_nb`` as their normalisation.
+carry the user's ``sigma_nb`` as their normalisation.  With ``signal_model`` and ``coupling``
+the sample is a signal point of that model (fastsim models) for ``fastsim analyze``:
+``sigma_nb`` is then the user's production cross section x BF at that coupling (e.g. from a
+closed-form rate of the model), which the analysis rescales with the coupling.
 
 Units: GeV, cm, ns; cross sections in nb.
 """
@@ -33,6 +36,17 @@ class ParticleGun(Generator):
         "cos_theta_min": Field(float, -1.0, "lowest lab cos(theta)", min=-1.0, max=1.0),
         "cos_theta_max": Field(float, 1.0, "highest lab cos(theta)", min=-1.0, max=1.0),
         "sigma_nb": Field(float, 1.0, "normalisation attached to the sample", unit="nb", min=0.0),
+        "signal_model": Field(
+            str, None, "model (fastsim models) whose particle the gun shoots: a signal point", nullable=True
+        ),
+        "coupling": Field(
+            float,
+            None,
+            "the model's coupling sigma_nb stands for",
+            min=0.0,
+            min_exclusive=True,
+            nullable=True,
+        ),
     }
 
     def __init__(self, params: dict[str, Any], beams: Any, particles: Any) -> None:
@@ -50,7 +64,34 @@ class ParticleGun(Generator):
             problems.append(("p_max", f"must be >= p_min ({c['p_min']})"))
         if c["cos_theta_max"] < c["cos_theta_min"]:
             problems.append(("cos_theta_max", f"must be >= cos_theta_min ({c['cos_theta_min']})"))
+        if c["signal_model"] is not None:
+            from fastsim.models import ALIASES, MODELS, get_model
+            from fastsim.registry import UnknownPlugin
+
+            if c["signal_model"] not in MODELS and c["signal_model"] not in ALIASES:
+                problems.append(
+                    ("signal_model", str(UnknownPlugin("model", c["signal_model"], list(MODELS))))
+                )
+            elif abs(self.pdg) != get_model(c["signal_model"]).particle.pdg:
+                want = get_model(c["signal_model"]).particle.pdg
+                problems.append(("pdg", f"{c['signal_model']}'s particle is {want}, not {self.pdg}"))
+            if c["coupling"] is None:
+                problems.append(("coupling", "required with signal_model"))
         return problems
+
+    def describe(self) -> dict[str, Any]:
+        c = self.config
+        if c["signal_model"] is None:
+            return {}
+        from fastsim.models import ALIASES
+
+        return {
+            "signal_model": ALIASES.get(c["signal_model"], c["signal_model"]),
+            "x_pdg": abs(int(self.pdg)),
+            "mass_gev": float(self.particles.mass(np.array([self.pdg]))[0]),
+            "coupling": c["coupling"],
+            "sigma_is": "the card's sigma_nb (production x BF at the coupling)",
+        }
 
     def generate(self, n_events: int, rng: np.random.Generator) -> tuple[EventBatch, XsecTally]:
         c = self.config

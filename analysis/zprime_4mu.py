@@ -48,6 +48,7 @@ import numpy as np
 
 from analysis.search import MassWindows, Search, Selected, Statistics
 from fastsim.events import EventBatch
+from fastsim.models.leptophilic_scalar import LeptophilicScalar
 from fastsim.models.muonphilic_scalar import MuonphilicScalar
 from fastsim.models.zprime import ZPrime
 
@@ -55,7 +56,7 @@ __all__ = ["M_MU", "Cuts", "ZPrime4Mu", "grid_selection", "select"]
 
 M_MU = 0.1056583755  # GeV, PDG 2024 (muon-hypothesis track energies)
 #: PDG ids of X in fastsim's own signal samples (external samples add theirs from /meta)
-X_IDS = (ZPrime.particle.pdg, MuonphilicScalar.particle.pdg)
+X_IDS = (ZPrime.particle.pdg, MuonphilicScalar.particle.pdg, LeptophilicScalar.particle.pdg)
 #: (pos, neg) track slots of the four X candidates: pairing A = (0,0),(1,1); pairing B = (0,1),(1,0)
 _PAIRS = ((0, 0), (1, 1), (0, 1), (1, 0))
 #: partner of each candidate in the same pairing
@@ -163,7 +164,8 @@ class ZPrime4Mu(Search):
     reference = "arXiv:2403.02841 (PRD 109 (2024) 112015)"
     channel = "E+ E- --> MU+ MU- X, X --> MU+ MU-"
     observable_label = "$m_X$ [GeV]"
-    models = ("zprime", "muonphilic_scalar")
+    #: the paper's two models, and the leptophilic scalar from e+e- -> mu mu phi_L (docs/adding_a_model.md)
+    models = ("zprime", "muonphilic_scalar", "leptophilic_scalar")
     signal_ids = X_IDS
     #: windows of +-2 sigma(m) [P: the paper scans in steps of the resolution]; background from a
     #: 5x wider window [F]; the J/psi region skipped (cuts.jpsi_veto) [P: no published points there]

@@ -415,3 +415,33 @@ def test_layering_rules_of_docs_architecture() -> None:
                 mod,
                 deps,
             )
+
+
+def test_leptophilic_generator_is_the_muonphilic_amplitude_at_g_s_xi_m_mu_over_v() -> None:
+    """ee_ll_phil at xi against ee_mumu_scalar at g_S = xi m_mu / v, point by point: the same
+    amplitude, cross sections in the ratio of the two models' BR(mu mu) (a second path through
+    the model classes' couplings and widths)."""
+    from fastsim.beams import BeamSetup
+    from fastsim.generators.ee_ll_phil import EELLLeptophilic
+    from fastsim.generators.ee_llx import EEMuMuScalar
+    from fastsim.models.leptophilic_scalar import VEV_GEV
+    from fastsim.particles import ParticleTable
+    from tests.conftest import CARDS
+
+    beam = load_card(CARDS / "belle2_run1.yaml")["beam"]
+    beam["spread"] = False
+    beams = BeamSetup.from_card(beam)
+    xi, m = 3.0, 1.5
+    phil = EELLLeptophilic({"mass": m, "coupling": xi, "isr": False}, beams, ParticleTable())
+    g_s = xi * phil.m_mu / VEV_GEV
+    mphil = EEMuMuScalar({"mass": m, "coupling": g_s, "isr": False}, beams, ParticleTable())
+    pts = phil._points(500, np.random.default_rng(3))
+    p, big_m = pts["p_cm"], np.full(500, beams.sqrt_s)
+    r = (phil.me2(p, big_m) * phil.weight_factor()) / (mphil.me2(p, big_m) * mphil.weight_factor())
+    ok = np.isfinite(r)
+    expect = phil.model.branching_fraction((-13, 13)) / mphil.model.branching_fraction((-13, 13))
+    assert ok.sum() > 400 and np.allclose(r[ok], expect, rtol=1e-10)
+    assert phil.describe()["signal_model"] == "leptophilic_scalar" and phil.describe()["x_pdg"] == 9900026
+    # physics.md section 4: Gamma(e e) = 1.7e-14 GeV at m = 0.1 GeV, xi = 1
+    low = get_model("leptophilic_scalar")(mass=0.1, coupling=1.0)
+    assert low.widths[(-11, 11)] == pytest.approx(1.7e-14, rel=0.02)

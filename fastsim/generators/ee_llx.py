@@ -326,7 +326,11 @@ class _EELLX(MEProcess):
 _X_PARAMS: dict[str, Field] = {
     "mass": Field(float, 1.0, "mass of X", unit="GeV", min=0.0, min_exclusive=True),
     "coupling": Field(
-        float, 1.0, "coupling (g' or g_S); sigma scales as its square", min=0.0, min_exclusive=True
+        float,
+        1.0,
+        "the model's coupling (g' or g_S); sigma scales as its square",
+        min=0.0,
+        min_exclusive=True,
     ),
     "cos_theta_max": Field(
         float, 1.0, "cut on |cos theta*| of all charged leptons (CM frame)", min=0.0, max=1.0

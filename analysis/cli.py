@@ -282,8 +282,16 @@ def projection_table(
     return out
 
 
-def plot_projections(rows: list[dict[str, object]], out: Path, xlabel: str, cl: float) -> Path:
-    """Expected coupling limit vs mass, one line per luminosity, one panel per model."""
+def plot_projections(
+    rows: list[dict[str, object]],
+    out: Path,
+    xlabel: str,
+    cl: float,
+    base: list[dict[str, object]] | None = None,
+    base_lumi: float | None = None,
+) -> Path:
+    """Expected coupling limit vs mass, one line per luminosity, one panel per model; ``base``:
+    the analysis's own rows at ``base_lumi``, drawn dashed for reference."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -306,6 +314,12 @@ def plot_projections(rows: list[dict[str, object]], out: Path, xlabel: str, cl: 
                     lw=1.2,
                     label=lab if i == 0 else None,
                 )
+        if base:
+            rs = [r for r in base if r["model"] == model]
+            m = _col(rs, "mass_gev")
+            for i, s in enumerate(_segments(m)):
+                lab = f"this analysis, {base_lumi:g} fb$^{{-1}}$" if i == 0 else None
+                ax.plot(m[s], _col(rs, "coupling_ul_expected")[s], "k--", lw=1.0, label=lab)
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"expected {round(cl * 100)}% CL upper limit on the coupling")
@@ -364,7 +378,7 @@ def analyze(
     if projections:
         prow = projection_table(search, samples, [float(x) for x in projections], projection_syst)
         _write_csv(prow, out_dir / "projections.csv")
-        plot_projections(prow, out_dir / "projections.png", search.observable_label, stats.cl)
+        plot_projections(prow, out_dir / "projections.png", search.observable_label, stats.cl, rows, lumi_fb)
         summary["projections_fb"] = [float(x) for x in projections]
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return csv_path

@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.limits import Limits, upper_limits
+from analysis.limits import Limits, category_limits, upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import Resolution, robust_width, scan_masses, window_sums
 from analysis.search import Categories, MassWindows, Search, Statistics
 from analysis.yields import NB_PER_FB, efficiency
 from fastsim.models import get_model
+from fastsim.models.base import Model
 
 __all__ = ["BAND_SUFFIXES", "coupling_band", "limit_table", "model_resolution"]
 
@@ -96,27 +97,27 @@ def coupling_band(
     n_ul: float,
     lumi_fb: float,
     sigma_unit_nb: float,
-    model: object,
+    model: Model,
     ctau_grid: np.ndarray,
     eff: np.ndarray,
 ) -> tuple[float, float]:
     """The excluded coupling interval (lower, upper) of a long-lived signal: the couplings g with
     sigma(g) L eff(c*tau(g)) >= n_ul, sigma(g) = sigma(1) g^n, c*tau(g) from ``model`` (a point
     at the mass in question).  (NaN, NaN) when no coupling is excluded."""
-    n = model.production_power  # type: ignore[attr-defined]
+    n = model.production_power
     if not np.any(eff > 0) or not np.isfinite(n_ul):
         return float("nan"), float("nan")
     # couplings whose c*tau spans the grid, a decade beyond each end
-    g0 = model.coupling  # type: ignore[attr-defined]
-    k = model.width_power  # type: ignore[attr-defined]
-    c0 = model.ctau_cm  # type: ignore[attr-defined]
+    g0 = model.coupling
+    k = model.width_power
+    c0 = model.ctau_cm
     g_lo = g0 * (c0 / (ctau_grid[-1] * 1e3)) ** (1 / k)
     g_hi = g0 * (c0 / (ctau_grid[0] / 10)) ** (1 / k)
     lg = np.linspace(np.log(g_lo), np.log(g_hi), _N_COUPLING_SCAN)
 
     def excess(log_g: np.ndarray) -> np.ndarray:
         g = np.exp(log_g)
-        ctau = model.ctau_at(g)  # type: ignore[attr-defined]
+        ctau = model.ctau_at(g)
         return np.log(
             np.maximum(sigma_unit_nb * g**n * NB_PER_FB * lumi_fb * eff_at_ctau(ctau_grid, eff, ctau), 1e-300)
         ) - np.log(n_ul)
@@ -166,7 +167,6 @@ def _add_limits(
 
 
 def _windows_table(
-    search: Search,
     region: MassWindows,
     stats: Statistics,
     samples: Samples,
@@ -244,7 +244,7 @@ def _windows_table(
 
 def _long_lived_columns(
     row: dict[str, object],
-    cls: type,
+    cls: type[Model],
     mass: float,
     lim: Limits,
     j: int,
@@ -273,15 +273,12 @@ def _long_lived_columns(
 
 
 def _categories_table(
-    search: Search,
     region: Categories,
     stats: Statistics,
     samples: Samples,
     model: str,
     observed: tuple[np.ndarray, np.ndarray] | None,
 ) -> list[dict[str, object]]:
-    from analysis.limits import category_limits
-
     pts = sorted((m, v) for (mod, m), v in samples.signal.items() if mod == model)
     cls = get_model(model)
     power = cls.production_power
@@ -295,10 +292,11 @@ def _categories_table(
     for m, v in pts:
         sc = v.observable[:, 0]
         eff = np.array([v.w[sc == c].sum() / v.sw if v.sw > 0 else 0.0 for c in cats])
-        n_obs = None
         if observed is not None:
-            n_obs = _observed_at(np.array([m]), observed)
-        lim = category_limits(eff * samples.lumi_fb, b, db, n_obs, stats.cl)  # limits on sigma x BF in fb
+            raise ValueError(
+                "--observed: per-category observed counts are not supported yet (expected limits only)"
+            )
+        lim = category_limits(eff * samples.lumi_fb, b, db, None, stats.cl)  # limits on sigma x BF in fb
         sig1_fb = v.process.sigma_nb / v.process.coupling**power * NB_PER_FB
         row: dict[str, object] = {
             "model": model,
@@ -334,7 +332,7 @@ def limit_table(
             continue
         obs = (observed or {}).get(model)
         if isinstance(search.region, MassWindows):
-            rows += _windows_table(search, search.region, stats, samples, model, obs)
+            rows += _windows_table(search.region, stats, samples, model, obs)
         else:
-            rows += _categories_table(search, search.region, stats, samples, model, obs)
+            rows += _categories_table(search.region, stats, samples, model, obs)
     return rows

@@ -1,5 +1,8 @@
 """``fastsim analyze NAME FILES... --lumi L -o DIR``: run a search and write its outputs.
 
+With ``--workspaces WSDIR`` also one pyhf JSON workspace per signal region (mass window, or the
+set of categories at one mass), for reinterpretation with pyhf (:func:`workspace_for`).
+
 Outputs in DIR, the same for every search: ``limits.csv`` (one row per model and mass),
 ``limits.png`` and ``limits.pdf`` (coupling limits vs mass with the expected +-1, +-2 sigma
 bands, and published curves given with ``--compare``), ``hepdata/submission.yaml`` with one
@@ -30,17 +33,19 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from analysis import SEARCHES
 from analysis.interpretation import limit_table
 from analysis.samples import Samples, load_samples
-from analysis.search import Search
+from analysis.search import Categories, Search
+from fastsim.plotting import save_figure, styled
 
 __all__ = [
     "analyze",
@@ -63,7 +68,13 @@ def _model_label(model: str) -> str:
     from fastsim.models import get_model
 
     cls = get_model(model)
-    return f"{cls.title.split(' (')[0]}: {cls.coupling_label}"
+    return cls.label or cls.title
+
+
+def _coupling_label(model: str) -> str:
+    from fastsim.models import get_model
+
+    return str(get_model(model).coupling_label)
 
 
 def read_observed(path: Path, models: tuple[str, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -122,6 +133,7 @@ def _segments(m: np.ndarray) -> list[slice]:
     return [slice(a, b) for a, b in zip(np.r_[0, gap + 1], np.r_[gap + 1, len(m)], strict=True)]
 
 
+@styled
 def plot_limits(
     rows: list[dict[str, object]],
     out_base: Path,
@@ -133,13 +145,10 @@ def plot_limits(
     """Coupling upper limits vs mass (expected median, +-1 and +-2 sigma bands, observed when
     present, the upper edge of a long-lived island, published curves), one panel per model.
     Writes ``out_base``.png and .pdf."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     models = list(dict.fromkeys(str(r["model"]) for r in rows))
-    fig, axes = plt.subplots(1, len(models), figsize=(6.0 * len(models), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(8.0 * len(models), 6.4), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         rs = [r for r in rows if r["model"] == model]
         m = _col(rs, "mass_gev")
@@ -168,88 +177,157 @@ def plot_limits(
                 ax.plot(c["mass_gev"], c["coupling"], "-", lw=1.4, color="#c0392b", label=c["label"])
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"{round(cl * 100)}% CL upper limit on the coupling")
+        ax.set_ylabel(f"{round(cl * 100)}% CL upper limit on {_coupling_label(model)}")
         ax.set_title(f"{_model_label(model)}, {lumi_fb:g} fb$^{{-1}}$ (fastsim)", fontsize="medium")
         ax.legend(fontsize="small", loc="upper left")
     fig.tight_layout()
-    outs = []
-    for ext in ("png", "pdf"):
-        p = out_base.with_suffix(f".{ext}")
-        fig.savefig(p, dpi=130)
-        outs.append(p)
-    plt.close(fig)
-    return outs
+    return save_figure(fig, out_base.with_suffix(".png"))
 
 
 def write_hepdata(
     rows: list[dict[str, object]], out_dir: Path, search: Search, lumi_fb: float, cl: float
 ) -> Path:
-    """HEPData-style submission: ``submission.yaml`` and one table per model with the expected
-    (and observed) limits on sigma x BF (fb) and on the coupling, bands as asymmetric errors."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    docs: list[dict[str, object]] = [
-        {"comment": f"fastsim expected limits, {search.title} ({search.reference} selection)",
-         "additional_resources": []}
-    ]  # fmt: skip
+    """HEPData submission written with hepdata-lib: one table per model (``<model>_limits.yaml``)
+    with the expected (and observed) limits on sigma x BF (fb) and on the coupling vs the mass,
+    the +-1 and +-2 sigma bands as asymmetric errors, the reaction, sqrt(s), luminosity and CL as
+    qualifiers; ``submission.yaml`` beside them and the uploadable ``hepdata_submission.tar.gz``
+    next to ``out_dir``.  Validated by hepdata-validator (through hepdata-lib)."""
+    import contextlib
+
+    with warnings.catch_warnings():  # hepdata-lib imports hepdata-validator (jsonschema.RefResolver)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from hepdata_lib import Submission, Table, Uncertainty, Variable
+
+    out_dir = Path(out_dir).resolve()
     pct = f"{round(cl * 100)}%"
+    sub = Submission()
+    sub.comment = f"fastsim expected limits, {search.title} ({search.reference} selection)"
     for model in dict.fromkeys(str(r["model"]) for r in rows):
         rs = [r for r in rows if r["model"] == model]
-        quals = [
-            {"name": "RE", "value": search.channel},
-            {"name": "model", "value": model},
-            {"name": "SQRT(S)", "units": "GEV", "value": 10.58},
-            {"name": "LUMINOSITY", "units": "FB^-1", "value": lumi_fb},
-            {"name": "CL", "value": pct},
-        ]
-
-        def band(r: dict[str, object], base: str) -> dict[str, object]:
-            c = float(r[base])  # type: ignore[arg-type]
-            return {
-                "value": c,
-                "errors": [
-                    {"label": "1 sigma", "asymerror": {"minus": float(r[f"{base}_m1s"]) - c,  # type: ignore[arg-type]
-                                                       "plus": float(r[f"{base}_p1s"]) - c}},  # type: ignore[arg-type]
-                    {"label": "2 sigma", "asymerror": {"minus": float(r[f"{base}_m2s"]) - c,  # type: ignore[arg-type]
-                                                       "plus": float(r[f"{base}_p2s"]) - c}},  # type: ignore[arg-type]
-                ],
-            }  # fmt: skip
-
-        dep = [
-            {"header": {"name": f"expected {pct} CL upper limit on sigma x BF", "units": "FB"},
-             "qualifiers": quals, "values": [band(r, "xsec_bf_ul_fb_expected") for r in rs]},
-            {"header": {"name": f"expected {pct} CL upper limit on the coupling"},
-             "qualifiers": quals, "values": [band(r, "coupling_ul_expected") for r in rs]},
-        ]  # fmt: skip
-        if "xsec_bf_ul_fb_observed" in rs[0]:
-            for name, key, units in (("sigma x BF", "xsec_bf_ul_fb_observed", "FB"),
-                                     ("the coupling", "coupling_ul_observed", "")):  # fmt: skip
-                dep.append(
-                    {
-                        "header": {"name": f"observed {pct} CL upper limit on {name}", "units": units},
-                        "qualifiers": quals,
-                        "values": [{"value": float(r[key])} for r in rs],  # type: ignore[arg-type]
-                    }
-                )
-        table = {
-            "independent_variables": [
-                {"header": {"name": "M(X)", "units": "GEV"}, "values": [{"value": r["mass_gev"]} for r in rs]}
-            ],
-            "dependent_variables": dep,
-        }
-        fname = f"{model}_limits.yaml"
-        (out_dir / fname).write_text(yaml.safe_dump(table, sort_keys=False))
-        docs.append(
-            {
-                "name": f"Upper limits, {model}",
-                "description": f"Expected {pct} CL upper limits on sigma x BF and on the coupling vs the"
-                f" mass, {model} model, {search.title}, fastsim simulation.",
-                "keywords": [{"name": "observables", "values": ["SIG*BF", "COUPLING"]}],
-                "data_file": fname,
-            }
+        table = Table(f"{model} limits")
+        table.description = (
+            f"Expected {pct} CL upper limits on sigma x BF and on the coupling vs the mass, {model} model, "
+            f"{search.title}, fastsim simulation."
         )
-    sub = out_dir / "submission.yaml"
-    sub.write_text(yaml.safe_dump_all(docs, sort_keys=False))
-    return sub
+        table.location = "fastsim simulation"
+        table.keywords["observables"] = ["SIG*BF", "COUPLING"]
+        mass = Variable("M(X)", is_independent=True, is_binned=False, units="GEV")
+        mass.values = [float(r["mass_gev"]) for r in rs]  # type: ignore[arg-type]
+        table.add_variable(mass)
+
+        def dependent(
+            name: str, key: str, units: str, bands: bool, rs: list[dict[str, object]] = rs, model: str = model
+        ) -> Variable:
+            var = Variable(name, is_independent=False, is_binned=False, units=units)
+            var.values = [float(r[key]) for r in rs]  # type: ignore[arg-type]
+            for qname, value, qunits in (("RE", search.channel, ""), ("model", model, ""),
+                                         ("SQRT(S)", 10.58, "GEV"), ("LUMINOSITY", lumi_fb, "FB^-1"),
+                                         ("CL", pct, "")):  # fmt: skip
+                var.add_qualifier(qname, value, qunits)
+            if bands:
+                for label, lo, hi in (("1 sigma", "_m1s", "_p1s"), ("2 sigma", "_m2s", "_p2s")):
+                    unc = Uncertainty(label, is_symmetric=False)
+                    unc.values = [
+                        (float(r[key + lo]) - float(r[key]), float(r[key + hi]) - float(r[key]))  # type: ignore[arg-type]
+                        for r in rs
+                    ]
+                    var.add_uncertainty(unc)
+            return var
+
+        table.add_variable(
+            dependent(f"expected {pct} CL upper limit on sigma x BF", "xsec_bf_ul_fb_expected", "FB", True)
+        )
+        table.add_variable(
+            dependent(f"expected {pct} CL upper limit on the coupling", "coupling_ul_expected", "", True)
+        )
+        if "coupling_excl_max_expected" in rs[0]:
+            table.add_variable(
+                dependent(
+                    f"expected {pct} CL upper edge of the excluded couplings",
+                    "coupling_excl_max_expected",
+                    "",
+                    True,
+                )
+            )
+        if "xsec_bf_ul_fb_observed" in rs[0]:
+            table.add_variable(
+                dependent(
+                    f"observed {pct} CL upper limit on sigma x BF", "xsec_bf_ul_fb_observed", "FB", False
+                )
+            )
+            table.add_variable(
+                dependent(f"observed {pct} CL upper limit on the coupling", "coupling_ul_observed", "", False)
+            )
+        sub.add_table(table)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.chdir(out_dir.parent), warnings.catch_warnings():
+        # hepdata-lib writes its tarball into the working directory; its validator (hepdata-
+        # validator 0.3) uses jsonschema.RefResolver (deprecated in jsonschema >= 4.18) and leaves
+        # the table files open: collected here, under the same filter
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", ResourceWarning)
+        sub.create_files(str(out_dir), validate=True, remove_old=True)
+        gc.collect()
+        Path("submission.tar.gz").replace("hepdata_submission.tar.gz")
+    return out_dir / "submission.yaml"
+
+
+def workspace_for(row: dict[str, object], lumi_fb: float, region: Any, cl: float = 0.90) -> dict[str, Any]:
+    """The pyhf JSON workspace of one signal region (a row of limits.csv): one bin per mass
+    window, or one bin per category; signal = efficiency x L (events for sigma x BF = 1 fb, so
+    the parameter of interest ``mu`` is sigma x BF in fb), background with its uncertainty as
+    ``shapesys`` (the model of ``pyhf.simplemodels.uncorrelated_background``), observations =
+    the observed count where given, else the background (the Asimov data of the expected limit)."""
+    if isinstance(region, Categories):
+        names = list(region.names)
+        eff = [float(row[f"efficiency_{n}"]) for n in names]  # type: ignore[arg-type]
+        b = [float(row[f"background_{n}"]) for n in names]  # type: ignore[arg-type]
+        db = [float(row[f"background_err_{n}"]) for n in names]  # type: ignore[arg-type]
+        keep = [i for i, e in enumerate(eff) if e > 0]
+        eff, b, db = [eff[i] for i in keep], [b[i] for i in keep], [db[i] for i in keep]
+        obs = b
+    else:
+        eff = [float(row["efficiency"])]  # type: ignore[arg-type]
+        b = [float(row["background"])]  # type: ignore[arg-type]
+        db = [float(row["background_err"])]  # type: ignore[arg-type]
+        obs = [float(row["n_observed"])] if "n_observed" in row else b  # type: ignore[arg-type]
+    b = [max(x, 1e-9) for x in b]
+    db = [max(d, 1e-6 * x) for d, x in zip(db, b, strict=True)]
+    name = f"{row['model']}_m{float(row['mass_gev']):.6g}"  # type: ignore[arg-type]
+    return {
+        "version": "1.0.0",
+        "channels": [
+            {
+                "name": name,
+                "samples": [
+                    {"name": "signal", "data": [e * lumi_fb for e in eff],
+                     "modifiers": [{"name": "mu", "type": "normfactor", "data": None}]},
+                    {"name": "background", "data": b,
+                     "modifiers": [{"name": "uncorr_bkguncrt", "type": "shapesys", "data": db}]},
+                ],
+            }
+        ],
+        "observations": [{"name": name, "data": obs}],
+        "measurements": [
+            {"name": "sigma_bf_fb", "config": {"poi": "mu", "parameters": [
+                {"name": "mu", "bounds": [[0.0, 1e12]], "inits": [1.0]}]}}
+        ],
+    }  # fmt: skip
+
+
+def write_workspaces(rows: list[dict[str, object]], out_dir: Path, lumi_fb: float, region: Any) -> list[Path]:
+    """One pyhf workspace per signal region (mass window or set of categories) with non-zero
+    efficiency: ``<model>_m<mass>.json``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for r in rows:
+        if not float(r["efficiency"]) > 0:  # type: ignore[arg-type]
+            continue
+        ws = workspace_for(r, lumi_fb, region)
+        path = out_dir / f"{ws['channels'][0]['name']}.json"
+        path.write_text(json.dumps(ws, indent=1))
+        out.append(path)
+    return out
 
 
 def _write_csv(rows: list[dict[str, object]], path: Path) -> None:
@@ -282,6 +360,7 @@ def projection_table(
     return out
 
 
+@styled
 def plot_projections(
     rows: list[dict[str, object]],
     out: Path,
@@ -292,14 +371,11 @@ def plot_projections(
 ) -> Path:
     """Expected coupling limit vs mass, one line per luminosity, one panel per model; ``base``:
     the analysis's own rows at ``base_lumi``, drawn dashed for reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     models = list(dict.fromkeys(str(r["model"]) for r in rows))
     lumis = sorted({float(r["lumi_fb"]) for r in rows})  # type: ignore[arg-type]
-    fig, axes = plt.subplots(1, len(models), figsize=(6.0 * len(models), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(8.0 * len(models), 6.4), squeeze=False)
     colours = plt.cm.viridis(np.linspace(0.0, 0.85, len(lumis)))
     for ax, model in zip(axes[0], models, strict=True):
         for lumi, colour in zip(lumis, colours, strict=True):
@@ -322,12 +398,11 @@ def plot_projections(
                 ax.plot(m[s], _col(rs, "coupling_ul_expected")[s], "k--", lw=1.0, label=lab)
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"expected {round(cl * 100)}% CL upper limit on the coupling")
-        ax.set_title(f"{_model_label(model)}: luminosity projection (fastsim)", fontsize="medium")
+        ax.set_ylabel(f"expected {round(cl * 100)}% CL limit on {_coupling_label(model)}")
+        ax.set_title(f"{_model_label(model)}: projection (fastsim)", fontsize="medium")
         ax.legend(fontsize="small", loc="upper left")
     fig.tight_layout()
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 
@@ -340,10 +415,12 @@ def analyze(
     projections: list[float] | None = None,
     projection_syst: list[float] | None = None,
     compare: list[Path] | None = None,
+    workspaces: Path | None = None,
 ) -> Path:
     """Run search ``name`` on fastsim HDF5 ``files`` (signal and background, told apart by
     their ``/meta``) at luminosity ``lumi_fb`` (fb^-1); write limits.csv, limits.png/.pdf,
-    hepdata/, summary.json (and projections.csv/.png) into ``out_dir``.  Returns limits.csv."""
+    hepdata/, summary.json (and projections.csv/.png) into ``out_dir``, and with ``workspaces``
+    one pyhf JSON workspace per signal region there.  Returns limits.csv."""
     search: Search = SEARCHES[name]()
     if lumi_fb <= 0:
         raise ValueError(f"--lumi: luminosity must be > 0 fb^-1, got {lumi_fb}")
@@ -375,6 +452,8 @@ def analyze(
         "signal_points": sorted(f"{m}:{x:g}" for m, x in samples.signal),
         "files": [str(f) for f in files],
     }
+    if workspaces is not None:
+        summary["workspaces"] = len(write_workspaces(rows, Path(workspaces), lumi_fb, search.region))
     if projections:
         prow = projection_table(search, samples, [float(x) for x in projections], projection_syst)
         _write_csv(prow, out_dir / "projections.csv")

@@ -180,6 +180,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             projections=_floats(args.projections, "--projections"),
             projection_syst=_floats(args.projection_syst, "--projection-syst"),
             compare=[Path(c) for c in args.compare or []],
+            workspaces=Path(args.workspaces) if args.workspaces else None,
         )
     except (UnknownPlugin, ValueError, OSError) as exc:
         raise CardError(str(exc), file="fastsim analyze") from None
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--projection-syst",
         metavar="S1,S2,...",
         help="relative background systematic at each projected luminosity",
+    )
+    p.add_argument(
+        "--workspaces", metavar="DIR", help="write one pyhf JSON workspace per signal region into DIR"
     )
     p.add_argument(
         "--compare",

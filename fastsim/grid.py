@@ -339,14 +339,34 @@ def _write_summary(out: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(out / "grid.h5")
 
 
+def _grid_card(out_dir: Path) -> dict[str, Any] | None:
+    """The resolved card of the grid's first task file (for axis names), if there is one."""
+    import yaml
+
+    from fastsim.io import FileFormatError, open_events
+
+    files = sorted(out_dir.glob("task_*.h5"))
+    if not files:
+        return None
+    try:
+        with open_events(files[0]) as f:
+            return yaml.safe_load(f.meta.get("card", "")) or None
+    except (FileFormatError, OSError, yaml.YAMLError):
+        return None
+
+
+#: cells of an efficiency map with fewer effective events than this are hatched
+MIN_EFFECTIVE_EVENTS = 100.0
+
+
 def plot_efficiency_map(out_dir: str | Path, x: str, y: str, output: str | Path | None = None) -> Path:
     """Efficiency map of a finished grid: ``efficiency`` of ``grid.csv`` over two of its
-    parameter columns (e.g. ``particles.9900025.mass`` and ``particles.9900025.ctau``; a
-    lifetime axis is drawn logarithmically).  Writes a PNG (default ``DIR/efficiency_map.png``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    parameter columns (e.g. ``particles.9900025.mass`` and ``particles.9900025.ctau``).  Axis
+    names and units come from the card schema and the model registry, a lifetime (or any
+    quantity spanning decades) is drawn logarithmically, and cells whose lifetime-reweighted
+    sample has fewer than :data:`MIN_EFFECTIVE_EVENTS` effective events or a relative error
+    above 20% are hatched.  Writes PNG and PDF (default ``DIR/efficiency_map.png``)."""
+    from fastsim.plotting import axis_label, publication_style, save_figure
 
     out_dir = Path(out_dir)
     with (out_dir / "grid.csv").open() as fh:
@@ -355,37 +375,45 @@ def plot_efficiency_map(out_dir: str | Path, x: str, y: str, output: str | Path 
         known = ", ".join(rows[0]) if rows else "none"
         msg = f"{out_dir / 'grid.csv'}: columns {x!r} and {y!r} needed (have: {known})"
         raise CardError(msg)
+    card = _grid_card(out_dir)
     xs = np.array(sorted({float(r[x]) for r in rows}))
     ys = np.array(sorted({float(r[y]) for r in rows}))
     eff = np.full((len(ys), len(xs)), np.nan)
+    poor = np.zeros((len(ys), len(xs)), bool)
     for r in rows:
-        eff[np.searchsorted(ys, float(r[y])), np.searchsorted(xs, float(r[x]))] = float(r["efficiency"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    mesh = ax.pcolormesh(xs, ys, eff, shading="nearest", vmin=0.0, vmax=max(1e-9, float(np.nanmax(eff))))
-    fig.colorbar(mesh, ax=ax, label="efficiency")
-    if "ctau" in y:
-        ax.set_yscale("log")
-    if "ctau" in x:
-        ax.set_xscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    fig.tight_layout()
-    output = Path(output) if output else out_dir / "efficiency_map.png"
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
-    return output
+        i, j = np.searchsorted(ys, float(r[y])), np.searchsorted(xs, float(r[x]))
+        e, de = float(r["efficiency"]), float(r["efficiency_err"])
+        eff[i, j] = e
+        poor[i, j] = float(r["effective_events"]) < MIN_EFFECTIVE_EVENTS or (e > 0 and de / e > 0.2)
+    xlabel, xlog = axis_label(x, card, xs)
+    ylabel, ylog = axis_label(y, card, ys)
+    import matplotlib.pyplot as plt
+
+    with publication_style():
+        fig, ax = plt.subplots(figsize=(7.0, 5.4))
+        mesh = ax.pcolormesh(xs, ys, eff, shading="nearest", vmin=0.0, vmax=max(1e-9, float(np.nanmax(eff))))
+        fig.colorbar(mesh, ax=ax, label="efficiency")
+        if poor.any():
+            ax.pcolor(xs, ys, np.ma.masked_where(~poor, np.ones_like(eff)), shading="nearest", hatch="///",
+                      alpha=0.0, label=f"< {MIN_EFFECTIVE_EVENTS:g} effective events or > 20% error")  # fmt: skip
+            ax.legend(loc="upper right", fontsize="small")
+        ax.set_xscale("log" if xlog else "linear")
+        ax.set_yscale("log" if ylog else "linear")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        fig.tight_layout()
+        output = Path(output) if output else out_dir / "efficiency_map.png"
+        save_figure(fig, output)
+    return output.with_suffix(".png")
 
 
 def plot_limit_curves(
     out_dir: str | Path, x: str, curve: str | None = None, output: str | Path | None = None
 ) -> Path:
     """Upper limits on sigma x BR (fb, 90% CL, background-free) of a finished grid against the
-    column ``x`` (e.g. the lifetime), one curve per value of ``curve`` (e.g. the mass).  Writes a
-    PNG (default ``DIR/limits.png``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    column ``x`` (e.g. the lifetime), one curve per value of ``curve`` (e.g. the mass), with axis
+    names and units from the schemas.  Writes PNG and PDF (default ``DIR/limits.png``)."""
+    from fastsim.plotting import axis_label, publication_style, save_figure
 
     out_dir = Path(out_dir)
     with (out_dir / "grid.csv").open() as fh:
@@ -394,22 +422,26 @@ def plot_limit_curves(
     if not rows or any(c not in rows[0] for c in need):
         known = ", ".join(rows[0]) if rows else "none"
         raise CardError(f"{out_dir / 'grid.csv'}: columns {need} needed (have: {known})")
+    card = _grid_card(out_dir)
+    clabel = axis_label(curve, card)[0] if curve else ""
     groups: dict[str, list[tuple[float, float]]] = {}
     for r in rows:
-        key = f"{curve} = {float(r[curve]):g}" if curve else "limit"
+        key = f"{clabel} = {float(r[curve]):g}" if curve else "limit"
         groups.setdefault(key, []).append((float(r[x]), float(r["sigma_ul_fb_90cl_no_background"])))
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    for label, pts in groups.items():
-        pts.sort()
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=label)
-    ax.set_yscale("log")
-    if "ctau" in x:
-        ax.set_xscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel("90% CL upper limit on sigma x BR [fb] (no background)")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    output = Path(output) if output else out_dir / "limits.png"
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
-    return output
+    xlabel, xlog = axis_label(x, card, [float(r[x]) for r in rows])
+    import matplotlib.pyplot as plt
+
+    with publication_style():
+        fig, ax = plt.subplots(figsize=(7.0, 5.4))
+        for label, pts in groups.items():
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-", label=label)
+        ax.set_yscale("log")
+        ax.set_xscale("log" if xlog else "linear")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(r"90% CL upper limit on $\sigma \times$ BR [fb] (no background)")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        output = Path(output) if output else out_dir / "limits.png"
+        save_figure(fig, output)
+    return output.with_suffix(".png")

@@ -289,13 +289,89 @@ class EventFile:
         for start in range(0, self.n_events, size):
             yield self.read_events(start, start + size)
 
-    def to_awkward(self, collection: str) -> Any:
-        """The collection as an awkward array of records (needs ``awkward``)."""
+    def _range(self, chunk: EventBatch | slice | tuple[int, int] | None) -> tuple[int, int]:
+        if chunk is None:
+            return 0, self.n_events
+        if isinstance(chunk, slice):
+            start, stop, step = chunk.indices(self.n_events)
+            if step != 1:
+                msg = "event ranges take no step"
+                raise ValueError(msg)
+            return start, max(start, stop)
+        start, stop = chunk
+        return int(start), min(int(stop), self.n_events)
+
+    def arrays(self, collection: str, chunk: EventBatch | slice | tuple[int, int] | None = None) -> Any:
+        """A collection as an awkward array: one list per event, one record per item.
+
+        ``collection`` is a collection name (``mc``, ``tracks``, ``clusters``, ``candidates``
+        ... see :attr:`collections`), or ``"events"`` for the per-event fields (one record per
+        event, no lists).  ``chunk`` chooses the events: ``None`` the whole file, a ``slice``
+        or ``(start, stop)`` pair an event range, or an :class:`~fastsim.events.EventBatch`
+        from :meth:`iter_chunks` (converted as it is, without reading the file again), which
+        is how to stream with awkward::
+
+            for batch in f.iter_chunks(100_000):
+                tracks = f.arrays("tracks", batch)
+                muons = tracks[tracks.pid_mu > 0.5]
+
+        Fields are the HDF5 datasets (units: GeV, cm, ns).  Needs ``awkward``.
+        """
         import awkward as ak
 
-        col = self.read(collection)
-        content = ak.zip({k: v for k, v in col.fields.items()}, depth_limit=1)
+        if isinstance(chunk, EventBatch):
+            if collection == "events":
+                return ak.zip(dict(chunk.events), depth_limit=1)
+            col = chunk.collections[collection]
+        else:
+            start, stop = self._range(chunk)
+            if collection == "events":
+                return ak.zip(self._events(start, stop), depth_limit=1)
+            if collection not in self.collections:
+                raise KeyError(f"no collection {collection!r} in {self.path} (it has {self.collections})")
+            col = self.read(collection, start, stop)
+        content = ak.zip(dict(col.fields), depth_limit=1)
         return ak.unflatten(content, col.counts())
+
+    def to_awkward(self, collection: str) -> Any:
+        """Alias of :meth:`arrays` for the whole file (kept for older code)."""
+        return self.arrays(collection)
+
+    def _events(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        return {k: self._read(ds, start, stop) for k, ds in self._file.get("events", {}).items()}
+
+    def to_pandas(self, chunk: EventBatch | slice | tuple[int, int] | None = None) -> Any:
+        """The per-event fields (``/events``) as a pandas DataFrame, one row per event.
+
+        Columns: every per-event field (``weight``, ``process_id``, trigger bits, ``reco_*``
+        ...) plus ``process``, the process name (categorical, from the ``/meta`` processes'
+        ``id`` -> ``name``; missing for ids the metadata does not name).  The index is the
+        event number in the file (``event``; counted from 0 within an
+        :class:`~fastsim.events.EventBatch`).  ``chunk`` chooses the events as in :meth:`arrays`.
+        Units: GeV, cm, ns.  Needs ``pandas``.
+        """
+        import pandas as pd
+
+        if isinstance(chunk, EventBatch):
+            events, start = dict(chunk.events), 0
+        else:
+            start, stop = self._range(chunk)
+            events = self._events(start, stop)
+        n = len(next(iter(events.values()))) if events else 0
+        df = pd.DataFrame(events, index=pd.RangeIndex(start, start + n, name="event"))
+        if "process_id" in events:
+            procs = self.meta.get("processes", [])
+            ids = np.array([int(p["id"]) for p in procs], dtype=np.int64)
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            names = [str(procs[i]["name"]) for i in order]
+            pid = events["process_id"].astype(np.int64)
+            pos = np.searchsorted(ids, pid) if len(ids) else np.zeros(n, np.int64)
+            pos = np.minimum(pos, max(len(ids) - 1, 0))
+            known = (ids[pos] == pid) if len(ids) else np.zeros(n, bool)
+            codes = np.where(known, pos, -1)
+            df["process"] = pd.Categorical.from_codes(codes, categories=names)
+        return df
 
     def summary(self) -> dict[str, Any]:
         """What the file holds, as a JSON-friendly dict (used by ``fastsim info``)."""

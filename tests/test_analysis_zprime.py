@@ -4,6 +4,8 @@ backgrounds, analyze() outputs."""
 from __future__ import annotations
 
 import csv
+import gc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +74,19 @@ def test_analyze_outputs_and_coupling_scaling(sample: Path, tmp_path: Path) -> N
     assert table["independent_variables"][0]["header"]["units"] == "GEV"
     assert len(table["dependent_variables"][0]["values"]) == sum(r["model"] == "zprime" for r in rows)
     assert list(yaml.safe_load_all((out.parent / "hepdata" / "submission.yaml").read_text()))
+    # written by hepdata-lib; valid for HEPData (hepdata-validator, the schema HEPData itself uses)
+    from hepdata_validator.full_submission_validator import FullSubmissionValidator
+
+    validator = FullSubmissionValidator()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # jsonschema.RefResolver, used by the validator
+        warnings.simplefilter("ignore", ResourceWarning)  # the validator leaves files open
+        valid = validator.validate(directory=str(out.parent / "hepdata"))
+        gc.collect()
+    assert valid, validator.get_messages()
+    assert (out.parent / "hepdata_submission.tar.gz").stat().st_size > 500
+    band = table["dependent_variables"][0]["values"][0]["errors"]
+    assert [e["label"] for e in band] == ["1 sigma", "2 sigma"] and band[0]["asymerror"]["minus"] < 0
     assert set(read_observed(obs, ZPrime4Mu.models)) == set(ZPrime4Mu.models)  # rows without a model: all
 
 

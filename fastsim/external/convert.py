@@ -7,6 +7,10 @@
   events are kept in the file's frame and units are converted only.
 * ``IN.h5 -> OUT.hepmc3 | OUT.hepmc``: HepMC3 ASCII export; ``IN.h5 -> OUT.lheh5``:
   LHEH5 export (:mod:`fastsim.external.export`).
+* ``IN.h5 -> OUT.root``: ROOT ntuple written with uproot, a TTree ``events`` with every
+  per-event field as a flat branch and every collection (generator record, tracks, clusters,
+  ... candidates) as jagged ``<collection>_<name>`` branches with basf2-like names, plus the
+  file's metadata as the JSON string ``meta`` (:mod:`fastsim.external.root`).
 
 Outputs are written under ``OUT.part`` and renamed when complete.  Errors in the input
 raise :class:`fastsim.io.FileFormatError` naming the file and the event or line.
@@ -65,7 +69,11 @@ def convert(input: Path, output: Path, card: Path | None = None) -> Path:
             return write_lheh5(input, output)
         if ".hepmc" in out_name:
             return write_hepmc3(input, output)
-        raise FileFormatError(output, "a fastsim file converts to .hepmc3 / .hepmc or .lheh5")
+        if out_name.endswith(".root"):
+            from fastsim.external.root import write_root
+
+            return write_root(input, output)
+        raise FileFormatError(output, "a fastsim file converts to .hepmc3 / .hepmc, .lheh5 or .root")
     if not out_name.endswith((".h5", ".hdf5")):
         raise FileFormatError(output, f"a {kind} file converts to a fastsim .h5 file")
     return _to_fastsim(input, output, kind, card)

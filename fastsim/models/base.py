@@ -70,6 +70,7 @@ class Model:
 
     name: ClassVar[str]
     title: ClassVar[str]  # one line: what the model is
+    label: ClassVar[str] = ""  # the model in matplotlib mathtext, for plots (default: the title)
     coupling_label: ClassVar[str]  # the coupling in matplotlib mathtext, e.g. "$g'$"
     particle: ClassVar[NewParticle]
     parameters: ClassVar[dict[str, Field]]

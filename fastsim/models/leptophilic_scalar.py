@@ -40,6 +40,7 @@ class LeptophilicScalar(Model):
     name = "leptophilic_scalar"
     title = "leptophilic scalar phi_L (Yukawa couplings xi m_l / v to the charged leptons)"
     coupling_label = r"$\xi$"
+    label = r"leptophilic scalar $\phi_L$"
     particle = NewParticle(9900026, "phi_L", spin=0.0)
     parameters: ClassVar[dict[str, Field]] = {
         "mass": Field(float, doc="phi_L mass", unit="GeV", min=0.0, min_exclusive=True),

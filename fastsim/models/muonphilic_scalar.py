@@ -46,6 +46,7 @@ class MuonphilicScalar(Model):
     name = "muonphilic_scalar"
     title = "muonphilic scalar S (Yukawa coupling g_S to muons only)"
     coupling_label = "$g_S$"
+    label = "muonphilic scalar $S$"
     particle = NewParticle(9900025, "S", spin=0.0)
     parameters: ClassVar[dict[str, Field]] = {
         "mass": Field(float, doc="S mass", unit="GeV", min=0.0, min_exclusive=True),

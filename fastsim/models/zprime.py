@@ -34,6 +34,7 @@ class ZPrime(Model):
     name = "zprime"
     title = "L_mu - L_tau Z' (vector coupled to muon minus tau lepton number)"
     coupling_label = "$g'$"
+    label = r"$L_\mu - L_\tau$ $Z'$"
     particle = NewParticle(9900023, "Z'", spin=1.0)
     parameters: ClassVar[dict[str, Field]] = {
         "mass": Field(float, doc="Z' mass", unit="GeV", min=0.0, min_exclusive=True),

@@ -433,7 +433,8 @@ def analyze(
     obs = read_observed(observed, search.models) if observed is not None else None
     samples = load_samples(search, [Path(f) for f in files], lumi_fb)
     if not samples.signal:
-        raise ValueError(f"no signal process of the models {', '.join(search.models)} in the given files")
+        names = ", ".join(Path(f).name for f in files)
+        raise ValueError(f"no signal process of the models {', '.join(search.models)} in {names}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = search.statistics

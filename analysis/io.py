@@ -63,7 +63,11 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
         particles = {}
     out = []
     for p in procs:
+        if not isinstance(p, dict) or not {"id", "name", "generator", "sigma_nb", "n_events"} <= set(p):
+            raise ValueError(f"{path}: /meta processes lack id, name, generator, sigma_nb or n_events")
         model = p.get("model", {}) or {}
+        if not isinstance(model, dict):
+            raise ValueError(f"{path}: /meta process {p['name']!r} has a malformed model description")  # noqa: TRY004
         kind = str(model.get("signal_model") or "background")
         kind = ALIASES.get(kind, kind)
         if kind != "background" and kind not in MODELS:

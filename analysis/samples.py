@@ -116,60 +116,71 @@ def load_samples(search: Search, files: list[Path], lumi_fb: float, chunk_size: 
     bo: list[np.ndarray] = []
     bw: list[np.ndarray] = []
     for path in files:
-        procs = {p.process_id: p for p in read_processes(path)}
-        ids = set(search.signal_ids) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}
-        signal_ids = tuple(sorted(ids))
-        n_pid = max(procs) + 1
-        sw = np.zeros(n_pid)
-        sw2 = np.zeros(n_pid)
-        per: dict[int, dict[str, list[np.ndarray]]] = {i: {"o": [], "w": [], "t": [], "l": []} for i in procs}
-        llp = {
-            i: (ctau_grid(p.ctau_mixture), np.asarray(p.ctau_mixture))
-            for i, p in procs.items()
-            if p.model in search.models and p.ctau_mixture and p.x_pdg
-        }
-        life_tot = {i: np.zeros((2, len(g))) for i, (g, _) in llp.items()}
-        for batch in iter_batches(path, chunk_size):
-            w = batch.events["weight"].astype(np.float64)
-            pid = batch.events["process_id"].astype(np.int64)
-            sw += np.bincount(pid, w, n_pid)
-            sw2 += np.bincount(pid, w * w, n_pid)
-            sel = search.select(batch, signal_ids)
-            spid = pid[sel.index]
-            lw = {i: _lifetime_weights(batch, procs[i].x_pdg, g, mix) for i, (g, mix) in llp.items()}
-            for i in procs:
-                m = spid == i
-                per[i]["o"].append(sel.observable[m])
-                per[i]["w"].append(w[sel.index][m])
-                per[i]["t"].append(sel.truth[m])
-                if i in llp:
-                    mine = pid == i
-                    wl = lw[i][mine] * w[mine, None]
-                    life_tot[i][0] += wl.sum(axis=0)
-                    life_tot[i][1] += (wl * wl).sum(axis=0)
-                    per[i]["l"].append(lw[i][sel.index][m])
-        k = max((o.shape[1] for d in per.values() for o in d["o"] if o.ndim == 2), default=1)
-        for i, p in procs.items():
-            obs = np.concatenate(per[i]["o"]) if per[i]["o"] else np.zeros((0, k))
-            wsel = np.concatenate(per[i]["w"]) if per[i]["w"] else np.zeros(0)
-            if p.is_signal and p.model in search.models:
-                key = (p.model, round(p.mass_gev, 6))
-                if key in out.signal:
-                    raise ValueError(f"{path}: signal point {key} appears twice")
-                point = SignalPoint(p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"]))
-                if i in llp:
-                    point.ctau = llp[i][0]
-                    point.life_w = np.concatenate(per[i]["l"])
-                    point.sw_ctau, point.sw2_ctau = life_tot[i]
-                out.signal[key] = point
-            elif not p.is_signal:
-                scale = p.sigma_nb * lumi_fb * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
-                bo.append(obs)
-                bw.append(wsel * scale)
-                out.bkg_processes.append(p)
-                out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
-                    (wsel * scale).sum()
-                )
+        try:
+            procs = {p.process_id: p for p in read_processes(path)}
+            if not procs or min(procs) < 0:
+                raise ValueError(f"{path}: no processes (or a negative process id) in /meta")
+            ids = set(search.signal_ids) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}
+            signal_ids = tuple(sorted(ids))
+            n_pid = max(procs) + 1
+            sw = np.zeros(n_pid)
+            sw2 = np.zeros(n_pid)
+            per: dict[int, dict[str, list[np.ndarray]]] = {
+                i: {"o": [], "w": [], "t": [], "l": []} for i in procs
+            }
+            llp = {
+                i: (ctau_grid(p.ctau_mixture), np.asarray(p.ctau_mixture))
+                for i, p in procs.items()
+                if p.model in search.models and p.ctau_mixture and p.x_pdg
+            }
+            life_tot = {i: np.zeros((2, len(g))) for i, (g, _) in llp.items()}
+            for batch in iter_batches(path, chunk_size):
+                w = batch.events["weight"].astype(np.float64)
+                pid = batch.events["process_id"].astype(np.int64)
+                if len(pid) and (pid.min() < 0 or pid.max() >= n_pid):
+                    raise ValueError(f"{path}: /events/process_id names a process that /meta does not list")
+                sw += np.bincount(pid, w, n_pid)
+                sw2 += np.bincount(pid, w * w, n_pid)
+                sel = search.select(batch, signal_ids)
+                spid = pid[sel.index]
+                lw = {i: _lifetime_weights(batch, procs[i].x_pdg, g, mix) for i, (g, mix) in llp.items()}
+                for i in procs:
+                    m = spid == i
+                    per[i]["o"].append(sel.observable[m])
+                    per[i]["w"].append(w[sel.index][m])
+                    per[i]["t"].append(sel.truth[m])
+                    if i in llp:
+                        mine = pid == i
+                        wl = lw[i][mine] * w[mine, None]
+                        life_tot[i][0] += wl.sum(axis=0)
+                        life_tot[i][1] += (wl * wl).sum(axis=0)
+                        per[i]["l"].append(lw[i][sel.index][m])
+            k = max((o.shape[1] for d in per.values() for o in d["o"] if o.ndim == 2), default=1)
+            for i, p in procs.items():
+                obs = np.concatenate(per[i]["o"]) if per[i]["o"] else np.zeros((0, k))
+                wsel = np.concatenate(per[i]["w"]) if per[i]["w"] else np.zeros(0)
+                if p.is_signal and p.model in search.models:
+                    key = (p.model, round(p.mass_gev, 6))
+                    if key in out.signal:
+                        raise ValueError(f"{path}: signal point {key} appears twice")
+                    point = SignalPoint(
+                        p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"])
+                    )
+                    if i in llp:
+                        point.ctau = llp[i][0]
+                        point.life_w = np.concatenate(per[i]["l"])
+                        point.sw_ctau, point.sw2_ctau = life_tot[i]
+                    out.signal[key] = point
+                elif not p.is_signal:
+                    scale = p.sigma_nb * lumi_fb * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
+                    bo.append(obs)
+                    bw.append(wsel * scale)
+                    out.bkg_processes.append(p)
+                    out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
+                        (wsel * scale).sum()
+                    )
+        except (KeyError, IndexError) as exc:  # a field or collection the file lacks
+            raise ValueError(f"{path}: missing or malformed field ({exc})") from None
     if bo:
         out.bkg_observable = np.concatenate(bo)
         out.bkg_yield = np.concatenate(bw)

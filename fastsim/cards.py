@@ -46,9 +46,11 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CardError(f"cannot read card: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise CardError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
@@ -74,8 +76,11 @@ def builtin_cards_dir() -> Path:
 
 def _resolve_include(name: str, base: Path) -> Path:
     for candidate in (base / name, builtin_cards_dir() / name):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except (OSError, ValueError):  # a name the file system cannot take (too long, NUL byte)
+            continue
     raise FileNotFoundError(name)
 
 

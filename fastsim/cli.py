@@ -89,7 +89,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"data set {info.get('dataset', '?')}, L = {info.get('luminosity_fb', 0):g} fb^-1, seed {info.get('seed')}"
     )
     beams = info.get("beams", {})
-    if beams:
+    if {"e_her_gev", "e_ler_gev", "sqrt_s_gev"} <= set(beams):
         print(
             f"beams: e- {beams['e_her_gev']:g} GeV, e+ {beams['e_ler_gev']:g} GeV, "
             f"sqrt(s) = {beams['sqrt_s_gev']:.4f} GeV"
@@ -97,7 +97,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     for p in info.get("processes", []):
         print(
             f"  process {p['id']} {p['name']} ({p['generator']}): sigma = {p['sigma_nb']:.6g} +- "
-            f"{p['sigma_err_nb']:.2g} nb, {p['n_events']} events"
+            f"{float(p.get('sigma_err_nb', 0.0) or 0.0):.2g} nb, {p['n_events']} events"
         )
     print("per-event fields: " + ", ".join(info["event_fields"]))
     for name, c in info["collections"].items():

@@ -48,7 +48,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -344,12 +343,64 @@ def _cache_dir() -> Path:
     return Path(base) / "fastsim"
 
 
+def save_table_npz(table: DecayTable, path: Path) -> None:
+    """Write a decay table as a NumPy ``.npz`` of plain arrays (no pickled objects): the compact
+    state of :meth:`DecayTable.__getstate__`, model names and dropped fractions as arrays.
+    Matrix-element hooks (Python callables) are not stored; a table with hooks raises."""
+    state = table.__getstate__()
+    if state["hooks"]:
+        raise ValueError("a decay table with matrix-element hooks cannot be stored as plain arrays")
+    dropped = sorted(state["dropped"].items())
+    with path.open("wb") as fh:
+        np.savez(
+            fh,
+            parents=state["parents"],
+            n_modes=state["n_modes"],
+            br=state["br"],
+            k=state["k"],
+            daughters=state["daughters"],
+            model=state["model"],
+            model_names=np.array(state["model_names"], dtype=np.str_),
+            dropped_ids=np.array([d for d, _ in dropped], np.int64),
+            dropped_fraction=np.array([f for _, f in dropped], np.float64),
+        )
+
+
+def load_table_npz(path: Path) -> DecayTable:
+    """Read a table written by :func:`save_table_npz`.  ``allow_pickle=False``: a planted file
+    can at worst fail to load (ValueError / KeyError / OSError), never execute code."""
+    with np.load(path, allow_pickle=False) as z:
+        state = {
+            "parents": z["parents"].astype(np.int64),
+            "n_modes": z["n_modes"].astype(np.int32),
+            "br": z["br"].astype(np.float64),
+            "k": z["k"].astype(np.int8),
+            "daughters": z["daughters"].astype(np.int64),
+            "model": z["model"].astype(np.int16),
+            "model_names": [str(x) for x in z["model_names"]],
+            "hooks": {},
+            "dropped": dict(zip(z["dropped_ids"].tolist(), z["dropped_fraction"].tolist(), strict=True)),
+        }
+    n_modes = int(state["n_modes"].sum())
+    if (
+        not (len(state["br"]) == len(state["k"]) == len(state["model"]) == n_modes)
+        or int(state["k"].astype(np.int64).sum()) != len(state["daughters"])
+        or (n_modes and int(state["model"].max()) >= len(state["model_names"]))
+    ):
+        raise ValueError(f"{path}: inconsistent decay-table cache")
+    table = DecayTable()
+    table.__setstate__(state)
+    return table
+
+
 @functools.lru_cache(maxsize=8)
 def _load_dec(path: str, mtime_ns: int, size: int, extra: tuple[tuple[str, int], ...]) -> DecayTable:
     """The parsed table, from the per-user disk cache when the same file (path, size, mtime),
     names, fastsim, decaylanguage and particle versions were parsed before (parsing takes ~2 s,
-    loading the pickle ~0.1 s; every worker process of a run or grid benefits).  The cache is
-    written atomically; an unreadable entry is parsed again."""
+    loading the cache ~0.1 s; every worker process of a run or grid benefits).  The cache is a
+    NumPy ``.npz`` of plain arrays read with ``allow_pickle=False`` (:func:`load_table_npz`), so
+    a file planted in the cache directory cannot execute code; it is written atomically, and an
+    unreadable or inconsistent entry is parsed again."""
     import decaylanguage
     import particle
 
@@ -358,23 +409,19 @@ def _load_dec(path: str, mtime_ns: int, size: int, extra: tuple[tuple[str, int],
     key = repr(
         (path, mtime_ns, size, extra, fastsim.__version__, decaylanguage.__version__, particle.__version__)
     )
-    entry = _cache_dir() / f"dec_{hashlib.sha256(key.encode()).hexdigest()[:24]}.pkl"
+    entry = _cache_dir() / f"dec_{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
     try:
-        with entry.open("rb") as fh:
-            table = pickle.load(fh)
-        if isinstance(table, DecayTable):
-            return table
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+        return load_table_npz(entry)
+    except (OSError, ValueError, KeyError, EOFError):
         pass
     table = _parse_dec_cached(path, mtime_ns, extra)
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_suffix(f".{os.getpid()}.part")
-        with tmp.open("wb") as fh:
-            pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        save_table_npz(table, tmp)
         tmp.replace(entry)
-    except OSError:
-        pass  # a read-only home: parse every time
+    except (OSError, ValueError):
+        pass  # a read-only home (or hooks): parse every time
     return table
 
 

@@ -187,6 +187,14 @@ class EventFileWriter:
 
 
 # ---------------------------------------------------------------------- reading
+#: what h5py raises on damaged files (bad checksums, truncated objects, unreadable types)
+_CORRUPT = (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError)
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's message on one line, at most 160 characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 class EventFile:
@@ -198,21 +206,29 @@ class EventFile:
             raise FileFormatError(path, "no such file")
         try:
             self._file = h5py.File(self.path, "r")
-        except OSError as exc:
-            raise FileFormatError(path, f"not a readable HDF5 file ({exc})") from None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise FileFormatError(path, f"not a readable HDF5 file ({_short(exc)})") from None
         try:
-            meta = self._file["meta"].attrs
-            version = str(meta["schema_version"])
-        except KeyError:
+            self._open()
+        except FileFormatError:
             self._file.close()
-            raise FileFormatError(path, "not a fastsim event file (no /meta schema_version)") from None
+            raise
+        except _CORRUPT as exc:  # h5py on damaged metadata: checksums, truncated objects, wrong types
+            self._file.close()
+            raise FileFormatError(path, f"corrupt file ({_short(exc)})") from None
+
+    def _open(self) -> None:
+        path = self.path
+        meta_group = self._file.get("meta")
+        if not isinstance(meta_group, h5py.Group) or "schema_version" not in meta_group.attrs:
+            raise FileFormatError(path, "not a fastsim event file (no /meta schema_version)")
+        meta = meta_group.attrs
+        version = str(meta["schema_version"])
         if version.split(".", maxsplit=1)[0] not in _READABLE_MAJOR:
-            self._file.close()
             raise FileFormatError(
                 path, f"schema version {version} is not readable by this fastsim (reads {SCHEMA_VERSION})"
             )
         if not bool(meta.get("complete", False)):
-            self._file.close()
             raise FileFormatError(path, "file is incomplete")
         self.meta: dict[str, Any] = {}
         for key, value in meta.items():
@@ -221,29 +237,68 @@ class EventFile:
                 with contextlib.suppress(ValueError):
                     v = json.loads(v)
             self.meta[key] = v
-        self.n_events = int(self.meta["n_events"])
+        try:
+            self.n_events = int(self.meta["n_events"])
+        except (KeyError, TypeError, ValueError):
+            raise FileFormatError(path, "/meta n_events is missing or not an integer") from None
+        if self.n_events < 0:
+            raise FileFormatError(path, f"/meta n_events is negative ({self.n_events})")
+        self._check_meta()
         self._check_consistency()
 
+    def _check_meta(self) -> None:
+        """The decoded ``/meta`` attributes have the types readers rely on."""
+
+        def number(x: object) -> bool:
+            return isinstance(x, int | float) and not isinstance(x, bool)
+
+        procs = self.meta.get("processes", [])
+        need = {"id": int, "name": str, "generator": str, "sigma_nb": float, "n_events": int}
+        if not isinstance(procs, list) or not all(
+            isinstance(q, dict)
+            and all(
+                k in q and (number(q[k]) if t is not str else isinstance(q[k], str)) for k, t in need.items()
+            )
+            for q in procs
+        ):
+            raise FileFormatError(self.path, "/meta processes is not a list of processes (id, name, generator, "
+                                  "sigma_nb, n_events)")  # fmt: skip
+        beams = self.meta.get("beams", {})
+        if not isinstance(beams, dict) or not all(
+            number(v) or (isinstance(v, list) and all(number(x) for x in v)) for v in beams.values()
+        ):
+            raise FileFormatError(self.path, "/meta beams is not a mapping of numbers")
+        for key in ("luminosity_fb", "seed", "chunk_size"):
+            if key in self.meta and not number(self.meta[key]):
+                raise FileFormatError(self.path, f"/meta {key} is not a number")
+
     def _check_consistency(self) -> None:
-        try:
-            for name in self.collections:
-                g = self._file[name]
-                off = g["offsets"]
-                if off.shape[0] != self.n_events + 1:
-                    raise FileFormatError(
-                        self.path, f"/{name}/offsets has {off.shape[0]} entries, expected {self.n_events + 1}"
-                    )
-                n_items = int(off[-1])
-                for fname, ds in g.items():
-                    if fname != "offsets" and ds.shape[0] != n_items:
-                        raise FileFormatError(
-                            self.path, f"/{name}/{fname} has {ds.shape[0]} entries, expected {n_items}"
-                        )
-            for fname, ds in self._file.get("events", {}).items():
-                if ds.shape[0] != self.n_events:
-                    raise FileFormatError(self.path, f"/events/{fname} has {ds.shape[0]} entries")
-        except (OSError, KeyError) as exc:
-            raise FileFormatError(self.path, f"corrupt file ({exc})") from None
+        """Shapes, offsets and types agree with ``n_events``: offsets start at 0 and never
+        decrease, every field of a collection has ``offsets[-1]`` entries, every per-event field
+        ``n_events``, every dataset is one-dimensional and numeric."""
+
+        def field(ds: object, where: str, length: int) -> None:
+            if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "biuf":
+                raise FileFormatError(self.path, f"{where} is not a one-dimensional numeric dataset")
+            if ds.shape[0] != length:
+                raise FileFormatError(self.path, f"{where} has {ds.shape[0]} entries, expected {length}")
+
+        events = self._file.get("events")
+        if events is not None and not isinstance(events, h5py.Group):
+            raise FileFormatError(self.path, "/events is not a group")
+        for fname, ds in events.items() if events is not None else []:
+            field(ds, f"/events/{fname}", self.n_events)
+        for name in self.collections:
+            g = self._file[name]
+            off_ds = g["offsets"]
+            field(off_ds, f"/{name}/offsets", self.n_events + 1)
+            off = off_ds[()]
+            if off.dtype.kind not in "iu" or off[0] != 0 or np.any(np.diff(off) < 0):
+                raise FileFormatError(self.path, f"/{name}/offsets do not start at 0 and rise")
+            n_items = int(off[-1])
+            for fname, ds in g.items():
+                if fname != "offsets":
+                    field(ds, f"/{name}/{fname}", n_items)
 
     def __enter__(self) -> Self:
         return self
@@ -265,8 +320,8 @@ class EventFile:
     def _read(self, ds: h5py.Dataset, a: int, b: int) -> np.ndarray:
         try:
             return ds[a:b]
-        except OSError as exc:
-            raise FileFormatError(self.path, f"corrupt dataset {ds.name} ({exc})") from None
+        except _CORRUPT as exc:
+            raise FileFormatError(self.path, f"corrupt dataset {ds.name} ({_short(exc)})") from None
 
     def read(self, collection: str, start: int = 0, stop: int | None = None) -> Collection:
         """Events ``start:stop`` of one collection."""

@@ -57,6 +57,8 @@ class Registry(Mapping[str, Any]):
         self._loaded.pop(name, None)
 
     def __getitem__(self, name: str) -> Any:
+        if not isinstance(name, str) or name not in self._entries:
+            raise UnknownPlugin(self.kind, name, list(self._entries))
         if name in self._loaded:
             return self._loaded[name]
         if name not in self._entries:
@@ -70,7 +72,7 @@ class Registry(Mapping[str, Any]):
         return obj
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return isinstance(name, str) and name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

@@ -26,7 +26,21 @@ def write(path: Path, batches: list[EventBatch]) -> None:
     w = EventFileWriter(path, identity="card-text")
     for b in batches:
         w.append(b, [b.n_events])
-    w.finalize({"seed": 1, "processes": [{"name": "x", "sigma_nb": 1.5, "sigma_err_nb": 0.1}]})
+    w.finalize(
+        {
+            "seed": 1,
+            "processes": [
+                {
+                    "id": 0,
+                    "name": "x",
+                    "generator": "ee_mumu",
+                    "sigma_nb": 1.5,
+                    "sigma_err_nb": 0.1,
+                    "n_events": 3,
+                }
+            ],
+        }
+    )
 
 
 def test_round_trip_and_chunks(tmp_path: Path) -> None:

@@ -45,8 +45,10 @@ def input_kind(path: Path) -> str:
         try:
             with h5py.File(path, "r") as f:
                 return "fastsim" if "meta" in f else "lheh5"
-        except OSError as exc:
-            raise FileFormatError(path, f"not a readable HDF5 file ({exc})") from None
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:  # h5py on damaged files
+            raise FileFormatError(
+                path, f"not a readable HDF5 file ({' '.join(str(exc).split())[:160]})"
+            ) from None
     if name.endswith((".lhe", ".lhe.gz", ".lhef")):
         return "lhe"
     if any(name.endswith(s) for s in _HEPMC_SUFFIXES) or ".hepmc" in name:

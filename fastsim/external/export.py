@@ -33,7 +33,7 @@ import numpy as np
 
 from fastsim.constants import C_CM_PER_NS
 from fastsim.external.lheh5 import EVENT_COLUMNS, PARTICLE_COLUMNS
-from fastsim.io import open_events
+from fastsim.io import FileFormatError, open_events
 
 __all__ = ["write_hepmc3", "write_lheh5"]
 
@@ -93,6 +93,9 @@ def write_hepmc3(source: str | Path, output: str | Path, precision: int = 17) ->
                         evt.cross_section = xs
                         out.write(evt)
                         number += 1
+        except (KeyError, ValueError, TypeError) as exc:  # a field the file lacks, or of a wrong type
+            tmp.unlink(missing_ok=True)
+            raise FileFormatError(source, f"cannot export: missing or malformed field ({exc})") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -199,6 +202,9 @@ def write_lheh5(source: str | Path, output: str | Path) -> Path:
                 ]
                 _table(out, "procInfo", _PR_COLS, np.array(rows, np.float64), False)
                 out.create_dataset("version", data=np.array([2, 0, 0]))
+        except (KeyError, ValueError, TypeError) as exc:  # a field the file lacks, or of a wrong type
+            tmp.unlink(missing_ok=True)
+            raise FileFormatError(source, f"cannot export: missing or malformed field ({exc})") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -20,6 +20,8 @@ from fastsim.schema import CardError
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+#: the output could not be written (disk full, read-only, locked by another run)
+EXIT_OUTPUT = 1
 
 
 def _parse_set(items: list[str]) -> dict[str, Any]:
@@ -337,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fastsim.io import FileFormatError
+    from fastsim.io import FileFormatError, OutputError
 
     args = build_parser().parse_args(argv)
     try:
@@ -348,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileFormatError as exc:
         print(f"fastsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OutputError as exc:  # another run holds the output, or the disk refuses it
+        print(f"fastsim: error: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
         print("fastsim: interrupted (use --resume to continue)", file=sys.stderr)
         return 130

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
@@ -30,12 +31,22 @@ import numpy as np
 
 from fastsim.events import MC_UNITS, Collection, EventBatch
 
-__all__ = ["SCHEMA_VERSION", "EventFile", "EventFileWriter", "FileFormatError", "open_events"]
+__all__ = ["SCHEMA_VERSION", "EventFile", "EventFileWriter", "FileFormatError", "OutputError", "open_events"]
 
 SCHEMA_VERSION = "1.0"
 _READABLE_MAJOR = {"1"}
 _ITEM_CHUNK = 1 << 16  # HDF5 chunk length (items) of the 1-D datasets
 _UNITS = {"mc": MC_UNITS}
+
+
+class OutputError(Exception):
+    """The output cannot be written: another run holds it, or the disk refuses (full, read-only).
+    The finished chunks stay in the ``.part`` file for ``--resume``."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 class FileFormatError(Exception):
@@ -73,12 +84,45 @@ class EventFileWriter:
         self.chunks_done = 0
         self.n_events = 0
         self._file: h5py.File | None = None
-        if resume and self.tmp.exists() and self._reopen():
-            return
-        self.tmp.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self.tmp, "w", libver=("v110", "latest"), track_order=True)
-        self._file.attrs["identity"] = identity
-        self._file.attrs["progress"] = json.dumps({"chunks_done": 0, "n_events": 0, "items": {}})
+        self._lock_fd: int | None = None
+        self.lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self._acquire_lock()
+            if resume and self.tmp.exists() and self._reopen():
+                return
+            self._file = h5py.File(self.tmp, "w", libver=("v110", "latest"), track_order=True)
+            self._file.attrs["identity"] = identity
+            self._file.attrs["progress"] = json.dumps({"chunks_done": 0, "n_events": 0, "items": {}})
+        except OSError as exc:
+            self._release_lock()
+            raise OutputError(self.path, f"cannot write the output ({_os_reason(exc)})") from None
+
+    # ------------------------------------------------------------------ lock
+    def _acquire_lock(self) -> None:
+        """An exclusive advisory lock on ``OUT.lock`` (flock): a second run writing the same
+        output refuses instead of clobbering the first's ``.part`` file.  The kernel drops the
+        lock when the process ends, however it ends."""
+        import fcntl
+
+        fd = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(
+                self.path, f"another fastsim run is writing it (lock {self.lock.name} is held)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                self.lock.unlink()
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # ------------------------------------------------------------------ resume
     def _reopen(self) -> bool:
@@ -145,6 +189,41 @@ class EventFileWriter:
         tally); it survives a resume through :attr:`chunk_records`.
         """
         assert self._file is not None
+        self._check_space(batch)
+        try:
+            self._append_chunk(batch, record)
+        except OSError as exc:
+            raise OutputError(
+                self.path,
+                f"write failed ({_os_reason(exc)}); the {self.chunks_done} finished chunks are kept in "
+                f"{self.tmp.name}: rerun with --resume",
+            ) from None
+
+    #: kept free beyond a chunk's uncompressed size (HDF5 metadata, /meta)
+    SPACE_MARGIN = 4 << 20
+
+    def _check_space(self, batch: EventBatch) -> None:
+        """Refuse a chunk that might not fit on the disk, before HDF5 writes any of it: HDF5 can
+        crash when a write hits a full disk, so the chunk's uncompressed size plus a margin must
+        be free (conservative: compression only shrinks it).  The ``.part`` file then ends at the
+        last complete chunk, ready for ``--resume``."""
+        need = self.SPACE_MARGIN + sum(a.nbytes for a in batch.events.values())
+        need += sum(a.nbytes for c in batch.collections.values() for a in (*c.fields.values(), c.offsets))
+        try:
+            st = os.statvfs(self.tmp.parent)
+        except OSError:
+            return
+        free = st.f_bavail * st.f_frsize
+        if free < need:
+            raise OutputError(
+                self.path,
+                f"write failed (No space left on device: {free / 1e6:.1f} MB free, a chunk needs up to "
+                f"{need / 1e6:.1f} MB); the {self.chunks_done} finished chunks are kept in {self.tmp.name}: "
+                "free space and rerun with --resume",
+            )
+
+    def _append_chunk(self, batch: EventBatch, record: Any) -> None:
+        assert self._file is not None
         progress = json.loads(self._file.attrs["progress"])
         progress.setdefault("records", []).append(record)
         for name, arr in batch.events.items():
@@ -165,6 +244,14 @@ class EventFileWriter:
 
     def finalize(self, meta: dict[str, Any]) -> Path:
         """Write ``/meta``, close and rename to the final name.  Returns the final path."""
+        try:
+            return self._finalize(meta)
+        except OSError as exc:
+            raise OutputError(
+                self.path, f"cannot finish the output ({_os_reason(exc)}); rerun with --resume"
+            ) from None
+
+    def _finalize(self, meta: dict[str, Any]) -> Path:
         assert self._file is not None
         m = self._file.require_group("meta")
         for key, value in meta.items():
@@ -177,18 +264,33 @@ class EventFileWriter:
         self._file.close()
         self._file = None
         self.tmp.replace(self.path)
+        self._release_lock()
         return self.path
 
     def close(self) -> None:
         """Close without finalising (the ``.part`` file stays for ``--resume``)."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError, RuntimeError):  # a full disk may refuse the last flush
+                self._file.close()
             self._file = None
+        self._release_lock()
 
 
 # ---------------------------------------------------------------------- reading
 #: what h5py raises on damaged files (bad checksums, truncated objects, unreadable types)
 _CORRUPT = (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError)
+
+
+def _os_reason(exc: OSError) -> str:
+    """The system's reason for an OSError, also when h5py wraps it in its own message."""
+    if exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    for errno_name, reason in ((28, "No space left on device"), (30, "Read-only file system"),
+                               (13, "Permission denied"), (122, "Disk quota exceeded")):  # fmt: skip
+        if f"errno = {errno_name}" in text or reason in text:
+            return reason
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:

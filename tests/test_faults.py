@@ -156,3 +156,37 @@ def test_planted_decay_cache_is_not_executed(tmp_path: Path, monkeypatch: pytest
     assert decays.load_table_npz(entries[0]).__getstate__()["daughters"].tolist() == (
         table.__getstate__()["daughters"].tolist()
     )
+
+
+def test_dask_worker_killed_mid_grid(tmp_path: Path) -> None:
+    """A dask LocalCluster worker killed while it simulates: the nanny restarts it, the task is
+    retried, and the grid's table equals that of an undisturbed local run."""
+    import threading
+
+    from fastsim.grid import run_grid
+    from tests.test_grid import _pool_workers, card, read_csv
+
+    path = card(tmp_path, "g.yaml", events=6000, mass="{values: [0.6, 0.9, 1.2, 1.5]}")
+    ref = run_grid(path, tmp_path / "ref", workers=1, show_progress=False)
+    killed: list[int] = []
+    out = tmp_path / "dask"
+
+    def kill_a_busy_worker() -> None:
+        # once a task is being written (its .part exists), both workers are busy: kill one
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if list(out.glob("task_*.h5.part")):
+                workers = _pool_workers(os.getpid())
+                if workers:
+                    os.kill(workers[0], signal.SIGKILL)
+                    killed.append(workers[0])
+                    return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    killer.start()
+    rows = run_grid(path, tmp_path / "dask", dask_local=2, show_progress=False)
+    killer.join()
+    assert killed, "no dask worker was running when the killer looked"
+    assert read_csv(tmp_path / "dask" / "grid.csv") == read_csv(tmp_path / "ref" / "grid.csv")
+    assert rows == ref

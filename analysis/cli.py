@@ -431,14 +431,17 @@ def analyze(
             raise ValueError(f"{f}: no such file")
     curves = [read_compare(Path(c)) for c in compare or []]
     obs = read_observed(observed, search.models) if observed is not None else None
+    names = ", ".join(Path(f).name for f in files)
     samples = load_samples(search, [Path(f) for f in files], lumi_fb)
     if not samples.signal:
-        names = ", ".join(Path(f).name for f in files)
         raise ValueError(f"no signal process of the models {', '.join(search.models)} in {names}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = search.statistics
-    rows = limit_table(search, samples, obs)
+    try:
+        rows = limit_table(search, samples, obs)
+    except ValueError as exc:  # e.g. no truth-matched signal for the resolution model
+        raise ValueError(f"{names}: {exc}") from None
     csv_path = out_dir / "limits.csv"
     _write_csv(rows, csv_path)
     plot_limits(rows, out_dir / "limits", lumi_fb, stats.cl, search.observable_label, curves)

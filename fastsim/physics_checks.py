@@ -52,7 +52,11 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
                 )
     beams = build_beams(card)
     for name, params in card["processes"].items():
-        gen = build_generator(params, beams, table)
+        try:
+            gen = build_generator(params, beams, table)
+        except (ArithmeticError, ValueError) as exc:  # e.g. a mass so large that widths overflow
+            path = ("processes", name)
+            raise CardError(f"cannot set up the process ({exc})", path, origin(path)) from None
         for key, reason in gen.check():
             path = ("processes", name, key)
             raise CardError(reason, path, origin(path))

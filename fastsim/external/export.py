@@ -93,9 +93,18 @@ def write_hepmc3(source: str | Path, output: str | Path, precision: int = 17) ->
                         evt.cross_section = xs
                         out.write(evt)
                         number += 1
-        except (KeyError, ValueError, TypeError) as exc:  # a field the file lacks, or of a wrong type
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            IndexError,
+            RuntimeError,
+        ) as exc:  # a lacking or damaged field
             tmp.unlink(missing_ok=True)
-            raise FileFormatError(source, f"cannot export: missing or malformed field ({exc})") from None
+            raise FileFormatError(
+                source,
+                f"cannot export: missing or malformed field or record ({' '.join(str(exc).split())[:160]})",
+            ) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -202,9 +211,18 @@ def write_lheh5(source: str | Path, output: str | Path) -> Path:
                 ]
                 _table(out, "procInfo", _PR_COLS, np.array(rows, np.float64), False)
                 out.create_dataset("version", data=np.array([2, 0, 0]))
-        except (KeyError, ValueError, TypeError) as exc:  # a field the file lacks, or of a wrong type
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            IndexError,
+            RuntimeError,
+        ) as exc:  # a lacking or damaged field
             tmp.unlink(missing_ok=True)
-            raise FileFormatError(source, f"cannot export: missing or malformed field ({exc})") from None
+            raise FileFormatError(
+                source,
+                f"cannot export: missing or malformed field or record ({' '.join(str(exc).split())[:160]})",
+            ) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -229,9 +229,18 @@ def write_root(h5_path: str | Path, root_path: str | Path, chunk_size: int = 100
                 for batch in f.iter_chunks(chunk_size):
                     tree.extend(_tree_arrays(batch))
                 out["meta"] = meta
-        except (KeyError, ValueError, TypeError) as exc:  # a field the file lacks, or of a wrong type
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            IndexError,
+            RuntimeError,
+        ) as exc:  # a lacking or damaged field
             tmp.unlink(missing_ok=True)
-            raise FileFormatError(h5_path, f"cannot export: missing or malformed field ({exc})") from None
+            raise FileFormatError(
+                h5_path,
+                f"cannot export: missing or malformed field or record ({' '.join(str(exc).split())[:160]})",
+            ) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

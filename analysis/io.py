@@ -58,8 +58,11 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
         procs: list[dict[str, Any]] = f.meta["processes"]
         card_text = f.meta.get("card", "")
     try:
-        particles = (yaml.safe_load(card_text) or {}).get("particles", {}) or {}
+        card = yaml.safe_load(card_text) if isinstance(card_text, str) else None
     except yaml.YAMLError:
+        card = None
+    particles = card.get("particles") if isinstance(card, dict) else None
+    if not isinstance(particles, dict):
         particles = {}
     out = []
     for p in procs:
@@ -72,27 +75,31 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
         kind = ALIASES.get(kind, kind)
         if kind != "background" and kind not in MODELS:
             raise ValueError(f"{path}: process {p['name']!r} names an unknown model {kind!r}")
-        x_pdg = int(model.get("x_pdg", 0) or 0)
-        part = particles.get(abs(x_pdg), {}) if kind != "background" else {}
-        ctau = part.get("ctau")
-        out.append(
-            ProcessInfo(
-                file=Path(path),
-                process_id=int(p["id"]),
-                name=str(p["name"]),
-                generator=str(p["generator"]),
-                sigma_nb=float(p["sigma_nb"]),
-                sigma_err_nb=float(p.get("sigma_err_nb", 0.0)),
-                n_events=int(p["n_events"]),
-                model=kind,
-                mass_gev=float(model.get("mass_gev", float("nan"))),
-                coupling=float(model.get("coupling", float("nan"))),
-                decay=str(model.get("decay", "")),
-                x_pdg=x_pdg,
-                ctau_cm=float(ctau) if ctau is not None else float("nan"),
-                ctau_mixture=tuple(float(c) for c in part.get("ctau_mixture", []) or []),
+        try:
+            x_pdg = int(model.get("x_pdg", 0) or 0)
+            part = particles.get(abs(x_pdg), {}) if kind != "background" else {}
+            part = part if isinstance(part, dict) else {}
+            ctau = part.get("ctau")
+            out.append(
+                ProcessInfo(
+                    file=Path(path),
+                    process_id=int(p["id"]),
+                    name=str(p["name"]),
+                    generator=str(p["generator"]),
+                    sigma_nb=float(p["sigma_nb"]),
+                    sigma_err_nb=float(p.get("sigma_err_nb", 0.0)),
+                    n_events=int(p["n_events"]),
+                    model=kind,
+                    mass_gev=float(model.get("mass_gev", float("nan"))),
+                    coupling=float(model.get("coupling", float("nan"))),
+                    decay=str(model.get("decay", "")),
+                    x_pdg=x_pdg,
+                    ctau_cm=float(ctau) if ctau is not None else float("nan"),
+                    ctau_mixture=tuple(float(c) for c in part.get("ctau_mixture", []) or []),
+                )
             )
-        )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{path}: malformed /meta process {p['name']!r} ({exc})") from None
     return out
 
 

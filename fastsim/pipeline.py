@@ -67,8 +67,9 @@ def plan_chunks(card: dict[str, Any]) -> list[ChunkTask]:
         n = params["events"] or card["run"]["events"]
         cls = GENERATORS[params["generator"]]
         if getattr(cls, "reads_files", False):
-            # external samples: at most the events the files hold
-            n = min(n, cls.events_available(params)) if params["events"] else cls.events_available(params)
+            # external samples: the first n events of the files (the process's events, else
+            # run.events), at most the events the files hold
+            n = min(n, cls.events_available(params))
         for start in range(0, n, size):
             tasks.append(ChunkTask(index, name, pid, min(size, n - start), start))
             index += 1

@@ -27,14 +27,27 @@ final-state (status 1) particle, naming file, event and id, unless the process s
 with the mass found in the file, so that it reaches the detector as invisible.  Unknown
 ids on particles of other statuses (documentation entries such as strings) pass through.
 
+Streaming: readers keep per file an index of event byte offsets (or nothing, for LHEH5) and
+a few sums (event count, sum of weights), never parsed events; a chunk reads only its
+byte range.  :class:`QuietC` silences what C/C++ readers print on file descriptors 1 and 2
+(the captured text becomes the reason of the error); :func:`line_number` finds the line
+of a byte offset (error path only).
+
 Units: GeV, cm, ns; cross sections in nb (files: pb).
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from types import TracebackType
+from typing import Any, BinaryIO, ClassVar, Self
 
 import numpy as np
 
@@ -50,11 +63,14 @@ __all__ = [
     "PB_TO_NB",
     "ExternalGenerator",
     "FileSample",
+    "QuietC",
     "RawRecord",
     "apply_unknown_id_rule",
     "daughters_from_mothers",
     "frame_matrix",
     "input_error",
+    "line_number",
+    "read_file_range",
 ]
 
 #: 1 pb = 1e-3 nb
@@ -70,6 +86,128 @@ RAW_FIELDS = [k for k in MC_FIELDS if k not in ("daughter1", "daughter2")]
 def input_error(path: str | Path, where: str, reason: str) -> FileFormatError:
     """A :class:`~fastsim.io.FileFormatError` whose message names the place in the file."""
     return FileFormatError(path, f"{where}: {reason}" if where else reason)
+
+
+#: bytes per read while counting lines
+_LINE_BLOCK = 1 << 22
+
+
+def line_number(path: Path, pos: int, opener: Callable[..., BinaryIO] | None = None) -> int:
+    """1-based line number of byte ``pos`` of a (decompressed) file, counted by streaming
+    reads (error path only: no copy of the file is kept)."""
+    n = 0
+    done = 0
+    with (opener or open)(path, "rb") as f:
+        while done < pos:
+            block = f.read(min(_LINE_BLOCK, pos - done))
+            if not block:
+                break
+            n += block.count(b"\n")
+            done += len(block)
+    return n + 1
+
+
+_CACHES: list[dict[str, Any]] = []  # the readers' caches of open handles, closed at exit
+
+
+@atexit.register
+def _close_handles() -> None:
+    for cache in _CACHES:
+        for h in cache.values():
+            with contextlib.suppress(Exception):
+                h.close()
+        cache.clear()
+
+
+def read_file_range(
+    cache: dict[str, Any], path: Path, a: int, b: int, opener: Callable[..., BinaryIO] | None = None
+) -> bytes:
+    """Bytes ``a:b`` of a (decompressed) file through a per-process cache of open handles.
+
+    Plain files are read with ``os.pread`` (no memory map: the pages read stay in the
+    kernel's page cache, not in the process's resident memory); compressed ones by seeking
+    their stream (forward: decompress and skip; backward: rewind).
+    """
+    key = str(path)
+    h = cache.get(key)
+    if h is None or h.closed:
+        h = cache[key] = (opener or open)(path, "rb")
+        if not any(c is cache for c in _CACHES):
+            _CACHES.append(cache)
+    if opener is None:
+        parts = []
+        fd = h.fileno()
+        while a < b:
+            got = os.pread(fd, b - a, a)
+            if not got:
+                break
+            parts.append(got)
+            a += len(got)
+        return b"".join(parts)
+    h.seek(a)
+    return h.read(b - a)
+
+
+class QuietC:
+    """Context manager sending file descriptors 1 and 2 (C/C++ ``stdout``/``stderr``, e.g.
+    HepMC3's ``DEBUG(1)::Parsing failed at line`` messages) to a temporary file while a C
+    reader runs; both are restored on exit, also when an exception propagates.
+    :meth:`text` gives what was printed so far (for the reason of an error)."""
+
+    def __init__(self) -> None:
+        self._saved: list[int] = []
+        self._tmp: Any = None
+
+    def __enter__(self) -> Self:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                stream.flush()
+        self._tmp = tempfile.TemporaryFile()
+        try:
+            for fd in (1, 2):
+                self._saved.append(os.dup(fd))
+                os.dup2(self._tmp.fileno(), fd)
+        except OSError:
+            self._restore()
+            raise
+        return self
+
+    def text(self) -> str:
+        """What C code printed on fds 1 and 2 since entry (flushed first), as one line."""
+        _c_flush()
+        self._tmp.seek(0)
+        raw = self._tmp.read().decode("utf-8", "replace")
+        self._tmp.seek(0, os.SEEK_END)
+        return " ".join("".join(c if c.isprintable() else " " for c in raw).split())
+
+    def _restore(self) -> None:
+        _c_flush()
+        for fd, saved in zip((1, 2), self._saved, strict=False):
+            os.dup2(saved, fd)
+            os.close(saved)
+        self._saved = []
+        self._tmp.close()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._restore()
+
+
+_LIBC: Any = None
+
+
+def _c_flush() -> None:
+    """``fflush(NULL)``: write out C stdio buffers (before fds 1 and 2 change)."""
+    global _LIBC  # noqa: PLW0603 - loaded once
+    try:
+        if _LIBC is None:
+            import ctypes
+
+            _LIBC = ctypes.CDLL(None)
+        _LIBC.fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 def file_key(path: Path) -> tuple[str, int, int]:

@@ -26,9 +26,18 @@ Conventions (HepMC3 manual and CPC paper, sec. 3):
   running estimate of generators that write one per event (Pythia), or the card's
   ``cross_section_pb``.
 
-A file is indexed once per process (offsets of the ``E`` lines, declared vertex and
-particle counts, units, weights, HepMC3 event positions; one ``findall`` over the text),
-so a chunk reads only its byte range.
+A file is indexed once per process, streaming it in blocks of 4 MiB: the offsets of the
+``E`` lines (8 bytes per event, nothing else per event), the event count, the sum of the
+first weights and the last cross section.  A chunk reads only its byte range and takes
+declared vertex and particle counts, units, weights and HepMC3 event positions from its
+own ``E``/``U``/``W`` lines, so memory does not grow with the file.
+
+Bad input (FileFormatError naming file, event and line): truncated files (no footer),
+malformed ``E``/``U``/``W`` lines, particle or vertex lines with bytes that are not part
+of numbers (HepMC3's reader would silently read ``2.9x5`` as 2.9) or, HepMC3, without
+their 9 fields, events the C++ reader refuses (its message, which it prints on
+stdout/stderr, is captured and becomes the reason: nothing else reaches the terminal),
+particle/vertex counts differing from the ``E`` line.
 
 Units: GeV, cm, ns.
 """
@@ -39,8 +48,8 @@ import bz2
 import gzip
 import io
 import lzma
-import mmap
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,10 +61,13 @@ from fastsim.external.common import (
     RAW_FIELDS,
     ExternalGenerator,
     FileSample,
+    QuietC,
     RawRecord,
     beams_first_order,
     file_key,
     input_error,
+    line_number,
+    read_file_range,
 )
 from fastsim.io import FileFormatError
 from fastsim.schema import Field
@@ -64,30 +76,31 @@ __all__ = ["HepMCGenerator", "HepMCIndex", "index_hepmc", "read_hepmc_range"]
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _FOOTERS = (b"HepMC::Asciiv3-END_EVENT_LISTING", b"HepMC::IO_GenEvent-END_EVENT_LISTING")
-_BLOCK = 1 << 24
+_BLOCK = 1 << 22  # bytes per read while indexing (transient memory: a few blocks)
+_SUB_EVENTS = 2048  # events per pyhepmc pass when reading a chunk
 MEV_TO_GEV = 1e-3
 MM_TO_CM = 0.1
 
 
 class HepMCIndex:
-    """Byte layout of a (decompressed) HepMC file: header bytes, event offsets, end of events."""
+    """Byte layout of a (decompressed) HepMC file: header bytes, event offsets, end of events.
 
-    def __init__(self, path: Path, header: bytes, starts: np.ndarray, declared: np.ndarray, end: int) -> None:
+    The only per-event data kept is ``starts`` (the byte offset of each ``E`` line, 8 bytes
+    per event); declared counts, units, weights and event positions are read again from a
+    chunk's own ``E``/``U``/``W`` lines when the chunk is read."""
+
+    def __init__(self, path: Path, header: bytes, starts: np.ndarray, end: int, hepmc2: bool) -> None:
         self.path = path
         self.header = header
         self.starts = starts
-        self.declared = declared  # (n, 2) vertices, particles from the E line (-1: not given)
         self.end = end
         self.opener = _OPENERS.get(path.suffix)
         self.hepmc3 = b"Asciiv3" in header
-        self.weights = np.ones(len(starts))  # first weight of each event
-        self.gev_cm = np.ones((len(starts), 2), bool)  # momentum in GeV, length in cm
-        # HepMC3 event position ('@ x y z t' closing the E line; zero when absent), file units
-        self.event_pos = np.zeros((len(starts), 4))
+        self.hepmc2 = hepmc2
 
 
 _INDEX: dict[tuple[str, int, int], tuple[HepMCIndex, FileSample]] = {}
-_OPEN: dict[str, Any] = {}
+_OPEN: dict[str, Any] = {}  # per-process open handles (plain or decompressing)
 
 
 # an event's first lines: E (number, vertices, particles), optional U (units), W (weights);
@@ -95,35 +108,125 @@ _OPEN: dict[str, Any] = {}
 _EVENT_HEAD = re.compile(rb"\nE (\S+) (\S+) (\S+)([^\n]*)(?:\nN [^\n]*)?(?:\nU (\w+) (\w+))?(?:\nW (\S+))?")
 
 
-def _scan(data: bytes | mmap.mmap, base: int, out: dict[str, list]) -> None:
-    """Event offsets, declared counts, units and first weights of the events in ``data``
-    (which starts at a line boundary), and the last cross section seen.
+# byte classes of particle (P) and vertex (V) lines, as byte weights summed per line:
+# numbers and separators 0 (and, for the HepMC3 field count, a space 1), the "[],@" of
+# HepMC3 vertex lines (incoming list, position) 16, anything else (the line's letter) 255
+def _class_table(space: int) -> bytes:
+    tab = bytearray([255] * 256)
+    for c in b"0123456789+-.eE\r\n":
+        tab[c] = 0
+    tab[32] = space
+    for c in b"[],@":
+        tab[c] = 16
+    return bytes(tab)
 
-    The event heads are matched by one ``findall`` (no per-event Python objects) and their
-    offsets found with numpy; a head the pattern rejects makes the two disagree, and the
-    offsets are then taken from the matches themselves."""
-    heads = _EVENT_HEAD.findall(data)
-    raw = np.frombuffer(data, np.uint8)
-    starts = np.flatnonzero((raw[:-2] == 10) & (raw[1:-1] == 69) & (raw[2:] == 32)) + 1  # "\nE "
-    if len(starts) != len(heads):
-        starts = np.array([m.start() + 1 for m in _EVENT_HEAD.finditer(data)], np.int64)
-    del raw  # release the export of an mmap before it is closed
-    if not heads:
-        return
-    first = len(out["starts"])
-    out["starts"].extend((starts + base).tolist())
-    _, nv, npart, rest, u_mom, u_len, w = (np.array(c) for c in zip(*heads, strict=True))
-    for col, key in ((nv, "nv"), (npart, "np")):
+
+_CLASS3 = _class_table(1)  # HepMC3: a valid P line sums to 255 + 9 spaces
+_CLASS2 = _class_table(0)  # HepMC2 (variable field counts): a valid P line sums to 255
+_P_OK = {True: 255 + 9, False: 255}
+_V_CHARS = b"0123456789+-.eE \r[],@"
+
+
+class _Heads:
+    """Per-event numbers of the ``E`` (and ``U``, ``W``) lines of a block of events.
+
+    ``data`` starts with a newline or a header that ends with one; ``line_of(q)`` gives the
+    file line of ``data[q]`` and
+    ``first`` the file's index of the block's first event (error messages)."""
+
+    def __init__(
+        self, data: bytes, hepmc2: bool, path: Path, first: int, line_of: Callable[[int], int] | None
+    ) -> None:
+        heads = _EVENT_HEAD.findall(data)
+        raw = np.frombuffer(data, np.uint8)
+        nl = np.flatnonzero(raw == 10)
+        self.newlines = nl
+        nl = nl[nl + 2 < len(raw)]
+        starts = nl[(raw[nl + 1] == 69) & (raw[nl + 2] == 32)] + 1  # "\nE "
+        del raw
+        self.path, self.first, self.line_of = path, first, line_of
+        if len(starts) != len(heads):  # an E line the pattern rejects
+            good = {m.start() + 1 for m in _EVENT_HEAD.finditer(data)}
+            i = next(k for k, q in enumerate(starts.tolist()) if q not in good)
+            raise self.error(i, int(starts[i]), f"malformed event line {self.line(data, int(starts[i]))!r}")
+        self.starts = starts  # offsets in data of the E lines
+        n = len(heads)
+        if not n:
+            self.nv = self.np = np.zeros(0, np.int64)
+            self.weights = np.zeros(0)
+            self.gev_cm = np.ones((0, 2), bool)
+            self.event_pos = np.zeros((0, 4))
+            return
+        _, nv, npart, rest, u_mom, u_len, w = (np.array(c) for c in zip(*heads, strict=True))
+        if hepmc2:  # IO_GenEvent: other fields there (declared counts not used)
+            self.nv = self.np = np.full(n, -1, np.int64)
+        else:
+            self.nv = self._ints(data, nv, "vertex count")
+            self.np = self._ints(data, npart, "particle count")
+        bad_u = ~np.isin(u_mom, [b"", b"GEV", b"MEV"]) | ~np.isin(u_len, [b"", b"MM", b"CM"])
+        if np.any(bad_u):
+            i = int(np.flatnonzero(bad_u)[0])
+            raise self.error(i, int(starts[i]), f"unknown units {u_mom[i]!r} {u_len[i]!r} (GEV/MEV, MM/CM)")
+        self.gev_cm = np.stack([u_mom != b"MEV", u_len == b"CM"], axis=1)
+        if hepmc2:  # the weights close the E line
+            w = np.array([_hepmc2_first_weight(r) for r in rest.tolist()])
+        w = np.where(w == b"", b"1", w)
         try:
-            out[key].extend(col.astype(np.int64).tolist())
-        except ValueError:  # HepMC2 E lines: other fields there (declared counts not used)
-            out[key].extend([-1] * len(col))
-    out["u"].extend(zip((u_mom != b"MEV").tolist(), (u_len == b"CM").tolist(), strict=True))
-    if out["hepmc2"]:  # IO_GenEvent: the weights close the E line
-        w = np.array([_hepmc2_first_weight(r) for r in rest.tolist()])
-    out["w"].extend(np.where(w == b"", b"1", w).tolist())
-    for i in np.flatnonzero(np.char.find(rest, b"@") >= 0).tolist():  # HepMC3 event positions
-        out["pos"].append((first + i, rest[i].split(b"@")[1]))
+            self.weights = w.astype(np.float64)
+        except ValueError:
+            i = next(k for k, x in enumerate(w.tolist()) if not _is_float(x))
+            raise self.error(i, int(starts[i]), f"malformed event weight {w[i]!r}") from None
+        self.event_pos = np.zeros((n, 4))  # HepMC3 '@ x y z t' closing the E line (file units)
+        at = np.flatnonzero(np.char.find(rest, b"@") >= 0) if not hepmc2 else np.zeros(0, np.int64)
+        for i in at.tolist():  # events with a position (rare)
+            text = rest[i].split(b"@")[1]
+            try:
+                self.event_pos[i] = np.array(text.split(), np.float64)
+            except ValueError:
+                raise self.error(i, int(starts[i]), f"malformed event position {text!r}") from None
+        if not np.all(np.isfinite(self.weights)):
+            i = int(np.flatnonzero(~np.isfinite(self.weights))[0])
+            raise self.error(i, int(starts[i]), f"non-finite event weight {w[i]!r}")
+
+    @staticmethod
+    def line(data: bytes, q: int) -> bytes:
+        end = data.find(b"\n", q)
+        return data[q : end if end >= 0 else len(data)][:100]
+
+    def error(self, i: int, q: int, reason: str) -> FileFormatError:
+        where = f"event {self.first + i}"
+        if self.line_of is not None:
+            where += f" (line {self.line_of(q)})"
+        return input_error(self.path, where, reason)
+
+    def _ints(self, data: bytes, col: np.ndarray, what: str) -> np.ndarray:
+        try:
+            return col.astype(np.int64)
+        except ValueError:
+            i = next(k for k, x in enumerate(col.tolist()) if not x.lstrip(b"-").isdigit())
+            raise self.error(i, int(self.starts[i]), f"malformed {what} {col[i]!r}") from None
+
+
+def _is_float(x: bytes) -> bool:
+    try:
+        float(x)
+    except ValueError:
+        return False
+    return True
+
+
+def _scan(data: bytes, base: int, out: dict[str, Any], line_of: Callable[[int], int]) -> None:
+    """Event offsets, count and sum of first weights of the events in ``data`` (which
+    starts with the newline before a line), and the last cross section seen.
+
+    The event heads are matched by one ``findall`` (no per-event Python objects are kept)
+    and their offsets found with numpy; only the offsets are kept (``base``: file offset
+    of ``data[0]``)."""
+    heads = _Heads(data, out["hepmc2"], out["path"], out["n"], line_of)
+    if len(heads.starts):
+        out["starts"].append(heads.starts.astype(np.int64) + base)
+        out["n"] += len(heads.starts)
+        out["sum_w"] += float(np.sum(heads.weights))
     key = b"\nC " if out["hepmc2"] else b"\nA 0 GenCrossSection "  # HepMC2 line, HepMC3 attribute (pb)
     pos = data.rfind(key)
     if pos >= 0:
@@ -145,74 +248,67 @@ def _hepmc2_first_weight(rest: bytes) -> bytes:
         return b"?"  # reported as a malformed weight
 
 
+def _check_header(path: Path, header: bytes) -> None:
+    if not (header.startswith(b"HepMC::Version") or b"START_EVENT_LISTING" in header):
+        raise input_error(
+            path, "line 1", "not a HepMC ASCII file (no HepMC::Version / START_EVENT_LISTING header)"
+        )
+
+
 def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
-    """Index a HepMC file (cached per process): event offsets, declared counts, weights,
-    the last cross section.  Errors name the file and the event or line."""
+    """Index a HepMC file (cached per process): event offsets, event count, mean weight,
+    the last cross section.  The file is read once in blocks of 4 MiB (plain or
+    decompressed), so memory does not grow with the file beyond the 8-byte offset per
+    event.  Errors name the file and the event and line."""
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(path, "no such file")
     key = file_key(path)
     if key in _INDEX:
         return _INDEX[key]
-    out: dict[str, Any] = {
-        "starts": [],
-        "nv": [],
-        "np": [],
-        "w": [],
-        "u": [],
-        "xsec": None,
-        "xsec_err": None,
-        "pos": [],
-    }
     opener = _OPENERS.get(path.suffix)
-    if opener is None:
-        with path.open("rb") as fh:
-            if path.stat().st_size == 0:
-                raise input_error(path, "", "empty file")
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        _OPEN[str(path)] = data
-        out["hepmc2"] = b"IO_GenEvent" in bytes(data[:4096])
-        _scan(data, 0, out)
-        first = out["starts"][0] if out["starts"] else len(data)
-        header = bytes(data[:first])
-        tail = bytes(data[-200:])
-        end_pos = len(data)
-    else:
-        header = b""
-        tail = b""
-        total = 0
-        carry = b""
-        try:
-            with opener(path, "rb") as f:
-                while True:
-                    block = f.read(_BLOCK)
-                    data = carry + block
-                    base = total - len(carry)
-                    total += len(block)
-                    tail = (tail + block)[-200:]
-                    # scan whole events only: cut before the last event line
-                    cut = data.rfind(b"\nE ") + 1 if block else len(data)
-                    if block and cut <= 0:
-                        carry = data
-                        continue
-                    part = data[:cut]
-                    if not header and out["starts"] == []:
-                        first = part.find(b"\nE ")
-                        header = part[: first + 1] if first >= 0 else b""
-                    out.setdefault("hepmc2", b"IO_GenEvent" in part[:4096])
-                    _scan(b"\n" + part, base - 1, out)  # the pattern wants the newline before E
-                    carry = data[cut:]
-                    if not block:
-                        break
-        except (EOFError, OSError, lzma.LZMAError) as exc:
-            raise input_error(path, "", f"truncated or corrupt compressed stream ({exc})") from None
-        end_pos = total
-    if not (header.startswith(b"HepMC::Version") or b"START_EVENT_LISTING" in header):
-        raise input_error(
-            path, "line 1", "not a HepMC ASCII file (no HepMC::Version / START_EVENT_LISTING header)"
-        )
-    starts = np.asarray(out["starts"], np.int64)
-    n = len(starts)
+    if opener is None and path.stat().st_size == 0:
+        raise input_error(path, "", "empty file")
+    out: dict[str, Any] = {"path": path, "starts": [], "n": 0, "sum_w": 0.0, "xsec": None, "xsec_err": None}
+    header: bytes | None = None
+    tail = b""
+    total = 0
+    carry = b""
+    lines = 0  # newlines before the current part
+    try:
+        with (opener or open)(path, "rb") as f:
+            while True:
+                block = f.read(_BLOCK)
+                data = carry + block
+                base = total - len(carry)  # file offset of data[0]
+                total += len(block)
+                tail = (tail + block)[-200:]
+                # scan whole events only: cut before the last event line
+                cut = data.rfind(b"\nE ") + 1 if block else len(data)
+                if block and cut <= 0:
+                    carry = data
+                    continue
+                part = data[:cut]
+                if header is None:
+                    first = data.find(b"\nE ")
+                    if first >= 0 or not block:
+                        header = data[: first + 1] if first >= 0 else data
+                        _check_header(path, header)
+                        out["hepmc2"] = b"IO_GenEvent" in data[:4096]
+
+                def line_of(q: int, part: bytes = part, lines: int = lines) -> int:
+                    return lines + part.count(b"\n", 0, max(q - 1, 0)) + 1
+
+                if header is not None:
+                    _scan(b"\n" + part, base - 1, out, line_of)  # the pattern wants the newline before E
+                lines += part.count(b"\n")
+                carry = data[cut:]
+                if not block:
+                    break
+    except (EOFError, OSError, lzma.LZMAError) as exc:
+        raise input_error(path, "", f"truncated or corrupt compressed stream ({exc})") from None
+    assert header is not None
+    n = out["n"]
     footer = next((f for f in _FOOTERS if f in tail), None)
     if footer is None:
         raise input_error(
@@ -220,13 +316,8 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
             f"event {n - 1}" if n else "",
             "truncated file: no END_EVENT_LISTING footer (the last event may be incomplete)",
         )
-    end = end_pos - (len(tail) - tail.rfind(footer))
-    try:
-        weights = np.array(out["w"], dtype=object).astype(np.float64) if n else np.ones(0)
-    except ValueError:
-        raise input_error(path, "", "malformed weight line") from None
-    units = np.asarray(out["u"], bool).reshape(n, 2)
-    mean_w = float(weights.mean()) if n else 1.0
+    end = total - (len(tail) - tail.rfind(footer))
+    mean_w = out["sum_w"] / n if n else 1.0
     if n and not mean_w > 0:
         raise input_error(path, "", f"mean event weight {mean_w:g} is not positive")
     sigma = sigma_err = None
@@ -236,97 +327,135 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
             sigma_err = float(out["xsec_err"]) if out["xsec_err"] is not None else None
         except ValueError:
             raise input_error(path, "", f"malformed cross section {out['xsec']!r}") from None
-    declared = np.stack([out["nv"], out["np"]], axis=1).reshape(-1, 2)
-    if b"Asciiv3" not in header:  # HepMC2 'E' lines carry other numbers there
-        declared[:] = -1
-    idx = HepMCIndex(path, header, starts, declared, end)
-    idx.weights = weights
-    idx.gev_cm = units
-    for i, text in out["pos"] if idx.hepmc3 else ():
-        try:
-            idx.event_pos[i] = np.array(text.split(), np.float64)
-        except ValueError:
-            raise input_error(path, f"event {i}", f"malformed event position {text!r}") from None
+    starts = np.concatenate(out["starts"]) if out["starts"] else np.zeros(0, np.int64)
+    idx = HepMCIndex(path, header, starts, end, out["hepmc2"])
     sample = FileSample(path, n, sigma, mean_w, None, sigma_err_pb=sigma_err)
     _INDEX[key] = (idx, sample)
     return idx, sample
 
 
-def _read_bytes(idx: HepMCIndex, a: int, b: int) -> bytes:
-    key = str(idx.path)
-    h = _OPEN.get(key)
-    if idx.opener is None:
-        if h is None or h.closed:
-            with idx.path.open("rb") as fh:
-                h = _OPEN[key] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        return h[a:b]
-    if h is None or h.closed:
-        h = _OPEN[key] = idx.opener(idx.path, "rb")
-    h.seek(a)  # forward: decompress and skip; backward: rewind
-    return h.read(b - a)
-
-
-def _line_of(idx: HepMCIndex, pos: int) -> str:
-    if idx.opener is not None:
-        return ""
-    h = _OPEN.get(str(idx.path))
-    if h is None:
-        return ""
-    line = bytes(h[:pos]).count(b"\n") + 1
-    return f" (line {line})"
+def _check_numbers(data: bytes, heads: _Heads, hepmc3: bool) -> None:
+    """Refuse particle (P) and vertex (V) lines holding bytes that cannot be part of
+    numbers or separators (a flipped bit: HepMC3's reader would read ``2.9x5`` as 2.9) and
+    HepMC3 particle lines without their 9 fields.  Vectorised over the chunk's bytes
+    (``data``: the header, ending with a newline, then the events): one ``bytes.translate``
+    to byte classes (:func:`_class_table`) and one sum per line."""
+    nl = heads.newlines
+    ls = nl + 1  # line starts
+    ls = ls[ls < len(data)]
+    if not len(ls):
+        return
+    raw = np.frombuffer(data, np.uint8)
+    kind = raw[ls]
+    weight = np.frombuffer(data.translate(_CLASS3 if hepmc3 else _CLASS2), np.uint8)
+    total = np.add.reduceat(weight, ls, dtype=np.int32)  # per line, its newline included (0)
+    is_p, is_v = kind == ord("P"), kind == ord("V")
+    bad_p = is_p & (total != _P_OK[hepmc3])
+    # V lines: the letter (255) plus "[],@" and spaces, unless a second byte of class 255
+    bad_v = is_v & (total >= 2 * 255)
+    for i in np.flatnonzero(bad_v).tolist():  # long incoming lists pass; anything else is bad
+        a = int(ls[i])
+        end = data.find(b"\n", a)
+        if not data[a + 1 : end if end >= 0 else len(data)].translate(None, _V_CHARS):
+            bad_v[i] = False
+    bad = np.flatnonzero(bad_p | bad_v)
+    if len(bad):
+        q = int(ls[bad[0]])
+        i = int(np.searchsorted(heads.starts, q, side="right") - 1)
+        what = "particle" if raw[q] == ord("P") else "vertex"
+        raise heads.error(max(i, 0), q, f"malformed {what} line {_Heads.line(data, q)!r}")
 
 
 def read_hepmc_range(path: str | Path, start: int, stop: int) -> RawRecord:
-    """Events ``start:stop`` of a HepMC file as a raw record (file frame, GeV, cm, ns)."""
-    import pyhepmc
+    """Events ``start:stop`` of a HepMC file as a raw record (file frame, GeV, cm, ns).
 
+    Read in blocks of at most ``_SUB_EVENTS`` events (so that the bytes and pyhepmc's
+    per-event objects of a whole chunk are never held at once): each block's bytes are
+    read, its ``E`` lines and the numbers of its particle and vertex lines checked
+    (vectorised), and its events parsed by pyhepmc with file descriptors 1 and 2 silenced
+    (:class:`~fastsim.external.common.QuietC`): what the C++ reader prints on a bad event
+    becomes the reason of the error, which names the file, event and line.
+    """
     idx, _ = index_hepmc(path)
     stop = min(stop, len(idx.starts))
+    blocks = [_read_block(idx, a, min(a + _SUB_EVENTS, stop)) for a in range(start, stop, _SUB_EVENTS)]
+    if len(blocks) == 1:
+        return _assemble(idx, blocks[0])
+    joined = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+    return _assemble(idx, joined)
+
+
+def _read_block(idx: HepMCIndex, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Events ``start:stop`` through pyhepmc: their particle, vertex and link tables
+    (GenEventData, concatenated) with per-event counts, units, weights, event positions."""
+    import pyhepmc
+    from pyhepmc.io import ReaderAscii, ReaderAsciiHepMC2, pyiostream
+
     n = stop - start
     a = int(idx.starts[start])
     b = int(idx.starts[stop]) if stop < len(idx.starts) else idx.end
+    # the bytes pyhepmc reads: header, the events, footer; the header ends with the
+    # newline before the first E line, which the scans below need
+    lead = idx.header if idx.header.endswith(b"\n") else idx.header + b"\n"
     footer = _FOOTERS[0] if idx.hepmc3 else _FOOTERS[1]
-    buf = idx.header + _read_bytes(idx, a, b) + footer + b"\n"
-    parts: dict[str, Any] = {k: [] for k in ("p", "v", "l1", "l2", "keep")}
-    parts["gev_cm"] = idx.gev_cm[start:stop]
-    parts["w"] = idx.weights[start:stop]
-    from pyhepmc.io import ReaderAscii, ReaderAsciiHepMC2, pyiostream
+    buf = lead + read_file_range(_OPEN, idx.path, a, b, idx.opener) + footer + b"\n"
+    first_line: list[int] = []
 
-    stream = io.BytesIO(buf)
-    ios = pyiostream(stream)
-    reader = (ReaderAscii if idx.hepmc3 else ReaderAsciiHepMC2)(ios)
+    def line_of(q: int) -> int:  # error path only: the file line of buf[q]
+        if not first_line:
+            first_line.append(line_number(idx.path, a, idx.opener))
+        return first_line[0] + buf.count(b"\n", len(lead), max(q, len(lead)))
+
+    heads = _Heads(buf, idx.hepmc2, idx.path, start, line_of)
+    if len(heads.starts) != n:
+        raise input_error(idx.path, f"events {start}..{stop - 1}", "file changed since it was indexed")
+    _check_numbers(buf, heads, idx.hepmc3)
+    keep: list[Any] = []
     evt = pyhepmc.GenEvent()  # reused: the reader clears it
-    keep = parts["keep"]
     new_data = pyhepmc.GenEventData
-    try:
-        for i in range(n):
-            if not reader.read_event(evt) or reader.failed():
-                raise input_error(
-                    idx.path,
-                    f"event {start + i}{_line_of(idx, int(idx.starts[start + i]))}",
-                    "unreadable event",
-                )
-            data = new_data()  # write_data appends: one per event
-            evt.write_data(data)
-            keep.append(data)
-    finally:
-        reader.close()
+    with QuietC() as quiet:
+        reader = (ReaderAscii if idx.hepmc3 else ReaderAsciiHepMC2)(pyiostream(io.BytesIO(buf)))
+        try:
+            for i in range(n):
+                if not reader.read_event(evt) or reader.failed():
+                    said = quiet.text()
+                    reason = f"unreadable event (HepMC3 reader: {said[:200]})" if said else "unreadable event"
+                    raise heads.error(i, int(heads.starts[i]), reason)
+                d = new_data()  # write_data appends: one per event
+                evt.write_data(d)
+                keep.append(d)
+        finally:
+            reader.close()
     # the arrays view memory owned by the GenEventData objects (kept until concatenated)
-    parts["p"] = pp = [d.particles for d in keep]
-    parts["v"] = vv = [d.vertices for d in keep]
-    parts["l1"] = [d.links1 for d in keep]
-    parts["l2"] = [d.links2 for d in keep]
+    pp = [d.particles for d in keep]
+    vv = [d.vertices for d in keep]
+    l1 = [d.links1 for d in keep]
     got = np.stack([np.fromiter(map(len, vv), np.int64, n), np.fromiter(map(len, pp), np.int64, n)], axis=1)
-    decl = idx.declared[start:stop]
+    decl = np.stack([heads.nv, heads.np], axis=1)
     bad = (got[:, 1] == 0) | ((decl[:, 1] >= 0) & np.any(got != decl, axis=1))
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])
-        raise input_error(
-            idx.path,
-            f"event {start + i}{_line_of(idx, int(idx.starts[start + i]))}",
+        raise heads.error(
+            i,
+            int(heads.starts[i]),
             f"declares {decl[i, 0]} vertices and {decl[i, 1]} particles, {got[i, 0]} and {got[i, 1]} read",
         )
-    return _assemble(idx, start, parts)
+    if idx.hepmc3:  # from the E lines
+        event_pos = heads.event_pos
+    else:
+        event_pos = np.array([(e.x, e.y, e.z, e.t) for e in (d.event_pos for d in keep)], np.float64)
+    return {
+        "P": _concat_struct(pp),
+        "V": _concat_struct(vv),
+        "L1": _concat_struct(l1).astype(np.int64),
+        "L2": _concat_struct([d.links2 for d in keep]).astype(np.int64),
+        "npart": got[:, 1],
+        "nvert": got[:, 0],
+        "nlink": np.fromiter(map(len, l1), np.int64, n),
+        "gev_cm": heads.gev_cm,
+        "w": heads.weights,
+        "event_pos": event_pos.reshape(n, 4),
+    }
 
 
 def _concat_struct(arrays: list[np.ndarray]) -> np.ndarray:
@@ -337,20 +466,15 @@ def _concat_struct(arrays: list[np.ndarray]) -> np.ndarray:
     return np.frombuffer(b"".join(arrays), arrays[0].dtype)
 
 
-def _assemble(idx: HepMCIndex, start: int, parts: dict[str, list]) -> RawRecord:
-    """One raw record from per-event GenEventData pieces (vectorised over the chunk)."""
-    n = len(parts["p"])
-    P = _concat_struct(parts["p"])
-    V = _concat_struct(parts["v"])
-    npart = np.fromiter(map(len, parts["p"]), np.int64, n)
-    nvert = np.fromiter(map(len, parts["v"]), np.int64, n)
-    nlink = np.fromiter(map(len, parts["l1"]), np.int64, n)
+def _assemble(idx: HepMCIndex, parts: dict[str, np.ndarray]) -> RawRecord:
+    """One raw record from the concatenated GenEventData tables (vectorised over the chunk)."""
+    npart, nvert, nlink = parts["npart"], parts["nvert"], parts["nlink"]
+    n = len(npart)
+    P, V, l1, l2 = parts["P"], parts["V"], parts["L1"], parts["L2"]
     poff = np.zeros(n + 1, np.int64)
     np.cumsum(npart, out=poff[1:])
     voff = np.zeros(n + 1, np.int64)
     np.cumsum(nvert, out=voff[1:])
-    l1 = _concat_struct(parts["l1"]).astype(np.int64)
-    l2 = _concat_struct(parts["l2"]).astype(np.int64)
     lev = np.repeat(np.arange(n), nlink)
     units = parts["gev_cm"]
     pscale = np.where(units[:, 0], 1.0, MEV_TO_GEV)
@@ -392,13 +516,7 @@ def _assemble(idx: HepMCIndex, start: int, parts: dict[str, list]) -> RawRecord:
         first_in[gv_in[order][::-1]] = gp_in[order][::-1]
         ok = first_in >= 0
         parent[ok] = prod[first_in[ok]]
-        if idx.hepmc3:  # from the E lines (index)
-            evpos = idx.event_pos[start : start + n] * lscale[:, None]
-        else:
-            evpos = np.zeros((n, 4))
-            for i in np.unique(vev[unset]).tolist():  # events with root vertices lacking positions
-                ep = parts["keep"][i].event_pos
-                evpos[i] = (ep.x * lscale[i], ep.y * lscale[i], ep.z * lscale[i], ep.t * lscale[i])
+        evpos = parts["event_pos"] * lscale[:, None]
         for _ in range(64):  # depth of chains of unset vertices
             todo = unset & (parent >= 0) & ~unset[np.maximum(parent, 0)]
             if not np.any(todo):

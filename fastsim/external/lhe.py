@@ -11,10 +11,12 @@ SPINUP (momenta and mass in GeV, MOTHUP 1-based, VTIMUP = c*tau in mm), then opt
 Reading: the ``<init>`` block and the header are read with pylhe; the events are parsed
 by fastsim's own vectorised reader, because a run reads disjoint event ranges in
 several processes and needs random access, and because a bad event must be reported
-with its number and line.  A file is indexed once per process (byte offset of every
-``<event``, declared particle counts and nominal weights, cached by path, size and
-modification time); a chunk is then one read of its byte range, split per event with
-bytes methods and converted to numbers with one numpy call (no per-particle Python).
+with its number and line.  A file is indexed once per process, streaming it in blocks of
+4 MiB (the byte offset of every ``<event``, 8 bytes per event and nothing else per event,
+the event count and the sum of the nominal weights; cached by path, size and modification
+time); a chunk is then one read of its byte range (``os.pread``, no memory map), split
+per event with bytes methods and converted to numbers with one numpy call (no
+per-particle Python).
 Plain and gzip-compressed files are read (gzip: detected by its magic bytes).
 
 Status codes (ISTUP -> fastsim/HepMC3): -1 incoming and -9 incoming beam -> 4 (beam);
@@ -29,7 +31,6 @@ Units: GeV, cm, ns; cross sections in pb in the file, nb in fastsim.
 from __future__ import annotations
 
 import gzip
-import mmap
 import re
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,8 @@ from fastsim.external.common import (
     collinear_beams,
     file_key,
     input_error,
+    line_number,
+    read_file_range,
 )
 from fastsim.io import FileFormatError
 from fastsim.schema import Field
@@ -56,14 +59,13 @@ __all__ = ["LHEGenerator", "LHEIndex", "index_lhe", "raw_from_lhe_columns", "rea
 # ISTUP -> fastsim status (see the module docstring)
 ISTUP_TO_STATUS = {-1: STATUS_BEAM, -9: STATUS_BEAM, 1: STATUS_FINAL, 2: STATUS_DECAYED, -2: 3, 3: 3}
 _N_COLUMNS = 13  # IDUP ISTUP MOTHUP1 MOTHUP2 ICOLUP1 ICOLUP2 PX PY PZ E M VTIMUP SPINUP
-_EVENT_OPEN = re.compile(rb"<event[\s>]")
-_EVENT_CLOSE = re.compile(rb"</event>")
 _DECAY_LINE = re.compile(rb"^\s*DECAY\s+(-?\d+)\s+([-+0-9.eEdD]+)", re.MULTILINE)
-_BLOCK = 1 << 24  # bytes per read while indexing a compressed file
+_BLOCK = 1 << 22  # bytes per read while indexing (transient memory: a few blocks)
 
 
 class LHEIndex:
-    """Byte layout of an LHE file: offsets of each ``<event`` and the end of the last one."""
+    """Byte layout of an LHE file: offsets of each ``<event`` and the end of the last one
+    (the only per-event data kept: 8 bytes per event)."""
 
     def __init__(self, path: Path, starts: np.ndarray, end: int, gz: bool) -> None:
         self.path = path
@@ -73,7 +75,8 @@ class LHEIndex:
 
 
 _INDEX: dict[tuple[str, int, int], tuple[LHEIndex, FileSample]] = {}
-_OPEN: dict[str, Any] = {}  # per-process open handles (mmap or GzipFile)
+_OPEN: dict[str, Any] = {}  # per-process open handles (plain file or GzipFile)
+_EVENT_INFO = re.compile(rb"<event(?:\s[^>]*)?>\s*([^\n]*)")  # the info line after each <event>
 
 
 def _is_gzip(path: Path) -> bool:
@@ -81,34 +84,63 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"  # RFC 1952 sec. 2.3.1
 
 
-def _line_of(data: bytes | mmap.mmap, pos: int) -> int:
-    """1-based line number of byte ``pos`` (error path only)."""
-    return bytes(data[:pos]).count(b"\n") + 1
+def _opener(idx: LHEIndex) -> Any:
+    return gzip.open if idx.gz else None
 
 
-def _scan(
-    path: Path, data: bytes | mmap.mmap, base: int, starts: list[np.ndarray], infos: list[bytes]
-) -> None:
-    """Offsets of ``<event`` tags in ``data`` (shifted by ``base``) and their info lines."""
-    offs = []
-    for m in _EVENT_OPEN.finditer(data):
-        offs.append(m.start())
-        gt = data.find(b">", m.start())
-        nl = data.find(b"\n", gt + 1)
-        line = data[gt + 1 : nl].strip() if nl >= 0 else b""
-        if not line:  # info line on the next line
-            nl2 = data.find(b"\n", nl + 1)
-            line = data[nl + 1 : nl2 if nl2 >= 0 else len(data)].strip()
-        infos.append(bytes(line))
-    starts.append(np.asarray(offs, dtype=np.int64) + base)
+def _event_opens(part: bytes) -> np.ndarray:
+    """Offsets of the ``<event`` tags (followed by whitespace or ``>``) in ``part``, vectorised."""
+    raw = np.frombuffer(part, np.uint8)
+    cand = np.flatnonzero(raw == ord("<"))
+    cand = cand[cand + 6 < len(raw)]
+    for k, ch in enumerate(b"event", start=1):
+        cand = cand[raw[cand + k] == ch]
+    nxt = raw[cand + 6]
+    return cand[(nxt == ord(">")) | (nxt == 32) | (nxt == 9) | (nxt == 10) | (nxt == 13)]
+
+
+def _scan(path: Path, part: bytes, base: int, lines: int, first: int) -> tuple[np.ndarray, float]:
+    """Offsets (shifted by ``base``) of the ``<event`` tags in ``part`` (which holds whole
+    events) and the sum of their nominal weights XWGTUP; the info lines are converted with
+    one numpy call.  ``lines``: newlines before ``part``; ``first``: index of its first event."""
+    offs = _event_opens(part)
+    infos = _EVENT_INFO.findall(part)
+    if len(infos) != len(offs):  # a tag the pattern does not take: one match per tag
+        infos = [m.group(1) if m else b"" for m in (_EVENT_INFO.match(part, int(o)) for o in offs)]
+    n = len(offs)
+    try:
+        info = np.array(b" ".join(infos).split(), dtype=np.float64).reshape(n, 6)
+        ok = bool(np.all(np.isfinite(info)))
+    except ValueError:
+        ok = False
+    if not ok:
+        for i, line in enumerate(infos):
+            fields = line.split()
+            try:
+                good = len(fields) == 6 and all(np.isfinite(float(f)) for f in fields)
+            except ValueError:
+                good = False
+            if not good:
+                q = int(offs[i])
+                nl = part.find(b"\n", q)  # the info line follows the tag's line (or shares it)
+                same = part[part.find(b">", q) + 1 : nl if nl >= 0 else len(part)].strip()
+                line_no = lines + part.count(b"\n", 0, q) + 1 + (0 if same else 1)
+                raise input_error(
+                    path,
+                    f"event {first + i} (line {line_no})",
+                    f"malformed event information line {line[:80]!r}",
+                )
+    return offs.astype(np.int64) + base, float(np.sum(info[:, 2]))
 
 
 def index_lhe(path: str | Path) -> tuple[LHEIndex, FileSample]:
-    """Index an LHE file (cached per process): event offsets, counts, weights, init block.
+    """Index an LHE file (cached per process): event offsets, count, mean weight, init block.
 
-    Raises :class:`~fastsim.io.FileFormatError` naming the file and the event or line for
-    a missing ``<init>``, a truncated file (no ``</LesHouchesEvents>`` or an unclosed
-    event) or a malformed event information line.
+    The file (plain or gzip) is read once in blocks of 4 MiB; only the 8-byte offset of
+    each event is kept, so memory does not grow with the file.  Raises
+    :class:`~fastsim.io.FileFormatError` naming the file and the event and line for a
+    missing ``<init>``, a truncated file (no ``</LesHouchesEvents>`` or an unclosed event)
+    or a malformed event information line.
     """
     path = Path(path)
     if not path.is_file():
@@ -116,65 +148,57 @@ def index_lhe(path: str | Path) -> tuple[LHEIndex, FileSample]:
     key = file_key(path)
     if key in _INDEX:
         return _INDEX[key]
+    if path.stat().st_size == 0:
+        raise input_error(path, "", "empty file")
     gz = _is_gzip(path)
     starts: list[np.ndarray] = []
-    infos: list[bytes] = []
-    if gz:
-        head = None
-        n_close = 0
-        tail = b""
-        total = 0
-        carry = b""
-        with gzip.open(path, "rb") as f:
-            while True:
-                try:
-                    block = f.read(_BLOCK)
-                except (EOFError, OSError) as exc:
-                    raise input_error(path, "", f"truncated or corrupt gzip stream ({exc})") from None
-                data = carry + block
-                base = total - len(carry)  # uncompressed offset of data[0]
-                total += len(block)
-                tail = (tail + block)[-4096:]
-                # scan whole events only: cut after the last closing tag
-                cut = data.rfind(b"</event>") + len(b"</event>") if block else len(data)
-                if block and cut < len(b"</event>"):
-                    carry = data
-                    continue
-                part = data[:cut]
-                if head is None:
-                    first = part.find(b"<event")
-                    head = part[: first if first >= 0 else len(part)]
-                _scan(path, part, base, starts, infos)
-                n_close += part.count(b"</event>")
-                carry = data[cut:]
-                if not block:
-                    break
-        head = head or b""
-        end = total
-        data_for_errors = None
-    else:
-        with path.open("rb") as fh:
-            if path.stat().st_size == 0:
-                raise input_error(path, "", "empty file")
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        first = mm.find(b"<event")
-        head = mm[: first if first >= 0 else len(mm)]
-        _scan(path, mm, 0, starts, infos)
-        n_close = sum(1 for _ in _EVENT_CLOSE.finditer(mm))
-        tail = mm[-4096:]
-        end = len(mm)
-        data_for_errors = mm
-        _OPEN[str(path)] = mm
+    n = 0
+    sum_w = 0.0
+    head: bytes | None = None
+    n_close = 0
+    tail = b""
+    total = 0
+    carry = b""
+    lines = 0  # newlines before the current part
+    last_line = 1  # line of the last <event> tag (truncated files)
+    with (gzip.open if gz else open)(path, "rb") as f:
+        while True:
+            try:
+                block = f.read(_BLOCK)
+            except (EOFError, OSError) as exc:
+                raise input_error(path, "", f"truncated or corrupt gzip stream ({exc})") from None
+            data = carry + block
+            base = total - len(carry)  # uncompressed offset of data[0]
+            total += len(block)
+            tail = (tail + block)[-4096:]
+            # scan whole events only: cut after the last closing tag
+            cut = data.rfind(b"</event>") + len(b"</event>") if block else len(data)
+            if block and cut < len(b"</event>"):
+                carry = data
+                continue
+            part = data[:cut]
+            if head is None:
+                first = part.find(b"<event")
+                head = part[: first if first >= 0 else len(part)]
+                if b"<LesHouchesEvents" not in head:
+                    raise input_error(path, "line 1", "not an LHE file (no <LesHouchesEvents> tag)")
+            offs, w = _scan(path, part, base, lines, n)
+            if len(offs):
+                starts.append(offs)
+                n += len(offs)
+                sum_w += w
+                last_line = lines + part.count(b"\n", 0, int(offs[-1]) - base) + 1
+            n_close += part.count(b"</event>")
+            lines += part.count(b"\n")
+            carry = data[cut:]
+            if not block:
+                break
+    head = head or b""
     offsets = np.concatenate(starts) if starts else np.zeros(0, np.int64)
-    n = len(offsets)
-    if b"<LesHouchesEvents" not in head:
-        raise input_error(path, "line 1", "not an LHE file (no <LesHouchesEvents> tag)")
     if b"<init" not in head:
         raise input_error(path, "", "no <init> block before the first event")
     if n_close != n or b"</LesHouchesEvents>" not in tail:
-        where = f"event {n - 1}" if n else ""
-        if data_for_errors is not None and n:
-            where += f" (line {_line_of(data_for_errors, int(offsets[-1]))})"
+        where = f"event {n - 1} (line {last_line})" if n else ""
         raise input_error(
             path,
             where,
@@ -182,36 +206,20 @@ def index_lhe(path: str | Path) -> tuple[LHEIndex, FileSample]:
             + ("no" if b"</LesHouchesEvents>" not in tail else "a")
             + " closing </LesHouchesEvents> tag",
         )
-    # info lines: NUP IDPRUP XWGTUP SCALUP AQEDUP AQCDUP
-    try:
-        info = np.array(b" ".join(infos).split(), dtype=np.float64).reshape(n, 6) if n else np.zeros((0, 6))
-    except ValueError:
-        for i, line in enumerate(infos):
-            parts = line.split()
-            try:
-                ok = len(parts) == 6 and all(np.isfinite(float(p)) for p in parts)
-            except ValueError:
-                ok = False
-            if not ok:
-                where = f"event {i}"
-                if data_for_errors is not None:
-                    where += f" (line {_line_of(data_for_errors, int(offsets[i])) + 1})"
-                raise input_error(path, where, f"malformed event information line {line[:80]!r}") from None
-        raise
-    sample = _init_block(path, head, n, info[:, 2] if n else np.zeros(0))
-    idx = LHEIndex(path, offsets, end, gz)
+    sample = _init_block(path, head, n, sum_w / n if n else 1.0)
+    idx = LHEIndex(path, offsets, total, gz)
     _INDEX[key] = (idx, sample)
     return idx, sample
 
 
 def sample_from_init(
-    path: Path, init: Any, n: int, weights: np.ndarray, widths: dict[int, float]
+    path: Path, init: Any, n: int, weight_mean: float, widths: dict[int, float]
 ) -> FileSample:
-    """FileSample from a pylhe ``LHEInit`` (beams, cross section) and the event weights."""
+    """FileSample from a pylhe ``LHEInit`` (beams, cross section) and the mean event weight."""
     ii = init.initInfo
     beams = collinear_beams(int(ii.beamA), int(ii.beamB), float(ii.energyA), float(ii.energyB), path)
     sigma = float(sum(p.xSection for p in init.procInfo))
-    mean_w = float(np.mean(weights)) if n else 1.0
+    mean_w = float(weight_mean) if n else 1.0
     if not sigma > 0 and abs(int(ii.weightingStrategy)) == 4 and mean_w > 0:
         sigma = mean_w  # IDWTUP = +-4: the mean event weight is the cross section (pb)
     if n and not mean_w > 0:
@@ -220,7 +228,7 @@ def sample_from_init(
     return FileSample(path, n, sigma if sigma > 0 else None, mean_w, beams, widths, err if err > 0 else None)
 
 
-def _init_block(path: Path, head: bytes, n: int, weights: np.ndarray) -> FileSample:
+def _init_block(path: Path, head: bytes, n: int, weight_mean: float) -> FileSample:
     """Beams, cross section and widths from the header and ``<init>`` (read with pylhe)."""
     import io
     import warnings
@@ -242,22 +250,7 @@ def _init_block(path: Path, head: bytes, n: int, weights: np.ndarray) -> FileSam
         int(m.group(1)): float(m.group(2).replace(b"D", b"E").replace(b"d", b"e"))
         for m in _DECAY_LINE.finditer(head)
     }
-    return sample_from_init(path, init, n, weights, widths)
-
-
-def _read_bytes(idx: LHEIndex, a: int, b: int) -> bytes:
-    key = str(idx.path)
-    if idx.gz:
-        f = _OPEN.get(key)
-        if f is None or f.closed:
-            f = _OPEN[key] = gzip.open(idx.path, "rb")  # noqa: SIM115 - per-process cache
-        f.seek(a)  # forward: decompress and skip; backward: rewind (Python's gzip)
-        return f.read(b - a)
-    mm = _OPEN.get(key)
-    if mm is None or mm.closed:
-        with idx.path.open("rb") as fh:
-            mm = _OPEN[key] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    return mm[a:b]
+    return sample_from_init(path, init, n, weight_mean, widths)
 
 
 def read_lhe_range(path: str | Path, start: int, stop: int) -> RawRecord:
@@ -273,7 +266,7 @@ def read_lhe_range(path: str | Path, start: int, stop: int) -> RawRecord:
     n = stop - start
     a = int(idx.starts[start])
     b = int(idx.starts[stop]) if stop < len(idx.starts) else idx.end
-    block = _read_bytes(idx, a, b)
+    block = read_file_range(_OPEN, idx.path, a, b, _opener(idx))
     pieces = block.split(b"</event>")[:n]
     heads = []
     bodies = []
@@ -362,13 +355,9 @@ def raw_from_lhe_columns(cols: np.ndarray, offsets: np.ndarray, weights: np.ndar
 
 
 def _event_error(idx: LHEIndex, event: int, line_in_event: int, reason: str) -> FileFormatError:
-    where = f"event {event}"
-    if not idx.gz:
-        mm = _OPEN.get(str(idx.path))
-        if mm is not None:
-            # the <event> tag line, then the info line, then the particle lines
-            where += f" (line {_line_of(mm, int(idx.starts[event])) + line_in_event})"
-    return input_error(idx.path, where, reason)
+    # the <event> tag line, then the info line, then the particle lines
+    line = line_number(idx.path, int(idx.starts[event]), _opener(idx)) + line_in_event
+    return input_error(idx.path, f"event {event} (line {line})", reason)
 
 
 def _locate_bad_line(idx: LHEIndex, start: int, bodies: list[bytes]) -> None:

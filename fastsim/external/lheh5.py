@@ -13,9 +13,10 @@ read and written by ``pylhe.lheh5``:
 Particle columns mean what they mean in LHE (momenta in GeV, 1-based mothers, ISTUP
 status codes, lifetime c*tau in mm), so the conversion is shared with
 :mod:`fastsim.external.lhe`.  ``init`` / ``procInfo`` are read with
-``pylhe.lheh5.read_init``.  A chunk reads its rows of ``events`` and one contiguous block
-of ``particles`` (the access pattern the format was designed for): streaming, memory
-bounded by the chunk.
+``pylhe.lheh5.read_init``.  Indexing reads the ``events`` table in blocks of rows (event
+count, sum of the weights, bounds checks; nothing per event is kept); a chunk reads its
+rows of ``events`` and one contiguous block of ``particles`` (the access pattern the
+format was designed for): streaming, memory bounded by the chunk.
 
 Units: GeV, cm, ns; cross sections in pb in the file.
 """
@@ -60,6 +61,7 @@ PARTICLE_COLUMNS = (
 EVENT_COLUMNS = ("pid", "nparticles", "start", "trials", "scale", "fscale", "rscale", "aqed", "aqcd")
 
 _INDEX: dict[tuple[str, int, int], FileSample] = {}
+_INDEX_ROWS = 1 << 18  # event rows per read while indexing
 
 
 def _names(ds: h5py.Dataset, default: tuple[str, ...]) -> list[str]:
@@ -95,11 +97,12 @@ class _Table:
         assert self.group is not None
         return np.stack([self.group[k][a:b] for k in names], axis=1).astype(np.float64)
 
-    def column(self, name: str) -> np.ndarray:
+    def column(self, name: str, a: int = 0, b: int | None = None) -> np.ndarray:
+        """Column ``name`` of rows a:b (default: all) as float64."""
         if self.ds is not None:
-            return np.asarray(self.ds[:, self.cols[name]], np.float64)
+            return np.asarray(self.ds[a:b, self.cols[name]], np.float64)
         assert self.group is not None
-        return np.asarray(self.group[name][:], np.float64)
+        return np.asarray(self.group[name][a:b], np.float64)
 
 
 def _weight_name(ev: _Table) -> str:
@@ -143,22 +146,31 @@ def index_lheh5(path: str | Path) -> FileSample:
             init = lheh5.read_init(f)
         except (KeyError, ValueError, IndexError, TypeError) as exc:
             raise input_error(path, "init", f"unreadable init/procInfo ({exc})") from None
+        sum_w = 0.0
         try:
-            weights = ev.column(_weight_name(ev))
-            start = ev.column("start").astype(np.int64)
-            npart = ev.column("nparticles").astype(np.int64)
+            wname = _weight_name(ev)
+            for a in range(0, ev.n, _INDEX_ROWS):  # in blocks: memory flat in the file size
+                b = min(a + _INDEX_ROWS, ev.n)
+                weights = ev.column(wname, a, b)
+                start = ev.column("start", a, b).astype(np.int64)
+                npart = ev.column("nparticles", a, b).astype(np.int64)
+                end = start + npart
+                bad = (start < 0) | (npart < 0) | (end > pa.n) | ~np.isfinite(weights)
+                if np.any(bad):
+                    i = int(np.flatnonzero(bad)[0])
+                    if not np.isfinite(weights[i]):
+                        raise input_error(path, f"event {a + i}", f"non-finite event weight {weights[i]}")
+                    raise input_error(
+                        path,
+                        f"event {a + i}",
+                        f"particles {start[i]}..{end[i]} lie outside the particle table ({pa.n} rows): "
+                        "truncated file",
+                    )
+                sum_w += float(np.sum(weights))
         except (KeyError, OSError) as exc:
             raise input_error(path, "events", f"unreadable event table ({exc})") from None
-        end = start + npart
-        bad = (start < 0) | (npart < 0) | (end > pa.n)
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            raise input_error(
-                path,
-                f"event {i}",
-                f"particles {start[i]}..{end[i]} lie outside the particle table ({pa.n} rows): truncated file",
-            )
-    sample = sample_from_init(path, init, len(weights), weights, {})
+        n = ev.n
+    sample = sample_from_init(path, init, n, sum_w / n if n else 1.0, {})
     _INDEX[key] = sample
     return sample
 

@@ -6,9 +6,10 @@ that starts with ``fastsim: error:`` and names the file (or the key) with the re
 output file presented as complete after a failure.  Any other exit, a traceback or a second line
 fails the case.
 
-``FASTSIM_FUZZ_EXAMPLES`` sets the cases per reader and mutation kind (default 60, about a
-minute for the whole file); the long run is ``FASTSIM_FUZZ_EXAMPLES=10000 python -m pytest
-tests/test_fuzz.py`` (its counts are in docs/status.md).
+``FASTSIM_FUZZ_EXAMPLES`` sets the cases per reader and mutation kind (default 60, about two
+minutes for the whole file).  The long run, 1e4 cases per reader, is the ``fuzz_long`` marker,
+deselected by default: ``python -m pytest -m fuzz_long tests/test_fuzz.py -s`` (about an hour
+on 2 cores; ``FASTSIM_FUZZ_LONG_EXAMPLES`` changes its count; its counts are in docs/status.md).
 """
 
 from __future__ import annotations
@@ -41,7 +42,18 @@ FUZZ = settings(
     ],
     database=None,
 )
+LONG = settings(FUZZ, max_examples=int(os.environ.get("FASTSIM_FUZZ_LONG_EXAMPLES", "10000")))
 COUNTS: dict[str, dict[str, int]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts(request: pytest.FixtureRequest) -> object:
+    """Prints the counts per reader once the module's fuzz tests have run."""
+    yield
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+        for kind, tally in sorted(COUNTS.items()):
+            print(f"\n  fuzz {kind}: {tally}", end="")
 
 
 def run_cli(args: list[str]) -> tuple[int, str]:
@@ -166,9 +178,7 @@ def _leaves(node: object, path: tuple = ()) -> list[tuple]:
 BASE_CARD = (CARDS / "belle2_run1.yaml").read_text()
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_card_structure(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+def _card_structure_case(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     """A key deleted, or a value replaced by a hostile one of another type, anywhere."""
     raw = yaml.safe_load(BASE_CARD)
     paths = _leaves(raw)
@@ -189,9 +199,11 @@ def test_fuzz_card_structure(tmp_path_factory: pytest.TempPathFactory, data: st.
     check_outcome("card (structure)", rc, err, "card.yaml")
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_card_text(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+test_fuzz_card_structure = FUZZ(given(data=st.data())(_card_structure_case))
+test_fuzz_long_card_structure = pytest.mark.fuzz_long(LONG(given(data=st.data())(_card_structure_case)))
+
+
+def _card_text_case(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     """Byte-level mutations of the card's text (YAML syntax errors, wrong encodings ...)."""
     tmp = tmp_path_factory.mktemp("cardtext")
     (tmp / "detectors").symlink_to(CARDS / "detectors")
@@ -202,15 +214,12 @@ def test_fuzz_card_text(tmp_path_factory: pytest.TempPathFactory, data: st.DataO
     check_outcome("card (text)", rc, err, "card.yaml")
 
 
+test_fuzz_card_text = FUZZ(given(data=st.data())(_card_text_case))
+test_fuzz_long_card_text = pytest.mark.fuzz_long(LONG(given(data=st.data())(_card_text_case)))
+
+
 # ------------------------------------------------------------------------------ external samples
-@pytest.mark.skip(
-    reason="issue 24 open: the LHE/LHEH5/HepMC3 readers still end with tracebacks on some "
-    "mutations (e.g. h5py RuntimeError in the LHEH5 reader); see the issue's note"
-)
-@pytest.mark.parametrize("kind", ["lhe", "lheh5", "hepmc3"])
-@FUZZ
-@given(data=st.data())
-def test_fuzz_external_samples(
+def _external_sample_case(
     tmp_path_factory: pytest.TempPathFactory, small_lhe: dict[str, Path], kind: str, data: st.DataObject
 ) -> None:
     """Truncation, byte flips, malformed numbers, wrong counts: ``fastsim convert IN out.h5``."""
@@ -233,6 +242,13 @@ def test_fuzz_external_samples(
     out = tmp / "out.h5"
     rc, err = run_cli(["convert", str(bad), str(out), "--quiet"])
     check_outcome(kind, rc, err, bad.name, out if rc else None)
+
+
+READERS = pytest.mark.parametrize("kind", ["lhe", "lheh5", "hepmc3"])
+test_fuzz_external_samples = READERS(FUZZ(given(data=st.data())(_external_sample_case)))
+test_fuzz_long_external_samples = pytest.mark.fuzz_long(
+    READERS(LONG(given(data=st.data())(_external_sample_case)))
+)
 
 
 # ------------------------------------------------------------------------------ fastsim HDF5
@@ -277,11 +293,7 @@ def _structured_h5_mutation(path: Path, draw: st.DrawFn) -> None:
             g[name] = np.zeros(draw(st.sampled_from([0, max(n - 1, 0), n + 3])))
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_fastsim_files(
-    tmp_path_factory: pytest.TempPathFactory, small_h5: Path, data: st.DataObject
-) -> None:
+def _fastsim_file_case(tmp_path_factory: pytest.TempPathFactory, small_h5: Path, data: st.DataObject) -> None:
     """Truncation, byte flips and structural damage through ``info``, ``convert`` and ``analyze``."""
     tmp = tmp_path_factory.mktemp("h5")
     bad = tmp / "bad.h5"
@@ -308,12 +320,8 @@ def test_fuzz_fastsim_files(
         check_outcome("fastsim HDF5 (analyze)", rc, err, "bad.h5")
 
 
-def test_fuzz_counts_reported(capsys: pytest.CaptureFixture[str]) -> None:
-    """Prints the counts per reader (runs after the fuzz tests of this module)."""
-    with capsys.disabled():
-        for kind, tally in sorted(COUNTS.items()):
-            print(f"\n  fuzz {kind}: {tally}", end="")
-    assert all(t["cases"] > 0 for t in COUNTS.values())
+test_fuzz_fastsim_files = FUZZ(given(data=st.data())(_fastsim_file_case))
+test_fuzz_long_fastsim_files = pytest.mark.fuzz_long(LONG(given(data=st.data())(_fastsim_file_case)))
 
 
 # ------------------------------------------------------------------------------ run --resume

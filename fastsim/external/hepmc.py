@@ -440,18 +440,44 @@ def _read_block(idx: HepMCIndex, start: int, stop: int) -> dict[str, np.ndarray]
             int(heads.starts[i]),
             f"declares {decl[i, 0]} vertices and {decl[i, 1]} particles, {got[i, 0]} and {got[i, 1]} read",
         )
+    P, V = _concat_struct(pp), _concat_struct(vv)
+    for what, table, fields, counts in (
+        ("particle momentum or mass", P, ("px", "py", "pz", "e", "mass"), got[:, 1]),
+        ("vertex position", V, ("x", "y", "z", "t"), got[:, 0]),
+    ):
+        finite = np.ones(len(table), bool)
+        for f in fields:
+            finite &= np.isfinite(np.asarray(table[f], np.float64))
+        if not np.all(finite):
+            k = int(np.flatnonzero(~finite)[0])
+            i = int(np.searchsorted(np.cumsum(counts), k, side="right"))
+            raise heads.error(i, int(heads.starts[i]), f"non-finite {what}")
+    L1 = _concat_struct(l1).astype(np.int64)
+    L2 = _concat_struct([d.links2 for d in keep]).astype(np.int64)
+    nlink = np.fromiter(map(len, l1), np.int64, n)
+    lev = np.repeat(np.arange(n), nlink)
+    npl, nvl = got[lev, 1], got[lev, 0]
+    p_in = (L1 >= 1) & (npl >= L1) & (L2 <= -1) & (-nvl <= L2)  # particle enters vertex
+    p_out = (L1 <= -1) & (-nvl <= L1) & (L2 >= 1) & (npl >= L2)  # vertex emits particle
+    if not np.all(p_in | p_out):
+        i = int(lev[np.flatnonzero(~(p_in | p_out))[0]])
+        raise heads.error(i, int(heads.starts[i]), "particle-vertex link out of range")
     if idx.hepmc3:  # from the E lines
         event_pos = heads.event_pos
     else:
         event_pos = np.array([(e.x, e.y, e.z, e.t) for e in (d.event_pos for d in keep)], np.float64)
+    bad_pos = ~np.all(np.isfinite(event_pos.reshape(n, 4)), axis=1)
+    if np.any(bad_pos):
+        i = int(np.flatnonzero(bad_pos)[0])
+        raise heads.error(i, int(heads.starts[i]), "non-finite event position")
     return {
-        "P": _concat_struct(pp),
-        "V": _concat_struct(vv),
-        "L1": _concat_struct(l1).astype(np.int64),
-        "L2": _concat_struct([d.links2 for d in keep]).astype(np.int64),
+        "P": P,
+        "V": V,
+        "L1": L1,
+        "L2": L2,
         "npart": got[:, 1],
         "nvert": got[:, 0],
-        "nlink": np.fromiter(map(len, l1), np.int64, n),
+        "nlink": nlink,
         "gev_cm": heads.gev_cm,
         "w": heads.weights,
         "event_pos": event_pos.reshape(n, 4),

@@ -314,6 +314,17 @@ def raw_from_lhe_columns(cols: np.ndarray, offsets: np.ndarray, weights: np.ndar
     """
     total = len(cols)
     counts = np.diff(offsets)
+    # every entry finite, and the integer columns (IDUP ISTUP MOTHUP ICOLUP) integers of 32 bits
+    ints = cols[:, :6]
+    bad_row = ~np.isfinite(cols).all(axis=1)
+    bad_row |= ((ints != np.round(ints)) | (np.abs(ints) > 2**31 - 1)).any(axis=1)
+    if np.any(bad_row):
+        j = int(np.flatnonzero(bad_row)[0])
+        ev = int(np.searchsorted(offsets, j, side="right") - 1)
+        raise fail(ev, j, "non-finite number, or a non-integer in an integer column")
+    if not np.isfinite(weights).all():
+        ev = int(np.flatnonzero(~np.isfinite(weights))[0])
+        raise fail(ev, int(offsets[ev]) - 1, "non-finite event weight")
     istup = cols[:, 1].astype(np.int64)
     status = np.full(total, -99, np.int32)
     for code, st in ISTUP_TO_STATUS.items():

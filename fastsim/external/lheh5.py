@@ -105,6 +105,12 @@ class _Table:
         return np.asarray(self.group[name][a:b], np.float64)
 
 
+def _whole(x: np.ndarray) -> np.ndarray:
+    """Mask of entries that are finite integers of at most 62 bits (row indices and counts)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(x) & (x == np.round(x)) & (np.abs(x) < 2.0**62)
+
+
 def _weight_name(ev: _Table) -> str:
     for name in ("NOMINAL", "weight"):
         if name in ev.cols:
@@ -127,6 +133,9 @@ def _open(path: Path) -> tuple[h5py.File, _Table, _Table]:
     except KeyError as exc:
         f.close()
         raise input_error(path, "", f"not an LHEH5 file: {exc.args[0]}") from None
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:  # h5py on damaged metadata
+        f.close()
+        raise input_error(path, "", f"corrupt HDF5 metadata ({exc})") from None
     return f, ev, pa
 
 
@@ -144,7 +153,7 @@ def index_lheh5(path: str | Path) -> FileSample:
     with f:
         try:
             init = lheh5.read_init(f)
-        except (KeyError, ValueError, IndexError, TypeError) as exc:
+        except (KeyError, ValueError, IndexError, TypeError, OSError, RuntimeError) as exc:
             raise input_error(path, "init", f"unreadable init/procInfo ({exc})") from None
         sum_w = 0.0
         try:
@@ -152,8 +161,11 @@ def index_lheh5(path: str | Path) -> FileSample:
             for a in range(0, ev.n, _INDEX_ROWS):  # in blocks: memory flat in the file size
                 b = min(a + _INDEX_ROWS, ev.n)
                 weights = ev.column(wname, a, b)
-                start = ev.column("start", a, b).astype(np.int64)
-                npart = ev.column("nparticles", a, b).astype(np.int64)
+                start_f = ev.column("start", a, b)
+                npart_f = ev.column("nparticles", a, b)
+                bad_int = ~_whole(start_f) | ~_whole(npart_f)
+                start = np.where(bad_int, -1, start_f).astype(np.int64)
+                npart = np.where(bad_int, -1, npart_f).astype(np.int64)
                 end = start + npart
                 bad = (start < 0) | (npart < 0) | (end > pa.n) | ~np.isfinite(weights)
                 if np.any(bad):
@@ -167,7 +179,7 @@ def index_lheh5(path: str | Path) -> FileSample:
                         "truncated file",
                     )
                 sum_w += float(np.sum(weights))
-        except (KeyError, OSError) as exc:
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:
             raise input_error(path, "events", f"unreadable event table ({exc})") from None
         n = ev.n
     sample = sample_from_init(path, init, n, sum_w / n if n else 1.0, {})
@@ -183,11 +195,15 @@ def read_lheh5_range(path: str | Path, start: int, stop: int) -> RawRecord:
         try:
             erows = ev.rows(start, stop, ("start", "nparticles"))
             weights = ev.rows(start, stop, (_weight_name(ev),))[:, 0]
+            if not (_whole(erows).all() and (erows >= 0).all()):
+                raise ValueError("event start or particle count not a non-negative integer")
             first = erows[:, 0].astype(np.int64)
             counts = erows[:, 1].astype(np.int64)
             a, b = int(first.min()), int((first + counts).max())
+            if b > pa.n:
+                raise ValueError(f"particles up to row {b} requested, the table has {pa.n}")
             block = pa.rows(a, b, PARTICLE_COLUMNS[:12])
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, RuntimeError) as exc:
             raise input_error(path, f"events {start}..{stop - 1}", f"unreadable ({exc})") from None
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])

@@ -84,6 +84,7 @@ BW_WINDOW: float = 10.0
 
 MeWeight = Callable[[np.ndarray, np.ndarray], np.ndarray]
 _MAX_ROUNDS = 10_000
+TAU = 15
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class DecayTable:
         self.dropped: dict[int, float] = {}
         self._compiled: _Compiled | None = None
         self._props_cache: dict[tuple, _Props] = {}
+        self._tau_cache: dict[tuple, Any] = {}
         for parent, ms in (modes or {}).items():
             self.add(parent, ms)
 
@@ -176,6 +178,7 @@ class DecayTable:
     def _invalidate(self) -> None:
         self._compiled = None
         self._props_cache = {}
+        self._tau_cache = {}
 
     def copy(self) -> DecayTable:
         new = DecayTable()
@@ -241,6 +244,7 @@ class DecayTable:
         self.dropped = dict(state["dropped"])
         self._compiled = None
         self._props_cache = {}
+        self._tau_cache = {}
         dstart = np.concatenate([[0], np.cumsum(state["k"].astype(np.int64))])
         i = 0
         for parent, nm in zip(state["parents"].tolist(), state["n_modes"].tolist(), strict=True):
@@ -282,6 +286,17 @@ class DecayTable:
         hooks = {i: m.me_weight for i, m in enumerate(modes) if m.me_weight is not None}
         self._compiled = _Compiled(parents, first, br, cum, k, dau, hooks)
         return self._compiled
+
+    def tau_decayer(self, particles: ParticleTable) -> Any:
+        """The tau decay engine (:class:`fastsim.tau.engine.TauDecayer`) for this table's
+        ``tau-`` modes, or None when the table has none."""
+        key = (particles.token, particles.version)
+        if key not in self._tau_cache:
+            from fastsim.tau.engine import TauDecayer
+
+            modes = self.modes(TAU)
+            self._tau_cache = {key: TauDecayer(modes, particles) if modes else None}
+        return self._tau_cache[key]
 
     def _props(self, particles: ParticleTable, stable: frozenset[int]) -> _Props:
         key = (particles.token, particles.version, stable)
@@ -496,6 +511,7 @@ def decay_particles(
     stable: frozenset[int] | None = None,
     max_generations: int = 20,
     warn_unfinished: bool = True,
+    spin: Collection | None = None,
 ) -> Collection:
     """Decay all decayable final-state particles of ``mc`` (MC_FIELDS record), recursively.
 
@@ -510,6 +526,11 @@ def decay_particles(
     daughter1/daughter2; daughters (status 1, mother1 = parent's local index) are
     appended at the end of their event, so existing local indices do not change.
     Fields other than MC_FIELDS are carried over and filled with zeros for daughters.
+
+    Taus are decayed by the tau engine (:mod:`fastsim.tau.engine`: matrix-element channels
+    from the table's ``tau-`` modes, CP images for tau+), with the spin state of ``spin``
+    (a generator's ``spin`` collection, :mod:`fastsim.spin`) for the taus of the input
+    record; taus made by decays decay unpolarised.
 
     ``warn_unfinished=False`` silences the warning for decayable particles left after
     ``max_generations`` (for callers that limit the generations on purpose).
@@ -541,18 +562,36 @@ def decay_particles(
     ]
     count = mc.counts().astype(np.int64)
     cand = np.flatnonzero(block0["status"] == STATUS_FINAL)
-    for _ in range(max_generations):
+    taus = table.tau_decayer(particles) if TAU in table else None
+    for generation in range(max_generations):
         fields, ev, loc = blocks[-1]
         sel = cand[_decayable(fields["id"][cand], comp, props)]
         if len(sel) == 0:
             cand = sel
             break
-        new = _decay_generation(fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures)
-        if new is None:
+        is_tau = np.abs(fields["id"][sel]) == TAU
+        parts = []
+        if taus is not None and np.any(is_tau):
+            tau_sel = sel[is_tau]
+            sel = sel[~is_tau]
+        else:
+            tau_sel = sel[:0]
+        if len(sel):
+            new = _decay_generation(
+                fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures
+            )
+            if new is not None:
+                parts.append(new)
+        if len(tau_sel):
+            state = _tau_spin_state(spin, mc.offsets, tau_sel) if generation == 0 and spin is not None else {}
+            parts.append(taus.decay_block(fields, ev, loc, tau_sel, count, n_ev, rng, **state))
+        if not parts:
             cand = np.empty(0, np.int64)
             break
+        new = parts[0] if len(parts) == 1 else _concat_blocks(parts)
         blocks.append(new)
-        cand = np.arange(len(new[1]))
+        # resonances made by the tau engine come decayed (status 2)
+        cand = np.flatnonzero(new[0]["status"] == STATUS_FINAL)
     else:
         fields = blocks[-1][0]
         if warn_unfinished and np.any(_decayable(fields["id"][cand], comp, props)):
@@ -570,6 +609,48 @@ def decay_particles(
         for k, arr in out.items():
             arr[pos] = fields[k]
     return Collection(out, offsets)
+
+
+def _concat_blocks(parts: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]) -> tuple:
+    fields = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+    return fields, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+
+
+def _tau_spin_state(spin: Collection, offsets: np.ndarray, tau_sel: np.ndarray) -> dict[str, np.ndarray]:
+    """Per tau of ``tau_sel`` (global positions in the input record): its polarisation and, for
+    the tau 1 of a pair whose partner decays too, the partner's position in ``tau_sel``, C and
+    the partner's polarisation (the keyword arguments of ``TauDecayer.decay_block``)."""
+    f = spin.fields
+    n = len(tau_sel)
+    ev = np.repeat(np.arange(len(spin.offsets) - 1), np.diff(spin.offsets))
+    g1 = offsets[ev] + f["i1"]
+    has2 = f["i2"] >= 0
+    g2 = np.where(has2, offsets[ev] + f["i2"], -1)
+    P1 = np.stack([f["p1x"], f["p1y"], f["p1z"]], axis=1)
+    P2 = np.stack([f["p2x"], f["p2y"], f["p2z"]], axis=1)
+    C = np.stack([f[f"c{a}{b}"] for a in "xyz" for b in "xyz"], axis=1).reshape(-1, 3, 3)
+    order = np.argsort(tau_sel)
+    srt = tau_sel[order]
+
+    def find(g: np.ndarray) -> np.ndarray:
+        i = np.minimum(np.searchsorted(srt, g), max(n - 1, 0))
+        return np.where((n > 0) & (srt[i] == g), order[i], -1)
+
+    j1 = find(g1)
+    j2 = np.where(has2, find(np.maximum(g2, 0)), -1)
+    pol = np.zeros((n, 3))
+    partner = np.full(n, -1, np.int64)
+    corr = np.zeros((n, 3, 3))
+    partner_pol = np.zeros((n, 3))
+    ok1 = j1 >= 0
+    pol[j1[ok1]] = P1[ok1]
+    ok2 = j2 >= 0
+    pol[j2[ok2]] = P2[ok2]
+    pair = ok1 & ok2
+    partner[j1[pair]] = j2[pair]
+    corr[j1[pair]] = C[pair]
+    partner_pol[j1[pair]] = P2[pair]
+    return {"pol": pol, "partner": partner, "corr": corr, "partner_pol": partner_pol}
 
 
 def _decayable(ids: np.ndarray, comp: _Compiled, props: _Props) -> np.ndarray:

@@ -130,11 +130,18 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
         batch, tally = gen.read_events(task.first_event, task.n_events, rng)
     else:
         batch, tally = gen.generate(task.n_events, rng)
+    # a generator's tau spin state (fastsim.spin) is for the decays only: not written
+    spin = batch.collections.pop("spin", None)
     if ctx.decays_enabled:
         from fastsim.decays import decay_particles
 
         mc = decay_particles(
-            batch["mc"], ctx.decay_table, stage_rng(seed, task.index, STAGE_DECAYS), ctx.particles, ctx.stable
+            batch["mc"],
+            ctx.decay_table,
+            stage_rng(seed, task.index, STAGE_DECAYS),
+            ctx.particles,
+            ctx.stable,
+            spin=spin,
         )
         batch.collections["mc"] = mc
     if ctx.before_stages is not None and ctx.stages:

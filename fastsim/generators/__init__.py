@@ -19,6 +19,7 @@ GENERATORS = Registry(
     "generator",
     {
         "ee_mumu": "fastsim.generators.ee_mumu:EEMuMuBorn",
+        "ee_tautau": "fastsim.generators.ee_tautau:EETauTau",
         "ee_mumu_born": "fastsim.generators.ee_mumu_born:EEMuMuBornAnalytic",
         "ee_mumu_zprime": "fastsim.generators.ee_llx:EEMuMuZprime",
         "ee_mumu_scalar": "fastsim.generators.ee_llx:EEMuMuScalar",

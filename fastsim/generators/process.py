@@ -49,6 +49,7 @@ from fastsim.generators.fsr import FSR_PARAMS, pair_dipoles, radiate_regular
 from fastsim.generators.isr import Radiator
 from fastsim.generators.phase_space import MultiChannel
 from fastsim.schema import Field
+from fastsim.spin import spin_collection
 
 __all__ = ["COMMON_PARAMS", "MEProcess", "build_record", "cm_to_lab_fast"]
 
@@ -386,7 +387,39 @@ class MEProcess(Generator):
         radiate = self._fsr_step(entries, rng) if self.fsr_on else None
         mc = build_record(her, ler, vertex, entries, radiate)
         events = {"weight": ew} if (self.weighted or np.any(ew != 1.0)) else {}
-        return EventBatch(n, events, {"mc": mc}), tally
+        collections = {"mc": mc}
+        spin = self.spin_state(pts, lab[:, :k])
+        if spin is not None:
+            # record positions: 2 beams, then the entries (FSR photons go after them)
+            j1, j2, P1, P2, C = spin
+            collections["spin"] = spin_collection(2 + off + j1, 2 + off + j2 if j2 >= 0 else -1, P1, P2, C)
+        return EventBatch(n, events, collections), tally
+
+    def spin_state(self, pts: dict[str, np.ndarray], p_lab: np.ndarray) -> tuple | None:
+        """Spin state of the produced taus (:mod:`fastsim.spin`), or None (unpolarised decays).
+
+        ``pts``: the kept points (``her``, ``ler``, ``z1``, ``z2``, ``p_cm`` ...); ``p_lab``
+        (n, k, 4): the final-state momenta in the lab, in ``final_ids`` order.  Returns
+        (j1, j2, P1, P2, C): the positions of the two taus in ``final_ids`` (j2 = -1 for a
+        single tau) and their state in the lab rest frames."""
+        return None
+
+    def hard_frame(self, pts: dict[str, np.ndarray]) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        """Final-state momenta (n, k, 4) in the hard rest frame (beams along +-z) and the
+        transformation hard frame -> lab of four-vectors (n, m, 4): the ISR recoil boost along z
+        and :func:`cm_to_lab_fast`, the same steps the momenta take in :meth:`generate`."""
+        her = np.ascontiguousarray(pts["her"])
+        ler = np.ascontiguousarray(pts["ler"])
+        beta = np.zeros((len(her), 3))
+        if self.isr_on:
+            beta[:, 2] = (pts["z1"] - pts["z2"]) / (pts["z1"] + pts["z2"])
+        p_hard = kinematics.boost(pts["p_cm"], -beta) if self.isr_on else pts["p_cm"]
+
+        def to_lab(v: np.ndarray) -> np.ndarray:
+            v = kinematics.boost(v, beta) if self.isr_on else v
+            return cm_to_lab_fast(np.ascontiguousarray(v), her, ler)
+
+        return p_hard, to_lab
 
     def _fsr_step(self, entries: list[tuple], rng: np.random.Generator) -> Callable | None:
         """FSR for the record of ``entries`` (``build_record``'s ``radiate``), None if no dipole."""

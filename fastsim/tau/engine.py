@@ -1,0 +1,371 @@
+"""The tau decay engine: every tau of every event, matrix-element decays with the full spin state.
+
+The decay stage (:func:`fastsim.decays.decay_particles`) hands every tau it decays to
+:meth:`TauDecayer.decay_block`.  Per tau:
+
+1. **Channel** by branching fraction from the decay table's ``tau-`` modes
+   (DECAY_BELLE2.DEC by default; a card may replace them), each DEC line mapped to a channel
+   with its matrix element by :func:`fastsim.tau.channels.channel_for_dec_line` (lines
+   without one: flat phase space).  tau+ decays are the CP images of tau- decays: products
+   -> antiparticles, momenta -> -momenta, polarimeter vector h unchanged (h is axial).
+2. **Unpolarised decay** at rest and its polarimeter vector h
+   (:func:`fastsim.tau.channels.generate_decays`).
+3. **Spin state.**  The generator's ``spin`` collection (:mod:`fastsim.spin`: P1, P2, C in
+   the taus' lab rest frames) is imposed by the exact sequential method of
+   ``../shared/reference/tau.md`` sec. 1.7 (3): the joint density
+   dG1 dG2 (1 + P1.h1 + P2.h2 + h1.C.h2) factorises into the tau-1 marginal dG1 (1 + P1.h1)
+   (the channel choice is unaffected: h averages to zero over a channel) and the tau-2
+   conditional dG2 (1 + a.h2) with a = (C^T h1 + P2) / (1 + P1.h1), |a| <= 1.  A density
+   dG (1 + a.h) is sampled exactly from the unpolarised decay (rotation invariant) by
+   rotating the whole decay rigidly so that h makes the angle theta with a, cos theta drawn
+   from (1 + |a||h| cos theta)/2 by its inverse CDF, the azimuth about a uniform (the roll
+   about h is already uniform).  No rejection, every tau decays once.
+   Taus without a spin row (from hadron decays, external samples, ``spin_correlations:
+   false``) decay unpolarised.
+4. **Lab frame.**  The rest frame is the rotation-free boost of the lab (the frame of
+   :mod:`fastsim.spin`); products are boosted with the tau's generated mass.  The decay
+   point: proper decay length c t ~ Exp(c tau_tau) (``particle``), vertex + (p/m) c t.
+5. **Record.**  The tau gets status 2 and its direct daughters (the products outside any
+   resonance, then the resonances: rho, K*, a1 ... with status 2); each resonance's
+   daughters follow.  Unstable products (pi0, eta, omega, K0 ...) are left with status 1
+   for the generic decay stage.
+
+Units: GeV, cm, ns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fastsim import kinematics
+from fastsim.constants import C_CM_PER_NS
+from fastsim.events import STATUS_DECAYED, STATUS_FINAL, offsets_from_counts
+from fastsim.tau.channels import TauChannel, channel_for_dec_line, generate_decays
+
+__all__ = ["TAU", "TauDecayer", "polarise"]
+
+TAU = 15
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Record layout of one channel (tau- ids): entries in record order."""
+
+    ids: np.ndarray  # (K,) PDG ids of the entries for a tau-
+    conj_ids: np.ndarray  # (K,) the same for a tau+
+    status: np.ndarray  # (K,)
+    mother: np.ndarray  # (K,) -1: the tau, else entry index of the resonance
+    n_direct: int  # entries [0, n_direct) are the tau's daughters
+    members: tuple[tuple[int, ...], ...]  # per entry: product indices whose sum it is
+    first_last: np.ndarray  # (K, 2) entry range of each resonance's daughters (-1 if none)
+
+
+def _conjugate(pdg: int, particles: Any) -> int:
+    """Antiparticle id (the particle's own id for self-conjugate ones)."""
+    from particle import Particle
+    from particle.pdgid import is_valid
+
+    if not is_valid(pdg):
+        return -pdg
+    try:
+        p = Particle.from_pdgid(pdg)
+    except Exception:  # noqa: BLE001  (particle raises its own error types for unknown ids)
+        return -pdg
+    return int(p.invert().pdgid)
+
+
+def _layout(ch: TauChannel, particles: Any) -> _Layout:
+    inside = {i for _, d in ch.intermediates for i in d}
+    direct = [("p", i) for i in range(len(ch.products)) if i not in inside]
+    direct += [("r", r) for r in range(len(ch.intermediates))]
+    entries = list(direct)
+    mother = [-1] * len(direct)
+    first_last = [[-1, -1] for _ in direct]
+    for r, (_, dau) in enumerate(ch.intermediates):
+        at = direct.index(("r", r))
+        first_last[at] = [len(entries), len(entries) + len(dau) - 1]
+        for i in dau:
+            entries.append(("p", i))
+            mother.append(at)
+            first_last.append([-1, -1])
+    ids, status, members = [], [], []
+    for kind, j in entries:
+        if kind == "p":
+            ids.append(ch.products[j])
+            status.append(STATUS_FINAL)
+            members.append((j,))
+        else:
+            ids.append(ch.intermediates[j][0])
+            status.append(STATUS_DECAYED)
+            members.append(tuple(ch.intermediates[j][1]))
+    ids_a = np.array(ids, np.int64)
+    return _Layout(
+        ids=ids_a,
+        conj_ids=np.array([_conjugate(int(i), particles) for i in ids_a], np.int64),
+        status=np.array(status, np.int32),
+        mother=np.array(mother, np.int64),
+        n_direct=len(direct),
+        members=tuple(members),
+        first_last=np.array(first_last, np.int64),
+    )
+
+
+def polarise(
+    p: np.ndarray, h: np.ndarray, a: np.ndarray, u1: np.ndarray, u2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate unpolarised decays (p (n, k, 4) at rest, polarimeters h (n, 3)) rigidly so that
+    they follow dG (1 + a.h): cos(h, a) from (1 + |a||h| c)/2 by inverse CDF (uniform ``u1``),
+    the azimuth about a from ``u2`` (module doc, step 3).  Returns (p, h) rotated."""
+    hn = np.linalg.norm(h, axis=1)
+    an = np.linalg.norm(a, axis=1)
+    kk = np.clip(hn * an, 0.0, 1.0)
+    act = np.flatnonzero((hn > 0) & (an > 0))
+    if len(act) == 0:
+        return p, h
+    k = kk[act]
+    u = u1[act]
+    # inverse CDF of (1 + k c)/2 on [-1, 1]: c = (sqrt((1 - k)^2 + 4 k u) - 1) / k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(k > 1e-6, (np.sqrt((1 - k) ** 2 + 4 * k * u) - 1.0) / k, 2 * u - 1 + k * 2 * u * (1 - u))
+    c = np.clip(c, -1.0, 1.0)
+    s = np.sqrt(1.0 - c * c)
+    ea = a[act] / an[act, None]
+    # an orthonormal pair perpendicular to a
+    ref = np.where(np.abs(ea[:, 2:3]) < 0.9, np.array([[0.0, 0.0, 1.0]]), np.array([[1.0, 0.0, 0.0]]))
+    e1 = np.cross(ea, ref)
+    e1 /= np.linalg.norm(e1, axis=1)[:, None]
+    e2 = np.cross(ea, e1)
+    phi = 2 * np.pi * u2[act]
+    target = c[:, None] * ea + s[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2)
+    R = _rotation_between(h[act] / hn[act, None], target)
+    p = p.copy()
+    h = h.copy()
+    p[act, :, :3] = np.einsum("nij,nkj->nki", R, p[act, :, :3])
+    h[act] = target * hn[act, None]
+    return p, h
+
+
+def _rotation_between(f: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) taking unit vectors f to unit vectors t (Rodrigues; about f x t,
+    or by pi about an axis perpendicular to f when t = -f)."""
+    v = np.cross(f, t)
+    c = np.sum(f * t, axis=1)
+    n = len(f)
+    K = np.zeros((n, 3, 3))
+    K[:, 0, 1], K[:, 0, 2] = -v[:, 2], v[:, 1]
+    K[:, 1, 0], K[:, 1, 2] = v[:, 2], -v[:, 0]
+    K[:, 2, 0], K[:, 2, 1] = -v[:, 1], v[:, 0]
+    anti = c < -1 + 1e-12
+    fac = np.where(anti, 0.0, 1.0 / np.where(anti, 1.0, 1.0 + c))
+    R = np.eye(3)[None] + K + (K @ K) * fac[:, None, None]
+    if np.any(anti):
+        fa = f[anti]
+        ref = np.where(np.abs(fa[:, 2:3]) < 0.9, np.array([[0.0, 0.0, 1.0]]), np.array([[1.0, 0.0, 0.0]]))
+        ax = np.cross(fa, ref)
+        ax /= np.linalg.norm(ax, axis=1)[:, None]
+        R[anti] = 2 * ax[:, :, None] * ax[:, None, :] - np.eye(3)[None]
+    return R
+
+
+class TauDecayer:
+    """Tau decays by channel, with matrix elements and the spin state (module doc).
+
+    ``modes``: the decay table's ``tau-`` modes (``DecayTable.modes(15)``); ``particles``:
+    the run's particle table (masses, c*tau)."""
+
+    def __init__(self, modes: tuple, particles: Any) -> None:
+        chans: list[TauChannel] = []
+        brs: list[float] = []
+        for m in modes:
+            got = channel_for_dec_line(tuple(int(d) for d in m.daughters))
+            for frac, ch in _expand(got):
+                chans.append(ch)
+                brs.append(m.br * frac)
+        if not chans:
+            msg = "no tau- decay modes"
+            raise ValueError(msg)
+        self.channels = chans
+        br = np.array(brs, np.float64)
+        self.br = br / br.sum()
+        self.cum = np.cumsum(self.br)
+        self.cum[-1] = 1.0
+        self.layouts = [_layout(ch, particles) for ch in chans]
+        self.masses = [
+            np.asarray(particles.mass(np.array(ch.products, np.int64)), np.float64) for ch in chans
+        ]
+        self.m_tau = float(particles.mass(np.array([TAU]))[0])
+        self.ctau = float(particles.ctau(np.array([TAU]))[0])
+
+    # ------------------------------------------------------------------ one group of taus
+    def _rest_decays(
+        self, chan: np.ndarray, sign: np.ndarray, a: np.ndarray, rng: np.random.Generator
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Per channel: rows, decays at rest (CP-conjugated for tau+, polarised with a) and h."""
+        rows_of: dict[int, np.ndarray] = {}
+        p_of: dict[int, np.ndarray] = {}
+        h_of: dict[int, np.ndarray] = {}
+        u = rng.random((len(chan), 2))
+        for c in np.unique(chan).tolist():
+            rows = np.flatnonzero(chan == c)
+            seed = int(rng.integers(0, 2**63 - 1))
+            p, h = generate_decays(self.channels[c], len(rows), seed, self.masses[c], self.m_tau)
+            p = np.array(p, dtype=np.float64, copy=True)
+            h = np.asarray(h, dtype=np.float64)
+            plus = sign[rows] < 0
+            p[plus, :, :3] *= -1.0  # CP image for tau+ (h unchanged: axial)
+            p, h = polarise(p, h, a[rows], u[rows, 0], u[rows, 1])
+            rows_of[c], p_of[c], h_of[c] = rows, p, h
+        return rows_of, p_of, h_of
+
+    def decay_block(
+        self,
+        fields: dict[str, np.ndarray],
+        ev: np.ndarray,
+        loc: np.ndarray,
+        sel: np.ndarray,
+        count: np.ndarray,
+        n_ev: int,
+        rng: np.random.Generator,
+        pol: np.ndarray | None = None,
+        partner: np.ndarray | None = None,
+        corr: np.ndarray | None = None,
+        partner_pol: np.ndarray | None = None,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+        """Decay the taus ``sel`` (indices into the block ``fields``; updated in place) and
+        return the block of their decay products (fields, event index, local index), in the
+        format of :func:`fastsim.decays._decay_generation`.
+
+        Spin (optional, per item of ``sel``): ``pol`` (n, 3) its polarisation; ``partner``
+        (n,) position in ``sel`` of its partner when this tau decays first (-1 otherwise),
+        with ``corr`` (n, 3, 3) C (this tau's index first) and ``partner_pol`` (n, 3) the
+        partner's polarisation."""
+        n = len(sel)
+        ids = fields["id"][sel].astype(np.int64)
+        sign = np.where(ids > 0, 1, -1)  # +1 tau-, -1 tau+
+        chan = np.minimum(np.searchsorted(self.cum, rng.random(n), side="right"), len(self.cum) - 1)
+        a = np.zeros((n, 3)) if pol is None else np.asarray(pol, np.float64).copy()
+        second = np.zeros(n, bool)
+        if partner is not None:
+            has = partner >= 0
+            second[partner[has]] = True
+            a[second] = 0.0
+        first_rows = np.flatnonzero(~second)
+        p_rest = [np.empty((0, 0, 4))] * len(self.channels)
+        row_maps: list[list[np.ndarray]] = [[] for _ in self.channels]
+        p_parts: list[list[np.ndarray]] = [[] for _ in self.channels]
+        h_all = np.zeros((n, 3))
+        # stage A: taus decaying first (and single taus)
+        r_of, p_of, h_of = self._rest_decays(chan[first_rows], sign[first_rows], a[first_rows], rng)
+        for c, rows in r_of.items():
+            row_maps[c].append(first_rows[rows])
+            p_parts[c].append(p_of[c])
+            h_all[first_rows[rows]] = h_of[c]
+        # stage B: partners, conditional polarisation a = (C^T h1 + P2) / (1 + P1.h1)
+        if partner is not None and np.any(second):
+            firsts = np.flatnonzero(partner >= 0)
+            seconds = partner[firsts]
+            h1 = h_all[firsts]
+            P1 = a[firsts]
+            num = np.einsum("nij,ni->nj", corr[firsts], h1) + partner_pol[firsts]
+            den = 1.0 + np.sum(P1 * h1, axis=1)
+            a2 = np.zeros((n, 3))
+            a2[seconds] = num / np.where(den > 0, den, 1.0)[:, None]
+            r_of, p_of, h_of = self._rest_decays(chan[seconds], sign[seconds], a2[seconds], rng)
+            for c, rows in r_of.items():
+                row_maps[c].append(seconds[rows])
+                p_parts[c].append(p_of[c])
+                h_all[seconds[rows]] = h_of[c]
+        del p_rest
+
+        # decay points
+        P = np.stack([fields[f][sel] for f in ("px", "py", "pz", "e")], axis=1).astype(np.float64)
+        M = fields["m"][sel].astype(np.float64)
+        ct = rng.standard_exponential(n) * self.ctau
+        scale = ct / M
+        vtx = np.stack(
+            [
+                fields["vx"][sel] + P[:, 0] * scale,
+                fields["vy"][sel] + P[:, 1] * scale,
+                fields["vz"][sel] + P[:, 2] * scale,
+                fields["vt"][sel] + P[:, 3] * scale / C_CM_PER_NS,
+            ],
+            axis=1,
+        )
+
+        # entries per tau, laid out in sel order
+        K = np.array([len(lay.ids) for lay in self.layouts], np.int64)[chan]
+        start = offsets_from_counts(K)
+        n_d = int(start[-1])
+        d_id = np.empty(n_d, np.int64)
+        d_st = np.empty(n_d, np.int32)
+        d_p4 = np.empty((n_d, 4))
+        d_m = np.empty(n_d)
+        d_mo = np.empty(n_d, np.int64)  # -1: the tau; else entry offset within the tau's block
+        d_fl = np.empty((n_d, 2), np.int64)
+        for c in range(len(self.channels)):
+            if not row_maps[c]:
+                continue
+            rows = np.concatenate(row_maps[c])
+            p = np.concatenate(p_parts[c])
+            lay = self.layouts[c]
+            kk = len(lay.ids)
+            lab = kinematics.boost_to_frame_of(p, P[rows], mass=M[rows])  # (n_c, k, 4)
+            ent = np.stack([lab[:, list(mem), :].sum(axis=1) for mem in lay.members], axis=1)
+            mass = np.empty((len(rows), kk))
+            for e, mem in enumerate(lay.members):
+                if len(mem) == 1:
+                    mass[:, e] = self.masses[c][mem[0]]
+                else:
+                    q = p[:, list(mem), :].sum(axis=1)
+                    mass[:, e] = np.sqrt(np.maximum(q[:, 3] ** 2 - np.sum(q[:, :3] ** 2, axis=1), 0.0))
+            pos = start[rows][:, None] + np.arange(kk)[None, :]
+            plus = sign[rows] < 0
+            d_id[pos] = np.where(plus[:, None], lay.conj_ids[None, :], lay.ids[None, :])
+            d_st[pos] = lay.status[None, :]
+            d_p4[pos.reshape(-1)] = ent.reshape(-1, 4)
+            d_m[pos] = mass
+            d_mo[pos] = lay.mother[None, :]
+            d_fl[pos.reshape(-1)] = np.tile(lay.first_last, (len(rows), 1))
+
+        # local indices: after everything already in the event (sel is in event order)
+        tau_of_d = np.repeat(np.arange(n), K)
+        d_ev = ev[sel][tau_of_d]
+        n_new = np.bincount(d_ev, minlength=n_ev)
+        first_in_block = offsets_from_counts(n_new)
+        rank = np.arange(n_d) - first_in_block[d_ev]
+        d_loc = count[d_ev] + rank
+        count += n_new
+        base = d_loc[start[:-1]]  # local index of each tau's first entry
+
+        fields["status"][sel] = STATUS_DECAYED
+        fields["lifetime"][sel] = ct
+        fields["daughter1"][sel] = base
+        n_direct = np.array([lay.n_direct for lay in self.layouts], np.int64)[chan]
+        fields["daughter2"][sel] = base + n_direct - 1
+
+        new: dict[str, np.ndarray] = {name: np.zeros(n_d, dtype=arr.dtype) for name, arr in fields.items()}
+        new["id"][:] = d_id
+        new["status"][:] = d_st
+        b = base[tau_of_d]
+        new["mother1"][:] = np.where(d_mo < 0, loc[sel][tau_of_d], b + d_mo)
+        new["mother2"][:] = -1
+        new["daughter1"][:] = np.where(d_fl[:, 0] < 0, -1, b + d_fl[:, 0])
+        new["daughter2"][:] = np.where(d_fl[:, 1] < 0, -1, b + d_fl[:, 1])
+        new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = d_p4.T
+        new["m"][:] = d_m
+        for j, name in enumerate(("vx", "vy", "vz", "vt")):
+            new[name][:] = vtx[tau_of_d, j]
+        new["lifetime"][:] = 0.0
+        self.last_polarimeters = h_all  # for tests: h of every tau of the last call (lab rest frames)
+        self.last_channels = chan
+        return new, d_ev, d_loc
+
+
+def _expand(got: Any) -> list[tuple[float, TauChannel]]:
+    """A channel, or a list of (fraction, channel) splitting one DEC line."""
+    if isinstance(got, TauChannel):
+        return [(1.0, got)]
+    return [(float(f), ch) for f, ch in got]

@@ -121,7 +121,8 @@ def fastsim_sigma_pt_hat_cut(n: int = 400_000) -> tuple[float, float]:
     from fastsim.generators import GENERATORS
     from fastsim.particles import ParticleTable
 
-    params = {"isr": True, "sqrt_shat_min": M_HAT_MIN, "fsr": False}  # pT-hat of the hard muons
+    # pT-hat of the hard muons; alpha(0) without vacuum polarisation, as Pythia's ffbar2ffbar
+    params = {"isr": True, "sqrt_shat_min": M_HAT_MIN, "fsr": False, "vacuum_polarization": False}
     gen = GENERATORS["ee_mumu"](params, _beams(False), ParticleTable())
     batch, tally = gen.generate(n, np.random.default_rng(3))
     mc = batch["mc"]

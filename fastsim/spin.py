@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 
 from fastsim.events import Collection
 
@@ -61,11 +62,6 @@ SPIN_FIELDS: dict[str, np.dtype] = {
     **{f"p{t}{a}": np.dtype(np.float64) for t in "12" for a in "xyz"},
     **{f"c{a}{b}": np.dtype(np.float64) for a in "xyz" for b in "xyz"},
 }
-
-_PAULI = np.array(
-    [[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
-    dtype=np.complex128,
-)
 
 
 def rest_frame_axes(p4: np.ndarray) -> np.ndarray:
@@ -114,30 +110,68 @@ def spin_from_helicity_density(
     -1, index 1: +1, the toolkit's loop order).  ``p1``, ``p2`` (n, 4): their momenta in the
     frame where the amplitudes were evaluated.  Returns P1, P2 (n, 3), C (n, 3, 3) in the
     rest frames reached from that frame by rotation-free boosts (axes of that frame), and
-    norm (n,) = sum |M|^2.  Particles and antiparticles are treated alike (module doc).
+    norm (n,) = sum |M|^2.  Particles and antiparticles are treated alike (module doc): with
+    X_i = U^dagger sigma_i U in the helicity basis (U: columns chi_-, chi_+),
+    |M(s1, s2)|^2 = (1/4) T(1 + s1.X1, 1 + s2.X2), T(A, B) = sum rho[a, b, a', b'] A[a', a] B[b', b].
     """
-    X1 = _spin_operators(p1)
-    X2 = _spin_operators(p2)
+    U1 = helicity_states(p1)
+    U2 = helicity_states(p2)
+    return _spin_kernel(np.ascontiguousarray(rho, np.complex128), U1, U2)
 
-    def contract(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.einsum("nabcd,nca,ndb->n", rho, a, b).real
 
-    eye = np.broadcast_to(np.eye(2, dtype=np.complex128), (len(rho), 2, 2))
-    norm = contract(eye, eye)
-    inv = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
-    P1 = np.stack([contract(X1[:, i], eye) for i in range(3)], axis=1) * inv[:, None]
-    P2 = np.stack([contract(eye, X2[:, j]) for j in range(3)], axis=1) * inv[:, None]
-    C = np.empty((len(rho), 3, 3))
+@njit(cache=True)
+def _spin_ops(U: np.ndarray) -> np.ndarray:
+    """(4, 2, 2): the unit matrix and U^dagger sigma_i U (helicity basis)."""
+    X = np.zeros((4, 2, 2), np.complex128)
+    X[0, 0, 0] = 1.0
+    X[0, 1, 1] = 1.0
+    sig = np.zeros((3, 2, 2), np.complex128)
+    sig[0, 0, 1] = 1.0
+    sig[0, 1, 0] = 1.0
+    sig[1, 0, 1] = -1j
+    sig[1, 1, 0] = 1j
+    sig[2, 0, 0] = 1.0
+    sig[2, 1, 1] = -1.0
     for i in range(3):
-        for j in range(3):
-            C[:, i, j] = contract(X1[:, i], X2[:, j]) * inv
+        for a in range(2):
+            for d in range(2):
+                acc = 0j
+                for b in range(2):
+                    for c in range(2):
+                        acc += U[b, a].conjugate() * sig[i, b, c] * U[c, d]
+                X[i + 1, a, d] = acc
+    return X
+
+
+@njit(cache=True)
+def _spin_kernel(rho: np.ndarray, U1: np.ndarray, U2: np.ndarray) -> tuple:
+    n = rho.shape[0]
+    P1 = np.zeros((n, 3))
+    P2 = np.zeros((n, 3))
+    C = np.zeros((n, 3, 3))
+    norm = np.zeros(n)
+    T = np.zeros((4, 4))
+    for e in range(n):
+        X1 = _spin_ops(U1[e])
+        X2 = _spin_ops(U2[e])
+        for i in range(4):
+            for j in range(4):
+                acc = 0j
+                for a in range(2):
+                    for b in range(2):
+                        for c in range(2):
+                            for d in range(2):
+                                acc += rho[e, a, b, c, d] * X1[i, c, a] * X2[j, d, b]
+                T[i, j] = acc.real
+        norm[e] = T[0, 0]
+        if T[0, 0] > 0:
+            inv = 1.0 / T[0, 0]
+            for i in range(3):
+                P1[e, i] = T[i + 1, 0] * inv
+                P2[e, i] = T[0, i + 1] * inv
+                for j in range(3):
+                    C[e, i, j] = T[i + 1, j + 1] * inv
     return P1, P2, C, norm
-
-
-def _spin_operators(p4: np.ndarray) -> np.ndarray:
-    """(n, 3, 2, 2): U^dagger sigma_i U in the helicity basis of momenta ``p4``."""
-    U = helicity_states(p4)
-    return np.einsum("nba,ibc,ncd->niad", U.conj(), _PAULI, U)
 
 
 def spin_to_lab(
@@ -158,27 +192,66 @@ def spin_to_lab(
     axis is boosted into F, transformed to the lab, and boosted back into the lab rest frame:
     the rows of W are the images of the axes (a Wigner rotation), so P -> W^T P and
     C -> W1^T C W2."""
-    W1 = _wigner(p1_frame, to_lab, p1_lab)
-    W2 = _wigner(p2_frame, to_lab, p2_lab)
-    P1l = np.einsum("nij,ni->nj", W1, P1)
-    P2l = np.einsum("nij,ni->nj", W2, P2)
-    Cl = np.einsum("nia,nij,njb->nab", W1, C, W2)
-    return P1l, P2l, Cl
+    axes = to_lab(np.concatenate([rest_frame_axes(p1_frame), rest_frame_axes(p2_frame)], axis=1))
+    return _to_lab_kernel(
+        np.ascontiguousarray(P1, np.float64),
+        np.ascontiguousarray(P2, np.float64),
+        np.ascontiguousarray(C, np.float64),
+        np.ascontiguousarray(axes, np.float64),
+        np.ascontiguousarray(p1_lab, np.float64),
+        np.ascontiguousarray(p2_lab, np.float64),
+    )
 
 
-def _wigner(p_frame: np.ndarray, to_lab: Callable[[np.ndarray], np.ndarray], p_lab: np.ndarray) -> np.ndarray:
-    axes_lab = to_lab(rest_frame_axes(p_frame))  # (n, 3, 4)
-    # into the lab rest frame of p_lab (rotation-free boost by -eta)
-    m = np.sqrt(np.maximum(p_lab[:, 3] ** 2 - np.sum(p_lab[:, :3] ** 2, axis=1), 0.0))
-    gam = p_lab[:, 3] / m
-    eta = p_lab[:, :3] / m[:, None]
-    q = np.einsum("nj,nij->ni", eta, axes_lab[:, :, :3])  # eta . a
-    e = axes_lab[:, :, 3]
-    # spatial part of the boost by -eta: a + eta (eta.a/(g+1) - e)
-    W = axes_lab[:, :, :3] + eta[:, None, :] * (q / (gam + 1.0)[:, None] - e)[:, :, None]
-    # re-orthonormalise against rounding (W is a rotation up to ~1e-15)
-    u, _, vt = np.linalg.svd(W)
-    return u @ vt
+@njit(cache=True)
+def _wigner_row(ax: np.ndarray, p: np.ndarray, W: np.ndarray) -> None:
+    """W[i] = spatial part of lab axis image ax[i] (3, 4) boosted into the rest frame of p
+    by -eta: a + eta (eta.a / (gamma + 1) - a_t)."""
+    m = np.sqrt(max(p[3] * p[3] - p[0] * p[0] - p[1] * p[1] - p[2] * p[2], 0.0))
+    g = p[3] / m
+    ex, ey, ez = p[0] / m, p[1] / m, p[2] / m
+    for i in range(3):
+        q = ex * ax[i, 0] + ey * ax[i, 1] + ez * ax[i, 2]
+        f = q / (g + 1.0) - ax[i, 3]
+        W[i, 0] = ax[i, 0] + ex * f
+        W[i, 1] = ax[i, 1] + ey * f
+        W[i, 2] = ax[i, 2] + ez * f
+
+
+@njit(cache=True)
+def _to_lab_kernel(P1, P2, C, axes, p1, p2) -> tuple:
+    n = P1.shape[0]
+    oP1 = np.zeros((n, 3))
+    oP2 = np.zeros((n, 3))
+    oC = np.zeros((n, 3, 3))
+    W1 = np.empty((3, 3))
+    W2 = np.empty((3, 3))
+    tmp = np.empty((3, 3))
+    for e in range(n):
+        _wigner_row(axes[e, 0:3], p1[e], W1)
+        _wigner_row(axes[e, 3:6], p2[e], W2)
+        for j in range(3):
+            a = 0.0
+            b = 0.0
+            for i in range(3):
+                a += W1[i, j] * P1[e, i]
+                b += W2[i, j] * P2[e, i]
+            oP1[e, j] = a
+            oP2[e, j] = b
+        # tmp = C W2 ; out = W1^T tmp
+        for i in range(3):
+            for bb in range(3):
+                acc = 0.0
+                for j in range(3):
+                    acc += C[e, i, j] * W2[j, bb]
+                tmp[i, bb] = acc
+        for aa in range(3):
+            for bb in range(3):
+                acc = 0.0
+                for i in range(3):
+                    acc += W1[i, aa] * tmp[i, bb]
+                oC[e, aa, bb] = acc
+    return oP1, oP2, oC
 
 
 def spin_collection(

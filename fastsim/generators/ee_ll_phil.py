@@ -4,8 +4,9 @@ The exact tree-level amplitude of fastsim/generators/ee_llx.py (gamma*/Z -> l+ l
 off either lepton line, its decay inside the amplitude, narrow width) with the leptophilic
 scalar's couplings (fastsim/models/leptophilic_scalar.py): xi m_l / v at the production vertex
 and xi m_mu / v at the decay vertex.  sigma = sigma(e+e- -> l l phi_L) x BR(phi_L -> mu mu),
-sigma ~ xi^2.  With ``lepton: tau`` the taus are decayed by the decay stage (today by phase
-space, without spin correlations: the tau engine is a separate issue).
+sigma ~ xi^2.  With ``lepton: tau`` the taus carry their spin state from the amplitude (the
+scalar emission flips helicity: the pair's correlation differs from gamma* -> tau tau) to the
+tau decay engine (``_EELLX.spin_state``).
 
 Units: GeV, cm, ns; cross sections in nb.
 """

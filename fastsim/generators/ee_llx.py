@@ -53,6 +53,7 @@ from fastsim.models.base import Model, final_state_name
 from fastsim.models.muonphilic_scalar import MuonphilicScalar
 from fastsim.models.zprime import ZPrime
 from fastsim.schema import Field
+from fastsim.spin import spin_from_helicity_density, spin_to_lab
 
 MUON, TAU, NU_MU, NU_TAU = 13, 15, 14, 16
 ZPRIME_ID = ZPrime.particle.pdg  # PDG-style ids of new particles (PDG MC numbering, 99xxxxx)
@@ -78,11 +79,16 @@ def me2_llx(
     cdl: float,
     cdr: float,
     mx: float,
+    rho_l: np.ndarray,
+    rho_d: np.ndarray,
 ) -> np.ndarray:
     """Spin-averaged |N|^2 of e- e+ -> l-(p0) l+(p1) X(-> f(p2) fbar(p3)), propagator numerator only.
 
     ``vector``: Z' (numerator -g + q q/m^2, couplings gx to l, (cdl, cdr) to f);
     else scalar (gx to l, cdl to f).  ``ew`` = (c_gamma, z_l, z_r, m_Z, Gamma_Z).
+    ``rho_l`` / ``rho_d``: (n, 2, 2, 2, 2) arrays filled with the helicity density matrix of
+    the l- l+ pair / the f fbar pair (summed over all other helicities; index 0 = helicity -1,
+    :func:`fastsim.spin.spin_from_helicity_density`), or arrays of length 0 to skip.
     """
     ce, zl, zr, mz, wz = ew
     n = p.shape[0]
@@ -97,7 +103,12 @@ def me2_llx(
     eza = np.empty((4, 4), np.complex128)
     nrm = np.empty(4)
     use = np.empty(4, np.bool_)
+    A = np.zeros((4, 4, 4), np.complex128)  # amplitudes [beam, lepton, decay helicities]
+    want_l = rho_l.shape[0] > 0
+    want_d = rho_d.shape[0] > 0
     for i in range(n):
+        if want_l or want_d:
+            A[:] = 0
         k1, k2 = beams_cm(M[i], m_e)
         qs = (M[i], 0.0, 0.0, 0.0)
         a = p4t(p[i, 0])
@@ -180,6 +191,7 @@ def me2_llx(
                         rr = (rs[hl, hd, 0], rs[hl, hd, 1], rs[hl, hd, 2], rs[hl, hd, 3])
                         amp = sdot(rr, xx) + sdot(bb, yy)
                         tot += amp.real**2 + amp.imag**2
+                        A[he, hl, hd] = amp
                 else:
                     yy = (ys[hl, 0, 0], ys[hl, 0, 1], ys[hl, 0, 2], ys[hl, 0, 3])
                     rr = (rs[hl, 0, 0], rs[hl, 0, 1], rs[hl, 0, 2], rs[hl, 0, 3])
@@ -187,9 +199,36 @@ def me2_llx(
                     dsum = 0.0
                     for hd in range(4):
                         dsum += ds[hd].real ** 2 + ds[hd].imag ** 2
+                        A[he, hl, hd] = amp * ds[hd]
                     tot += (amp.real**2 + amp.imag**2) * dsum
         out[i] = 0.25 * tot
+        if want_l or want_d:
+            _pair_density(A, rho_l, rho_d, i, want_l, want_d)
     return out
+
+
+@njit(cache=True)
+def _pair_density(
+    A: np.ndarray, rho_l: np.ndarray, rho_d: np.ndarray, i: int, want_l: bool, want_d: bool
+) -> None:
+    """Event i's density matrices of the lepton and decay pairs from A[beam, lepton, decay]."""
+    for x in range(4):
+        for y in range(4):
+            if want_l:
+                acc = 0j
+                for he in range(4):
+                    for hd in range(4):
+                        acc += A[he, x, hd] * A[he, y, hd].conjugate()
+                rho_l[i, x // 2, x % 2, y // 2, y % 2] = acc
+            if want_d:
+                acc = 0j
+                for he in range(4):
+                    for hl in range(4):
+                        acc += A[he, hl, x] * A[he, hl, y].conjugate()
+                rho_d[i, x // 2, x % 2, y // 2, y % 2] = acc
+
+
+_NO_RHO = np.zeros((0, 2, 2, 2, 2), np.complex128)
 
 
 class _EELLX(MEProcess):
@@ -265,7 +304,47 @@ class _EELLX(MEProcess):
             cdl,
             cdr,
             self.mx,
+            _NO_RHO,
+            _NO_RHO,
         )
+
+    def spin_state(self, pts: dict[str, np.ndarray], p_lab: np.ndarray) -> list | None:
+        """Tau pairs among (l-, l+) and (f, fbar): their spin states from the amplitudes
+        (module doc of :mod:`fastsim.spin`).  With four taus each pair keeps its own
+        correlation; correlations across the two pairs are not passed on."""
+        pairs = [j for j, on in ((0, self.lepton == "tau"), (2, self.decay == "tautau")) if on]
+        if not pairs:
+            return None
+        p_hard, to_lab = self.hard_frame(pts)
+        p_hard = np.ascontiguousarray(p_hard)
+        M = p_hard[:, :, 3].sum(axis=1)
+        n = len(M)
+        rho = {j: np.zeros((n, 2, 2, 2, 2), np.complex128) for j in pairs}
+        ew = self.ew
+        gx, cdl, cdr = self.couplings()
+        me2_llx(
+            p_hard,
+            M,
+            self.m_e,
+            self.m_l,
+            (ew.c_gamma, ew.z_l, ew.z_r, ew.mz, ew.wz),
+            self.z_on,
+            self.vector,
+            gx,
+            cdl,
+            cdr,
+            self.mx,
+            rho.get(0, _NO_RHO),
+            rho.get(2, _NO_RHO),
+        )
+        out = []
+        for j in pairs:
+            P1, P2, C, _ = spin_from_helicity_density(rho[j], p_hard[:, j], p_hard[:, j + 1])
+            P1, P2, C = spin_to_lab(
+                P1, P2, C, p_hard[:, j], p_hard[:, j + 1], to_lab, p_lab[:, j], p_lab[:, j + 1]
+            )
+            out.append((j, j + 1, P1, P2, C))
+        return out
 
     def weight_factor(self) -> float:
         # narrow width: int ds/(2 pi) |BW|^2 = 1/(2 m Gamma); x2 for the two neutrino flavours

@@ -8,7 +8,8 @@ F(x, s) = beta x^(beta - 1) [1 + (alpha/pi)(pi^2/3 - 1/2) + 3 beta / 4
 L = ln(s/m_e^2), beta = (2 alpha/pi)(L - 1)
 (E.A. Kuraev, V.S. Fadin, Sov. J. Nucl. Phys. 41 (1985) 466, eq. 28; as in
 ../shared/reference/physics.md section 9).  The e+e- pair-emission term is left out
-(below 1e-3 of sigma here).  No vacuum polarisation: alpha = alpha(0) everywhere.
+(below 1e-3 of sigma here).  The radiator uses alpha(0); vacuum polarisation of the
+s-channel photon belongs to the processes (ee_mumu, ee_tautau: ``vacuum_polarization``).
 
 Sampling: x from the mixture  p (beta x^(beta-1)/xmax^beta) + (1 - p) h(x), with h a
 1/(1 - x) density on [0, xmax] for the radiative-return tail where sigma_0 ~ 1/s' grows;

@@ -390,18 +390,49 @@ class MEProcess(Generator):
         collections = {"mc": mc}
         spin = self.spin_state(pts, lab[:, :k])
         if spin is not None:
-            # record positions: 2 beams, then the entries (FSR photons go after them)
-            j1, j2, P1, P2, C = spin
-            collections["spin"] = spin_collection(2 + off + j1, 2 + off + j2 if j2 >= 0 else -1, P1, P2, C)
+            collections["spin"] = self._spin_rows(spin if isinstance(spin, list) else [spin], off)
         return EventBatch(n, events, collections), tally
 
-    def spin_state(self, pts: dict[str, np.ndarray], p_lab: np.ndarray) -> tuple | None:
+    def _spin_rows(self, states: list[tuple], off: int) -> Collection:
+        """The ``spin`` collection of :meth:`spin_state`'s pairs, one row per pair and event."""
+        # record positions: 2 beams, then the entries (FSR photons go after them); the hard
+        # particles' entries follow record_entries, which may insert entries (a Z' before its
+        # daughters): map final_ids positions through the entry ids
+        pos = self._final_positions(off)
+        cols = [
+            spin_collection(pos[j1], pos[j2] if j2 >= 0 else -1, P1, P2, C) for j1, j2, P1, P2, C in states
+        ]
+        if len(cols) == 1:
+            return cols[0]
+        n = len(cols[0].offsets) - 1
+        fields = {k: np.stack([c.fields[k] for c in cols], axis=1).reshape(-1) for k in cols[0].fields}
+        return Collection(fields, np.arange(n + 1, dtype=np.int64) * len(cols))
+
+    def _final_positions(self, off: int) -> list[int]:
+        """Record position of each ``final_ids`` entry (2 beams + ``off`` ISR entries first)."""
+        ids = [
+            int(np.ravel(e[0])[0]) if np.ndim(e[0]) else int(e[0])
+            for e in self.record_entries(self._probe_p4())
+        ]
+        out, used = [], set()
+        for fid in self.final_ids.tolist():
+            j = next(i for i, x in enumerate(ids) if x == fid and i not in used)
+            used.add(j)
+            out.append(2 + off + j)
+        return out
+
+    def _probe_p4(self) -> np.ndarray:
+        p = np.zeros((1, len(self.final_ids), 4))
+        p[..., 3] = 1.0
+        return p
+
+    def spin_state(self, pts: dict[str, np.ndarray], p_lab: np.ndarray) -> tuple | list | None:
         """Spin state of the produced taus (:mod:`fastsim.spin`), or None (unpolarised decays).
 
         ``pts``: the kept points (``her``, ``ler``, ``z1``, ``z2``, ``p_cm`` ...); ``p_lab``
         (n, k, 4): the final-state momenta in the lab, in ``final_ids`` order.  Returns
-        (j1, j2, P1, P2, C): the positions of the two taus in ``final_ids`` (j2 = -1 for a
-        single tau) and their state in the lab rest frames."""
+        (j1, j2, P1, P2, C), or a list of them: the positions of the two taus in ``final_ids``
+        (j2 = -1 for a single tau) and their state in the lab rest frames."""
         return None
 
     def hard_frame(self, pts: dict[str, np.ndarray]) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:

@@ -530,7 +530,8 @@ def decay_particles(
     Taus are decayed by the tau engine (:mod:`fastsim.tau.engine`: matrix-element channels
     from the table's ``tau-`` modes, CP images for tau+), with the spin state of ``spin``
     (a generator's ``spin`` collection, :mod:`fastsim.spin`) for the taus of the input
-    record; taus made by decays decay unpolarised.
+    record; taus made by decays decay unpolarised.  (A table whose ``tau-`` modes carry
+    ``me_weight`` hooks decays taus with the generic engine and those hooks instead.)
 
     ``warn_unfinished=False`` silences the warning for decayable particles left after
     ``max_generations`` (for callers that limit the generations on purpose).
@@ -562,7 +563,9 @@ def decay_particles(
     ]
     count = mc.counts().astype(np.int64)
     cand = np.flatnonzero(block0["status"] == STATUS_FINAL)
-    taus = table.tau_decayer(particles) if TAU in table else None
+    # a table whose tau modes carry their own me_weight hooks keeps them (generic engine)
+    own_tau_me = any(m.me_weight is not None for m in table.modes(TAU))
+    taus = table.tau_decayer(particles) if TAU in table and not own_tau_me else None
     for generation in range(max_generations):
         fields, ev, loc = blocks[-1]
         sel = cand[_decayable(fields["id"][cand], comp, props)]
@@ -612,8 +615,12 @@ def decay_particles(
 
 
 def _concat_blocks(parts: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]) -> tuple:
-    fields = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
-    return fields, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+    """One block from several of the same generation, its items grouped by event (the next
+    generation's local indices assume that)."""
+    ev = np.concatenate([p[1] for p in parts])
+    order = np.argsort(ev, kind="stable")
+    fields = {k: np.concatenate([p[0][k] for p in parts])[order] for k in parts[0][0]}
+    return fields, ev[order], np.concatenate([p[2] for p in parts])[order]
 
 
 def _tau_spin_state(spin: Collection, offsets: np.ndarray, tau_sel: np.ndarray) -> dict[str, np.ndarray]:

@@ -43,7 +43,7 @@ import numpy as np
 from fastsim import kinematics
 from fastsim.constants import C_CM_PER_NS
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL, offsets_from_counts
-from fastsim.tau.channels import TauChannel, channel_for_dec_line, generate_decays
+from fastsim.tau.channels import TauChannel, channels_for_dec_line, generate_decays
 
 __all__ = ["TAU", "TauDecayer", "polarise"]
 
@@ -180,7 +180,7 @@ class TauDecayer:
         chans: list[TauChannel] = []
         brs: list[float] = []
         for m in modes:
-            got = channel_for_dec_line(tuple(int(d) for d in m.daughters))
+            got = channels_for_dec_line(tuple(int(d) for d in m.daughters))
             for frac, ch in _expand(got):
                 chans.append(ch)
                 brs.append(m.br * frac)

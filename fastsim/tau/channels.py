@@ -20,8 +20,12 @@ Channels (``docs/tau_channels.md`` has the table with sources, parameters, bound
   parameters; h from the general complex-current form (:func:`fastsim.tau.currents.polarimeter`).
 * ``omega_pi`` (OMEGA_PI): vector current eps(Q, p_omega, e_omega) with the omega kept as a
   product (spin summed); h from the real hadronic tensor.
-* everything else, including the two 4-pion lines for now (PHSP): flat n-body phase space of
-  the DEC daughters, h = 0.
+* ``4pi_3prong`` (pi- pi- pi+ pi0, the non-omega DEC line), ``4pi_1prong`` (pi- 3 pi0)
+  (FOURPI_NOVOSIBIRSK): the Novosibirsk current (Bondar et al., CPC 146 (2002) 139) as in
+  Pythia 8 HMETau2FourPions, a1 pi with a1 -> rho pi and a1 -> sigma pi, without the omega pi
+  part (the DEC file has "pi- omega nu_tau" separately); two-stage generation (4-pion
+  configuration, then the neutrino direction); h from the complex current.
+* everything else (PHSP): flat n-body phase space of the DEC daughters, h = 0.
 
 Random numbers: each event i has its own splitmix64 stream started from a hash of
 (seed, channel name, i) (:func:`fastsim.tau.currents.event_state`), so results for the same
@@ -40,11 +44,15 @@ from numba import njit
 
 from fastsim.detector.vmath import next_uniform, vsincos
 from fastsim.tau.currents import (
+    NOVO_NPAR,
     boost_from_rest,
     event_state,
+    four_pion_current,
     iso_dir,
     ks_three_pion_current,
     mdot,
+    novo_h,
+    novo_hprime,
     ortho_basis,
     pdk,
     polarimeter,
@@ -103,8 +111,8 @@ CHANNELS: dict[str, TauChannel] = {
         _ch("a1_3prong", (-_PI, -_PI, _PI, _NUTAU), None, ((-_A1, (0, 1, 2)),), "A1_KS"),
         _ch("a1_1prong", (-_PI, _PI0, _PI0, _NUTAU), None, ((-_A1, (0, 1, 2)),), "A1_KS"),
         _ch("omega_pi", (-_PI, _OMEGA, _NUTAU), None, (), "OMEGA_PI"),
-        _ch("4pi_3prong", (-_PI, -_PI, _PI, _PI0, _NUTAU), None, (), "PHSP"),
-        _ch("4pi_1prong", (-_PI, _PI0, _PI0, _PI0, _NUTAU), None, (), "PHSP"),
+        _ch("4pi_3prong", (-_PI, -_PI, _PI, _PI0, _NUTAU), None, (), "FOURPI_NOVOSIBIRSK"),
+        _ch("4pi_1prong", (-_PI, _PI0, _PI0, _PI0, _NUTAU), None, (), "FOURPI_NOVOSIBIRSK"),
     )
 }
 
@@ -174,6 +182,26 @@ OMEGA_PI_FF = RHO_FF
 # Kuehn-Santamaria 3-pion parameters of DECAY_BELLE2.DEC (TAUHADNU -0.108 0.775 0.149 1.364
 # 0.400 1.23 0.4): beta, m_rho, G_rho, m_rho', G_rho', m_a1, G_a1 (reference/tau.md 2.5)
 A1_PARAMS = (-0.108, 0.775, 0.149, 1.364, 0.400, 1.23, 0.4)
+# Novosibirsk 4-pion current (Bondar et al., Comput. Phys. Commun. 146 (2002) 139,
+# hep-ph/0201149): the values of Pythia 8 HMETau2FourPions::initConstants (alisw/pythia8
+# src/HelicityMatrixElements.cc).  The a1 width 0.45 is used only by the phase-space proposal
+# (the current uses the fitted running width of currents.novo_a1_d); the omega values only
+# when the omega pi part is switched on (not for the DEC lines, see _fourpi_par).
+FOURPI_PARAMS = {
+    "m_a1": 1.23,
+    "g_a1": 0.45,
+    "m_rho": 0.7761,
+    "g_rho": 0.1445,
+    "m_sigma": 0.8,
+    "g_sigma": 0.8,
+    "sigma_amp": 1.39987,
+    "sigma_phase": 0.43585,
+    "m_omega": 0.782,
+    "g_omega": 0.00841,
+    "omega_amp": 1.0,
+    "omega_phase": 0.0,
+    "lambda2": 1.2,
+}
 
 
 # ====================================================================== kernels
@@ -649,6 +677,287 @@ def _k_omega_pi(
     return p, h
 
 
+# ---------------------------------------------------------------- tau -> 4 pi nu (Novosibirsk)
+@njit(cache=True, inline="always")
+def _trunc_cauchy(x: float, m0: float, g0: float, lo: float, hi: float) -> float:
+    """Density at x of the Cauchy 1/((x - m0^2)^2 + (m0 g0)^2) truncated to [lo, hi]."""
+    mg = m0 * g0
+    norm = math.atan((hi - m0 * m0) / mg) - math.atan((lo - m0 * m0) / mg)
+    return mg / ((x - m0 * m0) ** 2 + mg * mg) / norm
+
+
+@njit(cache=True, inline="always")
+def _draw_cauchy(st: np.uint64, m0: float, g0: float, lo: float, hi: float) -> tuple:
+    st, u = next_uniform(st)
+    mg = m0 * g0
+    tlo = math.atan((lo - m0 * m0) / mg)
+    thi = math.atan((hi - m0 * m0) / mg)
+    sn, cs = vsincos(tlo + u * (thi - tlo))
+    return st, min(max(m0 * m0 + mg * sn / cs, lo), hi)
+
+
+@njit(cache=True, inline="always")
+def _inv2(pp: np.ndarray, a: int, b: int) -> float:
+    """m^2 of pions a and b of the buffer pp (4, 4)."""
+    e = pp[a, 3] + pp[b, 3]
+    x = pp[a, 0] + pp[b, 0]
+    y = pp[a, 1] + pp[b, 1]
+    z = pp[a, 2] + pp[b, 2]
+    return e * e - x * x - y * y - z * z
+
+
+@njit(cache=True, inline="always")
+def _inv3(pp: np.ndarray, a: int, b: int, c: int) -> float:
+    e = pp[a, 3] + pp[b, 3] + pp[c, 3]
+    x = pp[a, 0] + pp[b, 0] + pp[c, 0]
+    y = pp[a, 1] + pp[b, 1] + pp[c, 1]
+    z = pp[a, 2] + pp[b, 2] + pp[c, 2]
+    return e * e - x * x - y * y - z * z
+
+
+@njit(cache=True, inline="always")
+def _put(pp: np.ndarray, k: int, v: tuple) -> None:
+    pp[k, 0], pp[k, 1], pp[k, 2], pp[k, 3] = v[0], v[1], v[2], v[3]
+
+
+@njit(cache=True, inline="always")
+def _row(pp: np.ndarray, k: int) -> tuple:
+    return (pp[k, 0], pp[k, 1], pp[k, 2], pp[k, 3])
+
+
+@njit(cache=True)
+def _four_pion_ps_density(pp: np.ndarray, s: float, m: np.ndarray, ch: np.ndarray, prop: np.ndarray) -> float:
+    """Density of the multichannel proposal at the 4-pion configuration pp (any frame), per
+    unit of flat 4-body phase space.  Channel k (row of ``ch``: b, a, c, d, type, cumulative
+    probability): Q -> b A, A -> a R, R -> c d with isotropic decays, so dPhi_4 ~ ds_A ds_R
+    p(Q; b, A) p(A; a, R) p(R; c, d) / (sqrt(s s_A s_R)) dOmega^3; type 0 draws s_A from an
+    a1 and s_R from a rho Cauchy (prop = m_a1, G_a1, m_rho, G_rho), type 1 both uniformly."""
+    rs = math.sqrt(s)
+    g = 0.0
+    prev = 0.0
+    for k in range(ch.shape[0]):
+        alpha = ch[k, 5] - prev
+        prev = ch[k, 5]
+        b, a, c, d = int(ch[k, 0]), int(ch[k, 1]), int(ch[k, 2]), int(ch[k, 3])
+        sa = _inv3(pp, a, c, d)
+        sr = _inv2(pp, c, d)
+        ra = math.sqrt(max(sa, 0.0))
+        rr = math.sqrt(max(sr, 0.0))
+        jac = pdk(rs, m[b], ra) * pdk(ra, m[a], rr) * pdk(rr, m[c], m[d])
+        if jac <= 0.0:
+            return math.inf
+        jac /= rs * ra * rr
+        alo = (m[a] + m[c] + m[d]) ** 2
+        ahi = (rs - m[b]) ** 2
+        rlo = (m[c] + m[d]) ** 2
+        rhi = (ra - m[a]) ** 2
+        if ch[k, 4] == 0.0:
+            f = _trunc_cauchy(sa, prop[0], prop[1], alo, ahi) * _trunc_cauchy(sr, prop[2], prop[3], rlo, rhi)
+        else:
+            f = 1.0 / ((ahi - alo) * (rhi - rlo))
+        g += alpha * f / jac
+    return g
+
+
+@njit(cache=True)
+def _trial_4pi(
+    st: np.uint64,
+    m: np.ndarray,
+    mt: float,
+    par: np.ndarray,
+    tab: np.ndarray,
+    ch: np.ndarray,
+    prop: np.ndarray,
+    pp: np.ndarray,
+) -> tuple:
+    """Stage 1 of tau- -> 4 pi nu: one weighted 4-pion configuration in the 4-pion rest frame,
+    written to pp (4, 4) in product order.  s = Q^2 from the table ``tab``, the configuration
+    from the multichannel proposal of :func:`_four_pion_ps_density` (channel picked with the
+    cumulative probabilities ch[:, 5]).  The neutrino direction is not drawn here: the weight
+    uses the average over it of the unpolarised density (:func:`_nu_density`),
+        w = <P.V>/M x (M^2 - s) / (s density) / (4-pion proposal density).
+    Returns (state, w, s, Re J, Im J), J the current in this frame."""
+    mt2 = mt * mt
+    st, s, inv = _table_s(st, tab)
+    rs = math.sqrt(s)
+    st, u = next_uniform(st)
+    k = 0
+    while (k < ch.shape[0] - 1) and (u >= ch[k, 5]):
+        k += 1
+    b, a, c, d = int(ch[k, 0]), int(ch[k, 1]), int(ch[k, 2]), int(ch[k, 3])
+    alo = (m[a] + m[c] + m[d]) ** 2
+    ahi = (rs - m[b]) ** 2
+    if ch[k, 4] == 0.0:
+        st, sa = _draw_cauchy(st, prop[0], prop[1], alo, ahi)
+    else:
+        st, u1 = next_uniform(st)
+        sa = alo + u1 * (ahi - alo)
+    ra = math.sqrt(sa)
+    rlo = (m[c] + m[d]) ** 2
+    rhi = (ra - m[a]) ** 2
+    if ch[k, 4] == 0.0:
+        st, sr = _draw_cauchy(st, prop[2], prop[3], rlo, rhi)
+    else:
+        st, u2 = next_uniform(st)
+        sr = rlo + u2 * (rhi - rlo)
+    rr = math.sqrt(sr)
+    # R -> c d in the R frame, A -> a R in the A frame, Q -> b A in the Q frame
+    q3 = pdk(rr, m[c], m[d])
+    st, x, y, z = iso_dir(st)
+    vc = (q3 * x, q3 * y, q3 * z, math.sqrt(m[c] ** 2 + q3 * q3))
+    vd = (-q3 * x, -q3 * y, -q3 * z, math.sqrt(m[d] ** 2 + q3 * q3))
+    q2 = pdk(ra, m[a], rr)
+    st, x, y, z = iso_dir(st)
+    va = (q2 * x, q2 * y, q2 * z, math.sqrt(m[a] ** 2 + q2 * q2))
+    vr = (-q2 * x, -q2 * y, -q2 * z, math.sqrt(sr + q2 * q2))
+    vc = boost_from_rest(vc, vr, rr)
+    vd = boost_from_rest(vd, vr, rr)
+    q1 = pdk(rs, m[b], ra)
+    st, x, y, z = iso_dir(st)
+    _put(pp, b, (q1 * x, q1 * y, q1 * z, math.sqrt(m[b] ** 2 + q1 * q1)))
+    va_ = (-q1 * x, -q1 * y, -q1 * z, math.sqrt(sa + q1 * q1))
+    _put(pp, a, boost_from_rest(va, va_, ra))
+    _put(pp, c, boost_from_rest(vc, va_, ra))
+    _put(pp, d, boost_from_rest(vd, va_, ra))
+    g = _four_pion_ps_density(pp, s, m, ch, prop)
+    jr, ji = four_pion_current(_row(pp, 0), _row(pp, 1), _row(pp, 2), _row(pp, 3), par)
+    avg, _top = _nu_density(jr, ji, s, mt)
+    w = avg * (mt2 - s) * inv / g if g < math.inf else 0.0
+    return st, w, s, jr, ji
+
+
+@njit(cache=True, inline="always")
+def _nu_density(jr: tuple, ji: tuple, s: float, mt: float) -> tuple:
+    """Average over the neutrino direction n (4-pion rest frame) and an upper bound of the
+    unpolarised density rho(n) = P.V / M (V of currents.polarimeter, P = Q + N; equal to V^0 in
+    the tau rest frame).  For a current with J^0 = 0 in this frame (the Novosibirsk current is
+    transverse, J.Q = 0) and N = k (n, 1), k = (M^2 - s) / (2 sqrt s):
+        rho(n) M = 2 k^2 |n.J|^2 + sqrt(s) k |J|^2 -+ 2 sqrt(s) k n.(Im J x Re J),
+    so <rho> M = (2/3) k^2 |J|^2 + sqrt(s) k |J|^2 and rho M <= 2 k^2 L + sqrt(s) k |J|^2
+    + 2 sqrt(s) k |Im J x Re J|, L the largest eigenvalue of Re J Re J^T + Im J Im J^T."""
+    rs = math.sqrt(s)
+    k = (mt * mt - s) / (2.0 * rs)
+    rr = jr[0] * jr[0] + jr[1] * jr[1] + jr[2] * jr[2]
+    ii = ji[0] * ji[0] + ji[1] * ji[1] + ji[2] * ji[2]
+    ri = jr[0] * ji[0] + jr[1] * ji[1] + jr[2] * ji[2]
+    j2 = rr + ii
+    lam = 0.5 * j2 + math.sqrt(0.25 * (rr - ii) ** 2 + ri * ri)
+    cx = ji[1] * jr[2] - ji[2] * jr[1]
+    cy = ji[2] * jr[0] - ji[0] * jr[2]
+    cz = ji[0] * jr[1] - ji[1] * jr[0]
+    cr = math.sqrt(cx * cx + cy * cy + cz * cz)
+    avg = (2.0 / 3.0 * k * k * j2 + rs * k * j2) / mt
+    top = (2.0 * k * k * lam + rs * k * j2 + 2.0 * rs * k * cr) / mt
+    return avg, top
+
+
+@njit(cache=True)
+def _finish_4pi(st: np.uint64, pp: np.ndarray, jr: tuple, ji: tuple, s: float, mt: float) -> tuple:
+    """Stage 2: the neutrino direction n in the 4-pion rest frame from the exact density
+    rho(n) = P.V / M by accept-reject against the bound of :func:`_nu_density` (acceptance
+    > 1/3), then pp, J and nu are boosted to the tau rest frame (the 4-pion system moves
+    along -n there) and h = V_vec / V^0 is computed.  Returns (state, nu, hx, hy, hz, over)
+    with over = 1 if rho exceeded its bound (never expected)."""
+    rs = math.sqrt(s)
+    mt2 = mt * mt
+    kq = (mt2 - s) / (2.0 * rs)
+    _avg, top = _nu_density(jr, ji, s, mt)
+    top *= 1.0 + 1e-9
+    over = 0
+    x, y, z = 0.0, 0.0, 1.0
+    while True:
+        st, x, y, z = iso_dir(st)
+        nq = (kq * x, kq * y, kq * z, kq)
+        v0, hx, hy, hz = polarimeter(jr, ji, nq)
+        pq = (kq * x, kq * y, kq * z, rs + kq)  # the tau in this frame
+        rho = (pq[3] * v0 - v0 * (pq[0] * hx + pq[1] * hy + pq[2] * hz)) / mt
+        if rho > top:
+            over = 1
+        st, u = next_uniform(st)
+        if u * top < rho:
+            break
+    kt = (mt2 - s) / (2.0 * mt)
+    qq = (-kt * x, -kt * y, -kt * z, mt - kt)
+    for j in range(4):
+        _put(pp, j, boost_from_rest(_row(pp, j), qq, rs))
+    jr_ = boost_from_rest(jr, qq, rs)
+    ji_ = boost_from_rest(ji, qq, rs)
+    nu = (kt * x, kt * y, kt * z, kt)
+    v0, hx, hy, hz = polarimeter(jr_, ji_, nu)
+    return st, nu, hx, hy, hz, over
+
+
+@njit(cache=True)
+def _pilot_4pi(
+    n: int,
+    seed: np.uint64,
+    m: np.ndarray,
+    mt: float,
+    par: np.ndarray,
+    tab: np.ndarray,
+    ch: np.ndarray,
+    prop: np.ndarray,
+) -> tuple:
+    """(stage-1 weights, s) of n trials (for the s table and the bound)."""
+    out = np.empty(n)
+    ss = np.empty(n)
+    pp = np.empty((4, 4))
+    for i in range(n):
+        st = event_state(seed, i)
+        st, w, s, _jr, _ji = _trial_4pi(st, m, mt, par, tab, ch, prop, pp)
+        out[i] = w
+        ss[i] = s
+    return out, ss
+
+
+@njit(cache=True)
+def _k_4pi(
+    n: int,
+    seed: np.uint64,
+    m: np.ndarray,
+    mt: float,
+    par: np.ndarray,
+    tab: np.ndarray,
+    ch: np.ndarray,
+    prop: np.ndarray,
+    wmax: float,
+    stats: np.ndarray,
+) -> tuple:
+    """tau- -> 4 pi nu with the Novosibirsk current: stage 1 (:func:`_trial_4pi`) accept-reject
+    of the 4-pion configuration against ``wmax``, stage 2 (:func:`_finish_4pi`) the neutrino
+    direction.  stats: stage-1 trials, weights above a bound (either stage), largest stage-1
+    weight."""
+    p = np.empty((n, 5, 4))
+    h = np.empty((n, 3))
+    pp = np.empty((4, 4))
+    trials = 0
+    over = 0
+    wtop = 0.0
+    for i in range(n):
+        st = event_state(seed, i)
+        while True:
+            trials += 1
+            st, w, s, jr, ji = _trial_4pi(st, m, mt, par, tab, ch, prop, pp)
+            if w > wmax:
+                over += 1
+            wtop = max(wtop, w)
+            st, ok = _accept(st, w, wmax)
+            if ok:
+                break
+        st, nu, hx, hy, hz, o2 = _finish_4pi(st, pp, jr, ji, s, mt)
+        over += o2
+        for j in range(4):
+            for c in range(4):
+                p[i, j, c] = pp[j, c]
+        for c in range(4):
+            p[i, 4, c] = nu[c]
+        h[i, 0], h[i, 1], h[i, 2] = hx, hy, hz
+    stats[0] = trials
+    stats[1] = over
+    stats[2] = wtop
+    return p, h
+
+
 # ---------------------------------------------------------------- flat n-body phase space
 @njit(cache=True)
 def _k_phsp(n: int, seed: np.uint64, m: np.ndarray, mt: float, wmax: float, stats: np.ndarray) -> tuple:
@@ -759,6 +1068,88 @@ def _a1_setup(channel: TauChannel, masses: np.ndarray) -> tuple:
     return par
 
 
+def _fourpi_par(channel: TauChannel, masses: np.ndarray, omega: bool = False) -> np.ndarray:
+    """Parameter vector of :func:`fastsim.tau.currents.four_pion_current` (layout in currents.py).
+
+    ``omega`` switches the omega pi part on.  The DEC line "pi- pi- pi+ pi0 nu_tau" is the
+    non-omega part (DECAY_BELLE2.DEC lists "pi- omega nu_tau" separately, reference/tau.md
+    2.7), so the channel uses omega=False: the omega pi amplitude and its interference with
+    a1 pi are dropped (the pi- 3 pi0 mode has no omega pi part: omega -> 3 pi0 is forbidden)."""
+    fp = FOURPI_PARAMS
+    mode = 0.0 if channel.name == "4pi_3prong" else 1.0
+    m_pic = float(masses[0])  # the pi- is product 0 in both modes
+    m_sig = m_pic if mode == 0.0 else float(masses[1])  # sigma -> pi+ pi- or pi0 pi0
+    mr, gr = fp["m_rho"], fp["g_rho"]
+    mr2 = mr * mr
+    gm = (mr2 - 4.0 * m_pic**2) ** 1.5 / mr
+    h_m = float(novo_h(mr2, m_pic))
+    hp_m = float(novo_hprime(mr2, m_pic))
+    d0 = (float(novo_h(0.0, m_pic)) - h_m + mr2 * hp_m) / gm
+    par = np.zeros(NOVO_NPAR)
+    par[:] = [
+        mode,
+        1.0 if omega else 0.0,
+        m_pic,
+        m_sig,
+        fp["m_a1"],
+        mr,
+        gr,
+        fp["m_sigma"],
+        fp["g_sigma"],
+        fp["sigma_amp"] * math.cos(fp["sigma_phase"]),
+        fp["sigma_amp"] * math.sin(fp["sigma_phase"]),
+        fp["m_omega"],
+        fp["g_omega"],
+        fp["omega_amp"] * math.cos(fp["omega_phase"]),
+        fp["omega_amp"] * math.sin(fp["omega_phase"]),
+        fp["lambda2"],
+        gm,
+        h_m,
+        hp_m,
+        mr2 + mr * gr * d0,
+    ]
+    return par
+
+
+#: multichannel proposal of the 4-pion phase space (products 0..3 as in the channel): rows
+#: (b, a, c, d, type) for Q -> b A, A -> a R, R -> c d; type 0 = a1 and rho Cauchy (one row per
+#: a1 -> rho pi term of the current), type 1 = uniform in s_A and s_R (covers the sigma terms)
+_FOURPI_CHANNELS = {
+    "4pi_3prong": [
+        (0, 2, 1, 3),
+        (1, 2, 0, 3),
+        (0, 1, 2, 3),
+        (1, 0, 2, 3),
+        (3, 1, 0, 2),
+        (3, 0, 1, 2),
+        (0, 3, 1, 2),
+    ],
+    "4pi_1prong": [
+        (2, 3, 0, 1),
+        (2, 1, 0, 3),
+        (3, 2, 0, 1),
+        (3, 1, 0, 2),
+        (1, 2, 0, 3),
+        (1, 3, 0, 2),
+        (0, 1, 2, 3),
+    ],
+}
+#: probability of the uniform channel (the rest is shared equally by the a1 rho channels)
+_FOURPI_FLAT = 0.2
+
+
+def _fourpi_setup(channel: TauChannel) -> tuple:
+    rows = _FOURPI_CHANNELS[channel.name]
+    nres = len(rows) - 1
+    alpha = [(1.0 - _FOURPI_FLAT) / nres] * nres + [_FOURPI_FLAT]
+    ch = np.array([[*r, 0.0 if k < nres else 1.0, 0.0] for k, r in enumerate(rows)])
+    ch[:, 5] = np.cumsum(alpha)
+    ch[-1, 5] = 1.0
+    fp = FOURPI_PARAMS
+    prop = np.array([fp["m_a1"], fp["g_a1"], fp["m_rho"], fp["g_rho"]])
+    return ch, prop
+
+
 _S_BINS = 48
 _S_FLOOR = 0.1
 
@@ -789,6 +1180,16 @@ def _setup_cached(name: str, masses: tuple[float, ...], m_tau: float) -> tuple:
         tab = _s_table(w, s, smin, smax)
         w, s = _pilot_3pi(_PILOT_N, np.uint64(_PILOT_SEED), m[:3].copy(), m_tau, par, tab)
         return _PILOT_SAFETY * float(w.max()), par, tab
+    if channel.model == "FOURPI_NOVOSIBIRSK":
+        par = _fourpi_par(channel, m)
+        ch, prop = _fourpi_setup(channel)
+        smin, smax = float(m[:4].sum()) ** 2, m_tau * m_tau
+        flat = np.array([[smin, smax], [0.0, 1.0]])
+        mp = m[:4].copy()
+        w, s = _pilot_4pi(_PILOT_N // 2, np.uint64(_PILOT_SEED + 1), mp, m_tau, par, flat, ch, prop)
+        tab = _s_table(w, s, smin, smax)
+        w, s = _pilot_4pi(_PILOT_N, np.uint64(_PILOT_SEED), mp, m_tau, par, tab, ch, prop)
+        return _PILOT_SAFETY * float(w.max()), par, tab, ch, prop
     if channel.model == "OMEGA_PI":
         smin, smax = float(m[0] + m[1]) ** 2, m_tau * m_tau
         flat = np.array([[smin, smax], [0.0, 1.0]])
@@ -853,6 +1254,9 @@ def generate_with_stats(
     elif model == "A1_KS":
         wmax, par, tab = _setup_cached(channel.name, tuple(masses.tolist()), mt)
         p, h = _k_3pi(n, sd, masses[:3].copy(), mt, par, tab, wmax, stats)
+    elif model == "FOURPI_NOVOSIBIRSK":
+        wmax, par, tab, ch, prop = _setup_cached(channel.name, tuple(masses.tolist()), mt)
+        p, h = _k_4pi(n, sd, masses[:4].copy(), mt, par, tab, ch, prop, wmax, stats)
     elif model == "OMEGA_PI":
         wmax, tab = _setup_cached(channel.name, tuple(masses.tolist()), mt)
         p, h = _k_omega_pi(n, sd, masses, mt, OMEGA_PI_FF, tab, wmax, stats)

@@ -23,7 +23,9 @@ The decay stage (:func:`fastsim.decays.decay_particles`) hands every tau it deca
    Taus without a spin row (from hadron decays, external samples, ``spin_correlations:
    false``) decay unpolarised.
 4. **Lab frame.**  The rest frame is the rotation-free boost of the lab (the frame of
-   :mod:`fastsim.spin`); products are boosted with the tau's generated mass.  The decay
+   :mod:`fastsim.spin`); products are boosted with the tau's generated mass (a record mass
+   other than the table's, as in some external samples, gets the decay rescaled to it:
+   :func:`_rescale_to_mass`).  The decay
    point: proper decay length c t ~ Exp(c tau_tau) (``particle``), vertex + (p/m) c t.
 5. **Record.**  The tau gets status 2 and its direct daughters (the products outside any
    resonance, then the resonances: rho, K*, a1 ... with status 2); each resonance's
@@ -312,6 +314,7 @@ class TauDecayer:
             p = np.concatenate(p_parts[c])
             lay = self.layouts[c]
             kk = len(lay.ids)
+            p = _rescale_to_mass(p, M[rows])
             lab = kinematics.boost_to_frame_of(p, P[rows], mass=M[rows])  # (n_c, k, 4)
             ent = np.stack([lab[:, list(mem), :].sum(axis=1) for mem in lay.members], axis=1)
             mass = np.empty((len(rows), kk))
@@ -362,6 +365,31 @@ class TauDecayer:
         self.last_polarimeters = h_all  # for tests: h of every tau of the last call (lab rest frames)
         self.last_channels = chan
         return new, d_ev, d_loc
+
+
+def _rescale_to_mass(p: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Decays generated at the table's tau mass, for taus whose record mass M differs (external
+    samples: e.g. 1.777 in an LHE file): the rest-frame momenta are scaled by one factor xi per
+    decay, solving sum_i sqrt(m_i^2 + xi^2 p_i^2) = M by Newton's method (the RAMBO mass
+    step, Kleiss-Stirling-Ellis, Comput. Phys. Commun. 40 (1986) 359), so momentum and energy
+    are conserved exactly; the distribution is the one at the table mass (|M/m - 1| ~ 1e-4)."""
+    e_sum = p[:, :, 3].sum(axis=1)
+    rows = np.flatnonzero(np.abs(e_sum - M) > 1e-12 * M)
+    if len(rows) == 0:
+        return p
+    q = p[rows]
+    m2 = np.maximum(q[:, :, 3] ** 2 - np.sum(q[:, :, :3] ** 2, axis=2), 0.0)
+    k2 = np.sum(q[:, :, :3] ** 2, axis=2)
+    xi = np.ones(len(rows))
+    for _ in range(8):
+        e = np.sqrt(m2 + xi[:, None] ** 2 * k2)
+        f = e.sum(axis=1) - M[rows]
+        df = np.sum(xi[:, None] * k2 / np.where(e > 0, e, 1.0), axis=1)
+        xi = xi - f / np.where(df > 0, df, 1.0)
+    out = p.copy()
+    out[rows, :, :3] *= xi[:, None, None]
+    out[rows, :, 3] = np.sqrt(m2 + xi[:, None] ** 2 * k2)
+    return out
 
 
 def _expand(got: Any) -> list[tuple[float, TauChannel]]:

@@ -120,3 +120,40 @@ def test_external_tau_mass_is_kept_exactly() -> None:
     np.testing.assert_allclose(
         sums, np.stack([fields[c] for c in ("px", "py", "pz", "e")], axis=1), atol=1e-12 * 10
     )
+
+
+def test_card_run_keeps_the_decay_tree_in_hepmc3(tmp_path) -> None:
+    """cards/ee_tautau.yaml through the chain (generator and decays): taus status 2 with their
+    products, resonances (rho, a1, K*) status 2 with theirs, and the same tree in HepMC3."""
+    import pyhepmc
+
+    from fastsim.external.convert import convert
+    from fastsim.io import open_events
+    from fastsim.run import run
+
+    card = load_card(CARDS / "ee_tautau.yaml")
+    card["run"]["events"] = 300
+    for stage in ("detector", "trigger", "reco"):
+        card[stage]["enabled"] = False
+    run(card, output=tmp_path / "tt.h5", progress=False)
+    with open_events(tmp_path / "tt.h5") as f:
+        mc = f.read("mc")
+    res = np.isin(np.abs(mc["id"]), (213, 20213, 323))
+    assert res.sum() > 100 and np.all(mc["status"][res] == 2)
+    assert np.all(mc["status"][np.abs(mc["id"]) == 15] == 2)
+    convert(tmp_path / "tt.h5", tmp_path / "tt.hepmc3")
+    seen = 0
+    with pyhepmc.open(tmp_path / "tt.hepmc3") as f:
+        for ev in f:
+            for p in ev.particles:
+                if abs(p.pid) in (15, 213, 20213, 323):
+                    assert p.status == 2 and p.end_vertex is not None
+                    out = p.end_vertex.particles_out
+                    p4 = np.sum(
+                        [[q.momentum.px, q.momentum.py, q.momentum.pz, q.momentum.e] for q in out], axis=0
+                    )
+                    np.testing.assert_allclose(
+                        p4, [p.momentum.px, p.momentum.py, p.momentum.pz, p.momentum.e], atol=1e-6
+                    )
+                    seen += 1
+    assert seen > 600

@@ -64,8 +64,7 @@ def write_hepmc3(source: str | Path, output: str | Path, precision: int = 17) ->
                     mc = batch["mc"]
                     weight = batch.events.get("weight", np.ones(batch.n_events))
                     pid = batch.events.get("process_id", np.zeros(batch.n_events, np.int32))
-                    m1, m2 = mc["mother1"].astype(np.int64), mc["mother2"].astype(np.int64)
-                    parents = np.stack([m1, np.where(m2 >= 0, m2, m1)], axis=1)
+                    parents = _hepevt_parents(mc)
                     ct = mc["vt"] * C_CM_PER_NS
                     evt = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.CM)
                     for i in range(batch.n_events):
@@ -110,6 +109,26 @@ def write_hepmc3(source: str | Path, output: str | Path, precision: int = 17) ->
             raise
     tmp.replace(output)
     return output
+
+
+def _hepevt_parents(mc: Any) -> np.ndarray:
+    """(n, 2) local parent ranges for ``GenEvent.from_hepevt``.  A photon that FSR recorded
+    against its emitter (mother1 = the lepton, outside the lepton's daughter range, see
+    ``fastsim/generators/fsr.py``) was emitted at the lepton's production, so it takes the
+    lepton's own parents: it leaves the production vertex, and a decaying tau's end vertex
+    holds just its decay products (momentum balanced)."""
+    m1, m2 = mc["mother1"].astype(np.int64), mc["mother2"].astype(np.int64)
+    parents = np.stack([m1, np.where(m2 >= 0, m2, m1)], axis=1)
+    off = mc.offsets
+    ev = np.repeat(np.arange(len(off) - 1), np.diff(off))
+    loc = np.arange(len(m1)) - off[ev]
+    has = np.flatnonzero(m1 >= 0)
+    g = off[ev[has]] + m1[has]
+    d1, d2 = mc["daughter1"][g], mc["daughter2"][g]
+    outside = (loc[has] < d1) | (loc[has] > d2)
+    rad = has[outside]
+    parents[rad] = parents[g[outside]]
+    return parents
 
 
 # LHEH5 v2 column sets (pylhe.lheh5 / Pythia LHAupH5v2)

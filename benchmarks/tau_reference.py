@@ -305,7 +305,9 @@ def observables_from_record(
         count(la == 211),
         count(la == 111),
         count(np.isin(la, (321, *_K0))),
-        count(la == 22),
+        # photons radiated in the decay itself (fastsim.tau.radiation: a direct daughter of
+        # the tau) do not change the channel; photons from omega, eta ... decays do
+        count((la == 22) & (par[leaf] != owner[leaf])),
         count(~np.isin(la, known)),
     )
     present = np.zeros(n_rows, bool)

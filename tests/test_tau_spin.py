@@ -252,8 +252,15 @@ def test_rho_rho_events_reproduce_the_correlation_matrix() -> None:
     pp[:, :3] *= -1
     p0[:, :3] *= -1
     h_p = _rho_polarimeter(pp, p0)
-    np.testing.assert_allclose(np.linalg.norm(h_m, axis=1), 1.0, atol=1e-6)  # |h| = 1 (tau.md 2.4)
-    _check_correlation(h_m, h_p, cth, beta, 9.0)
+    # events where a tau radiated a decay photon (O(alpha), fastsim.tau.radiation) have other
+    # kinematics than the closed form assumes: leave them out
+    gam = np.flatnonzero((f["id"] == 22) & (f["mother1"] >= 0))
+    rad_tau = np.zeros(len(f["id"]), bool)
+    rad_tau[off[ev[gam]] + f["mother1"][gam]] = True
+    keep = ~rad_tau[tm] & ~rad_tau[tp]
+    assert 0.9 < keep.mean() < 0.99
+    np.testing.assert_allclose(np.linalg.norm(h_m[keep], axis=1), 1.0, atol=1e-6)  # |h| = 1 (tau.md 2.4)
+    _check_correlation(h_m[keep], h_p[keep], cth[keep], beta[keep], 9.0)
 
 
 def test_decay_record_vertices_and_lifetime() -> None:
@@ -262,12 +269,20 @@ def test_decay_record_vertices_and_lifetime() -> None:
     ev = np.repeat(np.arange(len(off) - 1), np.diff(off))
     taus = np.flatnonzero(np.abs(f["id"]) == 15)
     assert np.all(f["status"][taus] == 2)
-    # daughters: nu_tau and rho, whose momenta sum to the tau's
+    # daughters: nu_tau, rho and in a few % a decay photon; their momenta sum to the tau's
     d1 = off[ev[taus]] + f["daughter1"][taus]
     d2 = off[ev[taus]] + f["daughter2"][taus]
-    assert np.all(d2 - d1 == 1)
-    np.testing.assert_allclose(_p4(f, d1) + _p4(f, d2), _p4(f, taus), atol=1e-9)
-    assert set(np.abs(f["id"][np.concatenate([d1, d2])]).tolist()) == {16, 213}
+    n_d = d2 - d1 + 1
+    assert set(n_d.tolist()) == {2, 3}
+    assert 0.005 < np.mean(n_d == 3) < 0.1
+    sums = (
+        _p4(f, d1)
+        + _p4(f, d1 + 1)
+        + np.where((n_d == 3)[:, None], _p4(f, np.minimum(d1 + 2, len(f["id"]) - 1)), 0.0)
+    )
+    np.testing.assert_allclose(sums, _p4(f, taus), atol=1e-9)
+    kids = np.concatenate([d1, d1 + 1, (d1 + 2)[n_d == 3]])
+    assert set(np.abs(f["id"][kids]).tolist()) == {16, 213, 22}
     # decay length: mean proper c t is c tau (87 um); the vertex is at (p/m) c t
     ct = f["lifetime"][taus]
     ctau = ParticleTable().ctau(np.array([15]))[0]

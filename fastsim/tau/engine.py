@@ -27,9 +27,14 @@ The decay stage (:func:`fastsim.decays.decay_particles`) hands every tau it deca
    other than the table's, as in some external samples, gets the decay rescaled to it:
    :func:`_rescale_to_mass`).  The decay
    point: proper decay length c t ~ Exp(c tau_tau) (``particle``), vertex + (p/m) c t.
-5. **Record.**  The tau gets status 2 and its direct daughters (the products outside any
-   resonance, then the resonances: rho, K*, a1 ... with status 2); each resonance's
-   daughters follow.  Unstable products (pi0, eta, omega, K0 ...) are left with status 1
+5. **Radiation.**  Single-photon O(alpha) emission off the charged products, PHOTOS-style
+   (:mod:`fastsim.tau.radiation`: eikonal current with masses, collinear splitting factor,
+   the products recoil as one system keeping their directions in its rest frame, so the
+   spin correlation holds to O(alpha)); applied to the polarised decay at rest, before the
+   boost.  The photon (above 1e-3 m_tau / 2) is a direct daughter of the tau.
+6. **Record.**  The tau gets status 2 and its direct daughters (the products outside any
+   resonance, a decay photon, then the resonances: rho, K*, a1 ... with status 2); each
+   resonance's daughters follow.  Unstable products (pi0, eta, omega, K0 ...) are left with status 1
    for the generic decay stage.
 
 Units: GeV, cm, ns.
@@ -43,9 +48,10 @@ from typing import Any
 import numpy as np
 
 from fastsim import kinematics
-from fastsim.constants import C_CM_PER_NS
+from fastsim.constants import ALPHA_EM, C_CM_PER_NS
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL, offsets_from_counts
 from fastsim.tau.channels import TauChannel, channels_for_dec_line, generate_decays
+from fastsim.tau.radiation import N_UNIFORMS, charges_of, radiate_decays
 
 __all__ = ["TAU", "TauDecayer", "polarise"]
 
@@ -176,9 +182,12 @@ class TauDecayer:
     """Tau decays by channel, with matrix elements and the spin state (module doc).
 
     ``modes``: the decay table's ``tau-`` modes (``DecayTable.modes(15)``); ``particles``:
-    the run's particle table (masses, c*tau)."""
+    the run's particle table (masses, c*tau); ``radiation``: single-photon emission in the
+    decays (:mod:`fastsim.tau.radiation`, photons above ``radiation_cutoff`` x m_tau / 2)."""
 
-    def __init__(self, modes: tuple, particles: Any) -> None:
+    def __init__(
+        self, modes: tuple, particles: Any, radiation: bool = True, radiation_cutoff: float = 1e-3
+    ) -> None:
         chans: list[TauChannel] = []
         brs: list[float] = []
         for m in modes:
@@ -195,11 +204,41 @@ class TauDecayer:
         self.cum = np.cumsum(self.br)
         self.cum[-1] = 1.0
         self.layouts = [_layout(ch, particles) for ch in chans]
+        # the same channels with a decay photon (a direct daughter of the tau)
+        self.layouts_gamma = [
+            _layout(
+                TauChannel(ch.name, ch.dec_daughters, (*ch.products, 22), ch.intermediates, ch.model),
+                particles,
+            )
+            for ch in chans
+        ]
+        self.charges = [charges_of(np.array(ch.products, np.int64)) for ch in chans]
+        self.radiation_cutoff = float(radiation_cutoff)
         self.masses = [
             np.asarray(particles.mass(np.array(ch.products, np.int64)), np.float64) for ch in chans
         ]
         self.m_tau = float(particles.mass(np.array([TAU]))[0])
         self.ctau = float(particles.ctau(np.array([TAU]))[0])
+        self.radiates = [bool(radiation) and self._single_emission_ok(c) for c in range(len(chans))]
+
+    #: channels whose one-trial crude emission probability (fastsim.tau.radiation) reaches this
+    #: on a fixed-seed probe radiate no photon: tau -> e e e nu nu (2.2) and the 5-prong lines
+    #: (1.0-1.1), 9e-4 of all decays; single emission needs it well below 1
+    CRUDE_MAX: float = 0.7
+
+    def _single_emission_ok(self, c: int) -> bool:
+        if not np.any(self.charges[c] != 0):
+            return False
+        from fastsim.tau.radiation import _radiate_kernel
+
+        n = 20_000
+        p, _ = generate_decays(self.channels[c], n, 0x7A0_5EED, self.masses[c], self.m_tau)
+        u = np.random.default_rng(0x7A0_5EED).random((n, N_UNIFORMS))
+        q = self.charges[c].astype(np.float64)
+        _, _, crude, _ = _radiate_kernel(
+            np.ascontiguousarray(p), q, self.m_tau, u, self.radiation_cutoff, ALPHA_EM, False
+        )
+        return bool(crude.max() < self.CRUDE_MAX)
 
     # ------------------------------------------------------------------ one group of taus
     def _rest_decays(
@@ -255,7 +294,6 @@ class TauDecayer:
             second[partner[has]] = True
             a[second] = 0.0
         first_rows = np.flatnonzero(~second)
-        p_rest = [np.empty((0, 0, 4))] * len(self.channels)
         row_maps: list[list[np.ndarray]] = [[] for _ in self.channels]
         p_parts: list[list[np.ndarray]] = [[] for _ in self.channels]
         h_all = np.zeros((n, 3))
@@ -280,7 +318,6 @@ class TauDecayer:
                 row_maps[c].append(seconds[rows])
                 p_parts[c].append(p_of[c])
                 h_all[seconds[rows]] = h_of[c]
-        del p_rest
 
         # decay points
         P = np.stack([fields[f][sel] for f in ("px", "py", "pz", "e")], axis=1).astype(np.float64)
@@ -297,30 +334,53 @@ class TauDecayer:
             axis=1,
         )
 
-        # entries per tau, laid out in sel order
-        K = np.array([len(lay.ids) for lay in self.layouts], np.int64)[chan]
+        # per channel: all its taus, their decays (+ a decay photon), record layout per tau
+        groups = []
+        K = np.zeros(n, np.int64)
+        for c in range(len(self.channels)):
+            if not row_maps[c]:
+                continue
+            rows = np.concatenate(row_maps[c])
+            p = np.concatenate(p_parts[c])
+            photon = None
+            if self.radiates[c]:
+                u = rng.random((len(rows), N_UNIFORMS))
+                try:
+                    p, photon = radiate_decays(
+                        p, self.charges[c], self.m_tau, u, cutoff=self.radiation_cutoff
+                    )
+                except ValueError:  # a decay beyond the probe's crude bound: no photon in this group
+                    photon = np.zeros((len(rows), 4))
+                emitted = photon[:, 3] > 0
+                if np.any(emitted):
+                    p = p.copy()
+                    p_g = np.concatenate([p[emitted], photon[emitted][:, None, :]], axis=1)
+                    groups.append(
+                        (c, rows[emitted], p_g, self.layouts_gamma[c], np.append(self.masses[c], 0.0))
+                    )
+                rows, p = rows[~emitted], p[~emitted]
+            if len(rows):
+                groups.append((c, rows, p, self.layouts[c], self.masses[c]))
+        for _, rows, _, lay, _ in groups:
+            K[rows] = len(lay.ids)
         start = offsets_from_counts(K)
         n_d = int(start[-1])
+        n_direct = np.zeros(n, np.int64)
         d_id = np.empty(n_d, np.int64)
         d_st = np.empty(n_d, np.int32)
         d_p4 = np.empty((n_d, 4))
         d_m = np.empty(n_d)
         d_mo = np.empty(n_d, np.int64)  # -1: the tau; else entry offset within the tau's block
         d_fl = np.empty((n_d, 2), np.int64)
-        for c in range(len(self.channels)):
-            if not row_maps[c]:
-                continue
-            rows = np.concatenate(row_maps[c])
-            p = np.concatenate(p_parts[c])
-            lay = self.layouts[c]
+        for _c, rows, p_rest, lay, masses in groups:
             kk = len(lay.ids)
-            p = _rescale_to_mass(p, M[rows])
+            p = _rescale_to_mass(p_rest, M[rows])
             lab = kinematics.boost_to_frame_of(p, P[rows], mass=M[rows])  # (n_c, k, 4)
             ent = np.stack([lab[:, list(mem), :].sum(axis=1) for mem in lay.members], axis=1)
             mass = np.empty((len(rows), kk))
             for e, mem in enumerate(lay.members):
                 if len(mem) == 1:
-                    mass[:, e] = self.masses[c][mem[0]]
+                    mass[:, e] = masses[mem[0]]
                 else:
                     q = p[:, list(mem), :].sum(axis=1)
                     mass[:, e] = np.sqrt(np.maximum(q[:, 3] ** 2 - np.sum(q[:, :3] ** 2, axis=1), 0.0))
@@ -332,6 +392,7 @@ class TauDecayer:
             d_m[pos] = mass
             d_mo[pos] = lay.mother[None, :]
             d_fl[pos.reshape(-1)] = np.tile(lay.first_last, (len(rows), 1))
+            n_direct[rows] = lay.n_direct
 
         # local indices: after everything already in the event (sel is in event order)
         tau_of_d = np.repeat(np.arange(n), K)
@@ -346,7 +407,6 @@ class TauDecayer:
         fields["status"][sel] = STATUS_DECAYED
         fields["lifetime"][sel] = ct
         fields["daughter1"][sel] = base
-        n_direct = np.array([lay.n_direct for lay in self.layouts], np.int64)[chan]
         fields["daughter2"][sel] = base + n_direct - 1
 
         new: dict[str, np.ndarray] = {name: np.zeros(n_d, dtype=arr.dtype) for name, arr in fields.items()}

@@ -31,7 +31,15 @@ import numpy as np
 
 from fastsim.events import MC_UNITS, Collection, EventBatch
 
-__all__ = ["SCHEMA_VERSION", "EventFile", "EventFileWriter", "FileFormatError", "OutputError", "open_events"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "EventFile",
+    "EventFileWriter",
+    "FileFormatError",
+    "OutputError",
+    "open_events",
+    "probe_hdf5",
+]
 
 SCHEMA_VERSION = "1.0"
 _READABLE_MAJOR = {"1"}
@@ -56,6 +64,10 @@ class FileFormatError(Exception):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class _Damaged(Exception):
+    """A ``.part`` file whose progress does not match its data (``--resume`` starts again)."""
 
 
 def _compression(name: str) -> dict[str, Any]:
@@ -83,6 +95,7 @@ class EventFileWriter:
         self.filters = _compression(compression)
         self.chunks_done = 0
         self.n_events = 0
+        self.resumed = False
         self._file: h5py.File | None = None
         self._lock_fd: int | None = None
         self.lock = self.path.with_name(self.path.name + ".lock")
@@ -126,34 +139,89 @@ class EventFileWriter:
 
     # ------------------------------------------------------------------ resume
     def _reopen(self) -> bool:
+        """Reopen the ``.part`` file for ``--resume``: True when it belongs to this run and is
+        whole up to its last finished chunk (then cut back to it), False when it must be
+        written again (another card, or damage: unreadable objects, progress that does not
+        match the data)."""
+        try:
+            probe_hdf5(self.tmp)  # a .part whose metadata HDF5 cannot read: start again
+        except FileFormatError:
+            return False
         try:
             f = h5py.File(self.tmp, "r+")
-        except OSError:
+        except _CORRUPT:
             return False
         try:
             if f.attrs.get("identity") != self.identity:
                 f.close()
                 return False
             progress = json.loads(f.attrs["progress"])
-            n_events = progress["n_events"]
-            for name, group in f.items():
-                if not isinstance(group, h5py.Group):
-                    continue
-                n_items = progress["items"].get(name)
-                for dname, ds in group.items():
-                    if dname == "offsets":
-                        ds.resize((n_events + 1,))
-                    elif name == "events":
-                        ds.resize((n_events,))
-                    else:
-                        ds.resize((n_items or 0,))
-        except (KeyError, ValueError, OSError):
-            f.close()
+            self._cut_to(f, progress)
+        except (*_CORRUPT, _Damaged):
+            with contextlib.suppress(*_CORRUPT):
+                f.close()
             return False
         self._file = f
+        self.resumed = True
         self.chunks_done = progress["chunks_done"]
-        self.n_events = n_events
+        self.n_events = progress["n_events"]
         return True
+
+    @staticmethod
+    def _cut_to(f: h5py.File, progress: Any) -> None:
+        """Check ``progress`` against the file's objects and cut every dataset back to it
+        (anything after the last finished chunk); raises on a mismatch or an unreadable
+        object (every object is opened by name: ``items()`` would skip those)."""
+
+        def count(x: object) -> bool:
+            return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+        def number(x: object) -> bool:
+            return isinstance(x, int | float) and not isinstance(x, bool)
+
+        def record(r: object) -> bool:
+            return (
+                isinstance(r, dict)
+                and isinstance(r.get("tally"), list)
+                and len(r["tally"]) == 3
+                and all(number(x) for x in r["tally"])
+                and number(r.get("sum_weight"))
+                and isinstance(r.get("flags"), dict)
+                and all(number(x) for x in r["flags"].values())
+            )
+
+        if not (
+            isinstance(progress, dict)
+            and count(progress.get("n_events"))
+            and count(progress.get("chunks_done"))
+            and isinstance(progress.get("items"), dict)
+            and all(count(v) for v in progress["items"].values())
+            and isinstance(progress.get("records", []), list)
+            and len(progress.get("records", [])) == progress["chunks_done"]
+            # the run's records (dicts: tally, weight sum, flags) are checked; other callers'
+            # records are theirs
+            and all(record(r) for r in progress.get("records", []) if isinstance(r, dict))
+        ):
+            raise _Damaged
+        n_events = progress["n_events"]
+        for name in list(f):
+            group = f[name]
+            if not isinstance(group, h5py.Group):
+                raise _Damaged
+            n_items = progress["items"].get(name, 0)
+            for dname in list(group):
+                ds = group[dname]
+                if dname == "offsets":
+                    n = n_events + 1
+                elif name == "events":
+                    n = n_events
+                else:
+                    n = n_items
+                if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.shape[0] < n:
+                    raise _Damaged  # progress is written after the data: never more than the data
+                ds.resize((n,))
+                if dname == "offsets" and (int(ds[0]) != 0 or int(ds[n - 1]) != n_items):
+                    raise _Damaged
 
     # ------------------------------------------------------------------ writing
     def _dataset(
@@ -192,11 +260,23 @@ class EventFileWriter:
         self._check_space(batch)
         try:
             self._append_chunk(batch, record)
-        except OSError as exc:
+        except _CORRUPT as exc:
+            self._raise_damaged(exc)
+            if not isinstance(exc, OSError):
+                raise
             raise OutputError(
                 self.path,
                 f"write failed ({_os_reason(exc)}); the {self.chunks_done} finished chunks are kept in "
                 f"{self.tmp.name}: rerun with --resume",
+            ) from None
+
+    def _raise_damaged(self, exc: Exception) -> None:
+        """A resumed ``.part`` file that HDF5 cannot extend (damage :meth:`_reopen` could not
+        see, HDF5's own error rather than the system's): an input error naming it."""
+        system = isinstance(exc, OSError) and (exc.errno is not None or "errno = " in str(exc))
+        if self.resumed and not system:
+            raise FileFormatError(
+                self.tmp, f"damaged file, cannot resume ({_short(exc)}): delete it to start again"
             ) from None
 
     #: kept free beyond a chunk's uncompressed size (HDF5 metadata, /meta)
@@ -246,7 +326,10 @@ class EventFileWriter:
         """Write ``/meta``, close and rename to the final name.  Returns the final path."""
         try:
             return self._finalize(meta)
-        except OSError as exc:
+        except _CORRUPT as exc:
+            self._raise_damaged(exc)
+            if not isinstance(exc, OSError):
+                raise
             raise OutputError(
                 self.path, f"cannot finish the output ({_os_reason(exc)}); rerun with --resume"
             ) from None
@@ -280,6 +363,110 @@ class EventFileWriter:
 #: what h5py raises on damaged files (bad checksums, truncated objects, unreadable types)
 _CORRUPT = (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError)
 
+#: seconds the HDF5 metadata of an input file may take to read in :func:`probe_hdf5`
+HDF5_PROBE_TIMEOUT_S = 20.0
+_PROBED: dict[tuple[str, int, int, int], None] = {}
+
+
+def _read_all_metadata(path: Path, names: tuple[str, ...]) -> None:
+    """The groups, datasets and attributes of an HDF5 file (not the datasets' data): the
+    objects ``names`` and everything a walk of the groups finds; errors are ignored (the
+    reader meets them again and reports them), so a group that cannot be listed does not
+    stop the walk (its objects may still be opened by name, as the readers do)."""
+    budget = [10_000]  # objects (a damaged file may link a group into itself)
+
+    def attrs(obj: h5py.HLObject) -> None:
+        with contextlib.suppress(Exception):
+            for key in list(obj.attrs):
+                with contextlib.suppress(Exception):
+                    obj.attrs[key]
+
+    def walk(group: h5py.Group, depth: int) -> None:
+        with contextlib.suppress(Exception):
+            for key in list(group):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    return
+                with contextlib.suppress(Exception):
+                    obj = group[key]
+                    attrs(obj)
+                    if isinstance(obj, h5py.Group) and depth < 8:
+                        walk(obj, depth + 1)
+
+    with contextlib.suppress(Exception), h5py.File(path, "r") as f:
+        attrs(f)
+        for name in names:
+            with contextlib.suppress(Exception):
+                attrs(f[name])
+        walk(f, 0)
+
+
+def probe_hdf5(path: str | Path, names: tuple[str, ...] = ("meta", "events")) -> None:
+    """Refuse an HDF5 file whose metadata the HDF5 library cannot read to the end.
+
+    HDF5 (2.0 included) loops forever on some damaged files: a variable-length string
+    attribute (fastsim's ``/meta``, LHEH5's column names) whose global heap collection holds
+    an object of index 0 and size 0 (``H5HG__cache_heap_deserialize`` then never advances);
+    no Python-level timeout can interrupt it.  So the file's groups, datasets and attributes
+    (``names``: the objects the reader opens by name, and what a walk of the groups finds)
+    are first read in a forked child with a time limit (:data:`HDF5_PROBE_TIMEOUT_S`): a
+    child that does not finish, or dies of a signal, makes this raise
+    :class:`FileFormatError`; errors h5py raises are left to the reader.  Costs a fork
+    (milliseconds); done once per file version and process.
+    """
+    import signal
+    import time
+    import warnings
+
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return  # the reader reports it
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _PROBED or not hasattr(os, "fork"):
+        return
+    phil = getattr(getattr(h5py, "_objects", None), "phil", None)  # h5py's global lock
+    with phil if phil is not None else contextlib.nullcontext(), warnings.catch_warnings():
+        # no other thread is inside HDF5 while forking (the child takes the lock again)
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: read without the guard
+            return
+        if pid == 0:  # child: read, then leave without running any exit handler
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.dup2(null, 2)
+                _read_all_metadata(path, names)
+            finally:
+                os._exit(0)
+    deadline = time.monotonic() + HDF5_PROBE_TIMEOUT_S
+    delay = 0.0005
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                raise FileFormatError(
+                    path,
+                    f"corrupt file (reading its HDF5 metadata did not end within {HDF5_PROBE_TIMEOUT_S:g} s: "
+                    "a damaged global heap?)",
+                )
+            time.sleep(delay)
+            delay = min(2 * delay, 0.05)
+    except BaseException:  # the time limit, or an interrupt while waiting: no child left behind
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    if os.WIFSIGNALED(status):
+        raise FileFormatError(
+            path, f"corrupt file (reading its HDF5 metadata crashed the reader: signal {os.WTERMSIG(status)})"
+        )
+    _PROBED[key] = None
+
 
 def _os_reason(exc: OSError) -> str:
     """The system's reason for an OSError, also when h5py wraps it in its own message."""
@@ -306,6 +493,7 @@ class EventFile:
         self.path = Path(path)
         if not self.path.exists():
             raise FileFormatError(path, "no such file")
+        probe_hdf5(self.path)
         try:
             self._file = h5py.File(self.path, "r")
         except (OSError, RuntimeError, ValueError) as exc:

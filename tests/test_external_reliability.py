@@ -142,12 +142,13 @@ def test_malformed_hepmc3_run_one_line(tmp_path: Path, samples: dict[str, Path],
 
 
 def test_reader_messages_become_the_reason(tmp_path: Path, samples: dict[str, Path]) -> None:
-    """What HepMC3's reader prints on a wrong particle count is in the error, nowhere else."""
+    """A wrong particle count: one line naming the event and the counts (fastsim's own
+    check, made before HepMC3's reader, which would print to the terminal), nothing else."""
     bad = tmp_path / "count.hepmc3"
     bad.write_bytes(_malformed(samples["hepmc"].read_bytes(), "particle_count"))
     res = run_cli("convert", str(bad), str(tmp_path / "o.h5"), cwd=tmp_path)
     _assert_one_line_error(res, bad.name)
-    assert "event 17" in res.stderr and "HepMC3 reader:" in res.stderr and "particles" in res.stderr
+    assert "event 17" in res.stderr and "5 particles" in res.stderr and "4 particle lines" in res.stderr
 
 
 def test_flipped_bit_names_event_and_line(tmp_path: Path, samples: dict[str, Path]) -> None:
@@ -315,3 +316,68 @@ def test_event_limits_chunks_and_reproducibility(tmp_path: Path, samples: dict[s
     f = tmp_path / "f.h5"
     assert _main("run", str(card), "-o", str(f), "--events", "100000", "--quiet") == 0
     assert _mc(f)[0]["n_events"] == N_FILE
+
+
+def _spy_reads(monkeypatch: pytest.MonkeyPatch, kind: str) -> list[tuple[int, int]]:
+    """The (start, stop) event ranges the ``kind`` process asks its reader for."""
+    from fastsim.generators import GENERATORS
+
+    cls = GENERATORS[kind]
+    calls: list[tuple[int, int]] = []
+    original = cls.read_raw
+
+    def read_raw(self: object, sample: object, start: int, stop: int) -> object:
+        calls.append((start, stop))
+        return original(self, sample, start, stop)
+
+    monkeypatch.setattr(cls, "read_raw", read_raw)
+    return calls
+
+
+@pytest.mark.parametrize("kind", ["lhe", "hepmc", "lheh5"])
+def test_events_1_reads_one_event(
+    tmp_path: Path, samples: dict[str, Path], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--events 1`` on a card whose process reads a file (run.events 1000, the file 500):
+    one chunk of one event, and the reader is asked for the file's first event only (before
+    issue 24 the whole file was simulated)."""
+    calls = _spy_reads(monkeypatch, kind)
+    card = _card(tmp_path, kind, samples[kind])
+    out = tmp_path / "one.h5"
+    assert _main("run", str(card), "-o", str(out), "--events", "1", "--quiet") == 0
+    assert calls == [(0, 1)]
+    meta, mc = _mc(out)
+    assert (meta["n_events"], meta["n_chunks"]) == (1, 1)
+    if kind == "hepmc":
+        ids, _ = _first_events_pyhepmc(samples[kind], 1)
+    else:
+        ids, _ = _first_events_pylhe(samples[kind], 1)
+    np.testing.assert_array_equal(mc["id"], ids)
+
+
+@pytest.mark.parametrize("kind", ["lhe", "hepmc", "lheh5"])
+def test_run_events_1_chunk_size_1_plans_one_chunk(
+    tmp_path: Path, samples: dict[str, Path], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--set run.events=1 --set run.chunk_size=1``: one chunk (before issue 24, one chunk per
+    event of the file), which reads the first event only; the process's own ``events`` wins
+    over run.events, and neither reads past the file's end."""
+    from fastsim.run import plan_chunks
+
+    card = _card(tmp_path, kind, samples[kind])
+    tasks = plan_chunks(load_card(card, {"run": {"events": 1, "chunk_size": 1}}))
+    assert [(t.process, t.n_events, t.first_event) for t in tasks] == [("ext", 1, 0)]
+    other = tmp_path / "own_events"
+    other.mkdir()
+    tasks = plan_chunks(
+        load_card(_card(other, kind, samples[kind], extra=", events: 3"), {"run": {"chunk_size": 2}})
+    )
+    assert [(t.n_events, t.first_event) for t in tasks] == [(2, 0), (1, 2)]
+    tasks = plan_chunks(load_card(card, {"run": {"events": 10**6, "chunk_size": 200}}))
+    assert [(t.n_events, t.first_event) for t in tasks] == [(200, 0), (200, 200), (100, 400)]
+    calls = _spy_reads(monkeypatch, kind)
+    out = tmp_path / "one.h5"
+    args = ["--set", "run.events=1", "--set", "run.chunk_size=1", "--quiet"]
+    assert _main("run", str(card), "-o", str(out), *args) == 0
+    assert calls == [(0, 1)]
+    assert (_mc(out)[0]["n_events"], _mc(out)[0]["n_chunks"]) == (1, 1)

@@ -277,6 +277,8 @@ def collinear_beams(id1: int, id2: int, e1: float, e2: float, path: Path) -> np.
     (LHEF, hep-ph/0609017, IDBMUP/EBMUP)."""
     if sorted((id1, id2)) != [-ELECTRON, ELECTRON]:
         raise input_error(path, "<init>", f"beams are {id1} and {id2}; fastsim needs an e- e+ pair (11, -11)")
+    if not (np.isfinite(e1) and np.isfinite(e2) and e1 > 0 and e2 > 0):
+        raise input_error(path, "<init>", f"beam energies {e1:g} and {e2:g} GeV are not finite and positive")
     from fastsim.particles import default_table
 
     m_e = float(default_table().mass(np.array([ELECTRON]))[0])

@@ -318,8 +318,8 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
         )
     end = total - (len(tail) - tail.rfind(footer))
     mean_w = out["sum_w"] / n if n else 1.0
-    if n and not mean_w > 0:
-        raise input_error(path, "", f"mean event weight {mean_w:g} is not positive")
+    if n and not (mean_w > 0 and np.isfinite(mean_w)):
+        raise input_error(path, "", f"mean event weight {mean_w:g} is not finite and positive")
     sigma = sigma_err = None
     if out["xsec"] is not None:
         try:
@@ -327,6 +327,8 @@ def index_hepmc(path: str | Path) -> tuple[HepMCIndex, FileSample]:
             sigma_err = float(out["xsec_err"]) if out["xsec_err"] is not None else None
         except ValueError:
             raise input_error(path, "", f"malformed cross section {out['xsec']!r}") from None
+        if not (np.isfinite(sigma) and (sigma_err is None or np.isfinite(sigma_err))):
+            raise input_error(path, "", f"non-finite cross section {sigma:g} +- {sigma_err} pb")
     starts = np.concatenate(out["starts"]) if out["starts"] else np.zeros(0, np.int64)
     idx = HepMCIndex(path, header, starts, end, out["hepmc2"])
     sample = FileSample(path, n, sigma, mean_w, None, sigma_err_pb=sigma_err)
@@ -364,6 +366,115 @@ def _check_numbers(data: bytes, heads: _Heads, hepmc3: bool) -> None:
         i = int(np.searchsorted(heads.starts, q, side="right") - 1)
         what = "particle" if raw[q] == ord("P") else "vertex"
         raise heads.error(max(i, 0), q, f"malformed {what} line {_Heads.line(data, q)!r}")
+
+
+_P_IDS = re.compile(rb"\nP (\S+) (\S+) ")  # particle id, mother (vertex < 0, particle > 0, 0 root)
+_V_IDS = re.compile(rb"\nV (\S+) \S+ \[([^\]\n]*)\]")  # vertex id, incoming particle ids
+
+
+def _is_small_int(x: bytes) -> bool:
+    try:
+        return abs(int(x)) < 2**62
+    except ValueError:
+        return False
+
+
+def _check_ids(data: bytes, heads: _Heads) -> None:
+    """HepMC3: refuse events whose ids HepMC3's ``ReaderAscii`` would use without bounds
+    checks (a segfault, or worse, found by the fuzz tests): a vertex line's id outside
+    -1..-n_vertices or an incoming particle id above n_particles; particle ids that are not
+    1..n_particles once each, mothers outside -n_vertices..n_particles; declared counts
+    that do not match the lines (the reader allocates them); more vertex-id gaps than
+    implicit vertices to fill them (the reader then reads past its list).  Vectorised over
+    the block (``data``: the header, ending with a newline, then the events)."""
+    nl = heads.newlines
+    ls = nl + 1
+    ls = ls[ls < len(data)]
+    kind = np.frombuffer(data, np.uint8)[ls]
+    p_at, v_at = ls[kind == ord("P")], ls[kind == ord("V")]
+    n = len(heads.starts)
+
+    def fail(q: int, reason: str) -> FileFormatError:
+        i = int(np.searchsorted(heads.starts, q, side="right") - 1)
+        return heads.error(max(i, 0), q, reason)
+
+    def ints(fields: list[bytes], at: np.ndarray, what: str) -> np.ndarray:
+        try:
+            return np.array(fields, dtype=np.int64) if fields else np.zeros(0, np.int64)
+        except (ValueError, OverflowError):
+            k = next(k for k, x in enumerate(fields) if not _is_small_int(x))
+            raise fail(int(at[k]), f"malformed {what} {fields[k][:40]!r}") from None
+
+    p_fields = _P_IDS.findall(data)
+    v_fields = _V_IDS.findall(data)
+    for at, found, what in ((p_at, p_fields, "particle"), (v_at, v_fields, "vertex")):
+        if len(found) != len(at):  # a line the pattern does not take: name the first
+            good = {m.start() + 1 for m in (_P_IDS if what == "particle" else _V_IDS).finditer(data)}
+            q = next(int(q) for q in at if int(q) not in good)
+            raise fail(q, f"malformed {what} line {_Heads.line(data, q)!r}")
+    if (len(p_at) and p_at[0] < heads.starts[0]) or (len(v_at) and v_at[0] < heads.starts[0]):
+        raise fail(
+            int(min(p_at[:1].tolist() + v_at[:1].tolist())), "particle or vertex line before the first event"
+        )
+    pid = ints([f[0] for f in p_fields], p_at, "particle id")
+    mother = ints([f[1] for f in p_fields], p_at, "mother id")
+    vid = ints([f[0] for f in v_fields], v_at, "vertex id")
+    pev = np.searchsorted(heads.starts, p_at, side="right") - 1
+    vev = np.searchsorted(heads.starts, v_at, side="right") - 1
+    n_p, n_v = heads.np, heads.nv
+    n_plines = np.bincount(pev, minlength=n)
+    n_vlines = np.bincount(vev, minlength=n)
+    bad = (n_p < 0) | (n_v < 0) | (n_p != n_plines) | (n_v > n_p + n_vlines)
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise heads.error(
+            i,
+            int(heads.starts[i]),
+            f"declares {n_v[i]} vertices and {n_p[i]} particles; it has {n_vlines[i]} vertex and "
+            f"{n_plines[i]} particle lines",
+        )
+    for at, bad_line, reason in (
+        (p_at, (pid < 1) | (pid > n_p[pev]), "particle id out of range"),
+        (p_at, (mother < -n_v[pev]) | (mother > n_p[pev]), "mother id out of range"),
+        (v_at, (vid > -1) | (vid < -n_v[vev]), "vertex id out of range"),
+    ):
+        if np.any(bad_line):
+            raise fail(int(at[np.flatnonzero(bad_line)[0]]), reason)
+    if len(pid):  # each particle id once per event
+        key = pev * (int(n_p.max()) + 1) + pid
+        order = np.argsort(key, kind="stable")
+        dup = np.flatnonzero(np.diff(key[order]) == 0)
+        if len(dup):
+            raise fail(int(p_at[order[dup[0] + 1]]), "particle id given twice")
+    lists = [f[1].strip() for f in v_fields]
+    if any(lists):
+        n_in = np.fromiter((x.count(b",") + 1 if x else 0 for x in lists), np.int64, len(lists))
+        incoming = ints(
+            b",".join(x for x in lists if x).split(b","), np.repeat(v_at, n_in), "incoming particle id"
+        )
+        bad_in = incoming > n_p[np.repeat(vev, n_in)]
+        if np.any(bad_in):
+            raise fail(
+                int(np.repeat(v_at, n_in)[np.flatnonzero(bad_in)[0]]), "incoming particle id out of range"
+            )
+    # the reader puts implicit vertices (mother > 0) into the gaps between the explicit ids
+    # (mother <= 0) from -n_vertices up to the largest explicit id; it needs enough of them
+    explicit = mother <= 0
+    e_ev, e_id = np.unique(np.stack([pev[explicit], mother[explicit]]), axis=1)  # distinct per event
+    i_ev = np.unique(np.stack([pev[~explicit], mother[~explicit]]), axis=1)[0]
+    n_explicit = np.bincount(e_ev, minlength=n)
+    n_implicit = np.bincount(i_ev, minlength=n)
+    top = np.full(n, -(2**62), np.int64)
+    np.maximum.at(top, e_ev, e_id)
+    gaps = np.where(n_explicit > 0, top + n_v - (n_explicit - 1), 0)
+    short = gaps > n_implicit
+    if np.any(short):
+        i = int(np.flatnonzero(short)[0])
+        raise heads.error(
+            i,
+            int(heads.starts[i]),
+            f"{gaps[i]} vertex ids without a vertex, {n_implicit[i]} implicit vertices",
+        )
 
 
 def read_hepmc_range(path: str | Path, start: int, stop: int) -> RawRecord:
@@ -410,6 +521,8 @@ def _read_block(idx: HepMCIndex, start: int, stop: int) -> dict[str, np.ndarray]
     if len(heads.starts) != n:
         raise input_error(idx.path, f"events {start}..{stop - 1}", "file changed since it was indexed")
     _check_numbers(buf, heads, idx.hepmc3)
+    if idx.hepmc3:
+        _check_ids(buf, heads)
     keep: list[Any] = []
     evt = pyhepmc.GenEvent()  # reused: the reader clears it
     new_data = pyhepmc.GenEventData

@@ -222,9 +222,11 @@ def sample_from_init(
     mean_w = float(weight_mean) if n else 1.0
     if not sigma > 0 and abs(int(ii.weightingStrategy)) == 4 and mean_w > 0:
         sigma = mean_w  # IDWTUP = +-4: the mean event weight is the cross section (pb)
-    if n and not mean_w > 0:
-        raise input_error(path, "", f"mean event weight {mean_w:g} is not positive")
+    if n and not (mean_w > 0 and np.isfinite(mean_w)):
+        raise input_error(path, "", f"mean event weight {mean_w:g} is not finite and positive")
     err = float(np.sqrt(sum(float(p.error) ** 2 for p in init.procInfo)))
+    if not (np.isfinite(sigma) and np.isfinite(err)):
+        raise input_error(path, "<init>", f"cross section {sigma:g} +- {err:g} pb is not finite")
     return FileSample(path, n, sigma if sigma > 0 else None, mean_w, beams, widths, err if err > 0 else None)
 
 
@@ -279,6 +281,8 @@ def read_lhe_range(path: str | Path, start: int, stop: int) -> RawRecord:
             nup = int(head.split(None, 1)[0])
         except (ValueError, IndexError):
             raise _event_error(idx, start + i, 1, f"malformed event information line {head[:80]!r}") from None
+        if nup < 0:
+            raise _event_error(idx, start + i, 1, f"negative particle count NUP = {nup}")
         lines = rest.split(b"\n", nup)
         if len(lines) < nup or (nup and not lines[nup - 1].strip()):
             raise _event_error(idx, start + i, 2, f"{nup} particles declared, fewer lines found")

@@ -38,7 +38,7 @@ from fastsim.external.common import (
     input_error,
 )
 from fastsim.external.lhe import raw_from_lhe_columns, sample_from_init
-from fastsim.io import FileFormatError
+from fastsim.io import FileFormatError, probe_hdf5
 from fastsim.schema import Field
 
 __all__ = ["LHEH5Generator", "index_lheh5", "read_lheh5_range"]
@@ -78,13 +78,21 @@ class _Table:
         if v2 in f and isinstance(f[v2], h5py.Dataset):
             self.ds = f[v2]
             self.cols = {n: i for i, n in enumerate(_names(self.ds, default))}
+            if self.ds.ndim != 2 or self.ds.shape[1] < len(self.cols):
+                msg = f"/{v2} has shape {self.ds.shape}, not (rows, {len(self.cols)} named columns)"
+                raise KeyError(msg)
             self.n = self.ds.shape[0]
             self.group = None
         elif v1 in f and isinstance(f[v1], h5py.Group):
             self.ds = None
             self.group = f[v1]
             self.cols = {n: i for i, n in enumerate(self.group)}
-            self.n = len(next(iter(self.group.values())))
+            members = list(self.group.values())
+            lengths = {m.shape[0] if isinstance(m, h5py.Dataset) and m.ndim == 1 else -1 for m in members}
+            if len(lengths) != 1 or -1 in lengths:
+                msg = f"/{v1} is not a group of one-dimensional datasets of one length"
+                raise KeyError(msg)
+            self.n = lengths.pop()
         else:
             msg = f"no /{v2} dataset (LHEH5 v2) or /{v1} group (v1)"
             raise KeyError(msg)
@@ -123,6 +131,8 @@ def _weight_name(ev: _Table) -> str:
 
 
 def _open(path: Path) -> tuple[h5py.File, _Table, _Table]:
+    # a damaged global heap makes HDF5 loop forever on the column names: refused first
+    probe_hdf5(path, ("events", "particles", "event", "particle", "init", "procInfo"))
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
@@ -133,7 +143,7 @@ def _open(path: Path) -> tuple[h5py.File, _Table, _Table]:
     except KeyError as exc:
         f.close()
         raise input_error(path, "", f"not an LHEH5 file: {exc.args[0]}") from None
-    except (OSError, RuntimeError, ValueError, TypeError) as exc:  # h5py on damaged metadata
+    except (OSError, RuntimeError, ValueError, TypeError, IndexError) as exc:  # h5py on damaged metadata
         f.close()
         raise input_error(path, "", f"corrupt HDF5 metadata ({exc})") from None
     return f, ev, pa
@@ -179,7 +189,7 @@ def index_lheh5(path: str | Path) -> FileSample:
                         "truncated file",
                     )
                 sum_w += float(np.sum(weights))
-        except (KeyError, OSError, RuntimeError, ValueError) as exc:
+        except (KeyError, OSError, RuntimeError, ValueError, IndexError, TypeError) as exc:
             raise input_error(path, "events", f"unreadable event table ({exc})") from None
         n = ev.n
     sample = sample_from_init(path, init, n, sum_w / n if n else 1.0, {})
@@ -203,7 +213,7 @@ def read_lheh5_range(path: str | Path, start: int, stop: int) -> RawRecord:
             if b > pa.n:
                 raise ValueError(f"particles up to row {b} requested, the table has {pa.n}")
             block = pa.rows(a, b, PARTICLE_COLUMNS[:12])
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        except (OSError, KeyError, ValueError, RuntimeError, IndexError, TypeError) as exc:
             raise input_error(path, f"events {start}..{stop - 1}", f"unreadable ({exc})") from None
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])

@@ -12,21 +12,34 @@ on the daughters until nothing decayable is left.
 
 Physics simplifications (deliberate; documented here once):
 
-- **All decay models are phase space.**  The model name of a DEC-file line (SVS, VSS,
-  TAUHADNU, SLPOLE, ...) is kept for reference but the kinematics is flat n-body phase
-  space (:mod:`fastsim.kinematics`), unless the mode carries a ``me_weight`` hook:
-  ``me_weight(parent_p4 (n, 4), daughters_p4 (n, k, 4)) -> (n,)`` weights in [0, 1],
-  both in the **lab frame**, used for accept-reject on top of phase space.
-- **Modes with partons or unknown particles are dropped** and the remaining branching
-  fractions renormalised per parent.  These are EvtGen's ``PYTHIA`` lines with quarks,
-  gluons or diquarks in the final state (hadronised by Pythia in basf2; there is no
-  hadronisation here), and lines with states that ``particle`` does not know (e.g.
-  X_1(3872), D(2S)).  The dropped fraction per parent is in :attr:`DecayTable.dropped`:
-  for DECAY_BELLE2.DEC 50 % for B0, 44 % for B+ (quark-level b -> c lines), 48 % for
-  J/psi (ggg, gamma gg), nothing for tau, D0, D+, K_S0, pi0.
+- **Decay models.**  The kinematics is n-body phase space (:mod:`fastsim.kinematics`) times,
+  by accept-reject, the matrix element of the DEC line's model where
+  :mod:`fastsim.decay_models` has it (SVS / VSS / VLL / VSP_PWAVE / VVS_PWAVE / SVV_HELAMP /
+  SVP_HELAMP helicity structure, semileptonic BGL / HQET3 / SLPOLE / SLBKPOLE with the DEC
+  file's form-factor parameters; ``docs/decay_coverage.md`` has the fraction per parent),
+  or of the mode's ``me_weight`` hook: ``me_weight(parent_p4 (n, 4), daughters_p4 (n, k, 4))
+  -> (n,)`` weights in [0, 1], both in the **lab frame**.  A vector daughter carries its
+  helicity state (rho00) and its mother's momentum to its own decay (internal columns, not
+  written).  Other models (ISGW2, LLSW, Dalitz models ...) are phase space.
+- **Quark-level lines go to Pythia 8** (:mod:`fastsim.hadronization`), as EvtGen hands
+  them over in basf2: a DEC line with the ``PYTHIA`` model or with quarks, gluons or
+  diquarks among its products is stored in :attr:`DecayTable.pythia_lines` (BF, Pythia
+  meMode, daughters); together they form one mode of their parent (model ``PYTHIA``, BF =
+  their sum).  A parent that picks it is decayed at rest by Pythia, which chooses among
+  those lines by BF, and the hadrons come back (boosted to the lab, decayed further by this
+  engine).  Lines with states that neither ``particle`` nor Pythia knows are dropped and the
+  remaining branching fractions renormalised per parent (:attr:`DecayTable.dropped`).
+- **Partons in the input record** (status 1 quarks, e.g. from ``ee_qqbar`` or a Les
+  Houches file): each event's q qbar pair (one colour singlet) is showered and fragmented
+  by Pythia 8 with the Belle II tune in the pair's rest frame; the hadrons (status 1,
+  mothers: the quark and the antiquark) replace it, the partons keep status 2.
+- **Preset decay lengths**: a particle that comes with ``lifetime`` > 0 (proper decay
+  length c t, cm) decays at that length, not a new one (``ups4s_bbbar`` sets the B decay
+  times of its coherent B0 pairs; a Les Houches VTIMUP is honoured the same way).
 - **Aliases** are resolved to the particles they stand for (``K*L`` -> K*0 ...); the
   alias-specific decay blocks are ignored, so an aliased daughter decays with the
-  generic decay table of its particle.  B0-anti-B0 mixing is not simulated.
+  generic decay table of its particle.  B0-anti-B0 mixing is the generator's
+  (``ups4s_bbbar``: coherent pairs); single B0 do not oscillate here.
 - **Masses of daughters**: particles with Gamma/m > :data:`BW_MIN_REL_WIDTH` get a
   relativistic Breit-Wigner mass (:func:`fastsim.kinematics.sample_breit_wigner`) in
   [max(m0 - W Gamma, lightest own decay threshold), m0 + W Gamma] with
@@ -56,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from fastsim import kinematics
+from fastsim import decay_models, kinematics
 from fastsim.constants import C_CM_PER_NS
 from fastsim.events import MC_FIELDS, STATUS_DECAYED, STATUS_FINAL, Collection, offsets_from_counts
 from fastsim.particles import ParticleTable, default_table
@@ -76,6 +89,11 @@ __all__ = [
 DEFAULT_STABLE: frozenset[int] = frozenset(
     {11, -11, 13, -13, 211, -211, 321, -321, 130, 2212, -2212, 2112, -2112, 22, 12, -12, 14, -14, 16, -16}
 )
+_DEFAULT_STABLE_IDS = np.array(sorted(DEFAULT_STABLE), np.int64)
+_SPIN_COLUMNS = ("_pol", "_mpx", "_mpy", "_mpz", "_me")
+#: two-body models of a spin-1 parent that give no daughter a helicity state: flat for an
+#: unpolarised parent (the sum over its helicities is isotropic)
+_FLAT_IF_UNPOLARISED = frozenset({"VSS", "VSS_BMIX", "VSP_PWAVE", "VLL"})
 #: Daughters with Gamma / m above this get Breit-Wigner masses; narrower ones are fixed
 #: at the nominal mass (omega, phi, K*, rho ... are broad; J/psi, D*+ are narrow).
 BW_MIN_REL_WIDTH: float = 1e-4
@@ -85,18 +103,21 @@ BW_WINDOW: float = 10.0
 MeWeight = Callable[[np.ndarray, np.ndarray], np.ndarray]
 _MAX_ROUNDS = 10_000
 TAU = 15
+_QUARKS = np.array([1, 2, 3, 4, 5, 6])
 
 
 @dataclass(frozen=True)
 class DecayMode:
     """One decay channel: branching fraction, daughter PDG ids, model name, optional
     matrix-element weight ``me_weight(parent_p4 (n, 4), daughters_p4 (n, k, 4)) -> [0, 1]``
-    (lab frame)."""
+    (lab frame), and the model's parameters from the DEC line (``params``: used by the
+    models of :mod:`fastsim.decay_models`)."""
 
     br: float
     daughters: tuple[int, ...]
     model: str = "PHSP"
     me_weight: MeWeight | None = None
+    params: tuple[float, ...] = ()
 
 
 def _as_mode(m: DecayMode | tuple) -> DecayMode:
@@ -111,7 +132,13 @@ def _as_mode(m: DecayMode | tuple) -> DecayMode:
     if len(mode.daughters) == 0:
         msg = "a decay mode needs at least one daughter"
         raise ValueError(msg)
-    return DecayMode(mode.br, tuple(int(d) for d in mode.daughters), str(mode.model), mode.me_weight)
+    return DecayMode(
+        mode.br,
+        tuple(int(d) for d in mode.daughters),
+        str(mode.model),
+        mode.me_weight,
+        tuple(float(x) for x in mode.params),
+    )
 
 
 @dataclass
@@ -125,6 +152,8 @@ class _Compiled:
     k: np.ndarray  # (n_modes,) multiplicities
     dau: np.ndarray  # (n_modes, kmax) daughter ids, 0-padded
     hooks: dict[int, MeWeight]  # mode index -> me_weight
+    models: dict[int, tuple[str, tuple[float, ...], int]]  # mode -> (model, params, parent id)
+    dau_tuples: dict[int, tuple[int, ...]]  # mode -> its daughters (modelled modes)
 
 
 @dataclass
@@ -149,9 +178,12 @@ class DecayTable:
         self._modes: dict[int, tuple[DecayMode, ...]] = {}
         #: fraction of the DEC-file branching fraction dropped per parent (see module doc)
         self.dropped: dict[int, float] = {}
+        #: quark-level lines handed to Pythia 8: parent -> ((BF, meMode, daughters), ...)
+        self.pythia_lines: dict[int, tuple[tuple[float, int, tuple[int, ...]], ...]] = {}
         self._compiled: _Compiled | None = None
         self._props_cache: dict[tuple, _Props] = {}
         self._tau_cache: dict[tuple, Any] = {}
+        self._hadronizer_cache: dict[tuple, Any] = {}
         for parent, ms in (modes or {}).items():
             self.add(parent, ms)
 
@@ -166,24 +198,27 @@ class DecayTable:
             msg = f"no decay mode with a positive branching fraction for {parent}"
             raise ValueError(msg)
         self._modes[int(parent)] = tuple(
-            DecayMode(m.br / total, m.daughters, m.model, m.me_weight) for m in ms
+            DecayMode(m.br / total, m.daughters, m.model, m.me_weight, m.params) for m in ms
         )
         self._invalidate()
 
     def remove(self, parent: int) -> None:
         """Forget the modes of ``parent`` (it becomes stable)."""
         self._modes.pop(int(parent), None)
+        self.pythia_lines.pop(int(parent), None)
         self._invalidate()
 
     def _invalidate(self) -> None:
         self._compiled = None
         self._props_cache = {}
         self._tau_cache = {}
+        self._hadronizer_cache = {}
 
     def copy(self) -> DecayTable:
         new = DecayTable()
         new._modes = dict(self._modes)
         new.dropped = dict(self.dropped)
+        new.pythia_lines = dict(self.pythia_lines)
         return new
 
     # ------------------------------------------------------------------ queries
@@ -199,6 +234,22 @@ class DecayTable:
 
     def __len__(self) -> int:
         return len(self._modes)
+
+    def model_coverage(self, parent: int) -> dict[str, float]:
+        """How ``parent``'s decays are modelled, as fractions of its (normalised) branching
+        fraction: ``matrix_element`` (a model of :mod:`fastsim.decay_models` or a me_weight
+        hook), ``pythia`` (quark-level lines), ``phase_space`` (the rest, including one-body
+        relabelling), plus ``dropped`` (of the DEC file's total, not renormalised)."""
+        out = {"matrix_element": 0.0, "pythia": 0.0, "phase_space": 0.0}
+        for m in self.modes(parent):
+            if m.daughters == (PYTHIA_MARK,):
+                out["pythia"] += m.br
+            elif m.me_weight is not None or (len(m.daughters) >= 2 and m.model in decay_models.SUPPORTED):
+                out["matrix_element"] += m.br
+            else:
+                out["phase_space"] += m.br
+        out["dropped"] = self.dropped.get(int(parent), 0.0)
+        return out
 
     def branching_fraction(self, parent: int, daughters: Iterable[int]) -> float:
         """Normalised BR of ``parent`` into ``daughters`` (order-insensitive; summed over
@@ -235,17 +286,25 @@ class DecayTable:
             "daughters": np.array([d for m in modes for d in m.daughters], np.int64),
             "model_names": names,
             "model": np.array([code[m.model] for m in modes], np.int16),
+            "n_params": np.array([len(m.params) for m in modes], np.int16),
+            "params": np.array([x for m in modes for x in m.params], np.float64),
             "hooks": {i: m.me_weight for i, m in enumerate(modes) if m.me_weight is not None},
             "dropped": self.dropped,
+            "pythia_lines": self.pythia_lines,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._modes = {}
         self.dropped = dict(state["dropped"])
+        self.pythia_lines = dict(state.get("pythia_lines", {}))
         self._compiled = None
         self._props_cache = {}
         self._tau_cache = {}
+        self._hadronizer_cache = {}
         dstart = np.concatenate([[0], np.cumsum(state["k"].astype(np.int64))])
+        n_par = state.get("n_params", np.zeros(len(state["k"]), np.int16)).astype(np.int64)
+        pstart = np.concatenate([[0], np.cumsum(n_par)])
+        pars = state.get("params", np.zeros(0))
         i = 0
         for parent, nm in zip(state["parents"].tolist(), state["n_modes"].tolist(), strict=True):
             ms = []
@@ -257,6 +316,7 @@ class DecayTable:
                         ds,
                         state["model_names"][state["model"][i]],
                         state["hooks"].get(i),
+                        tuple(pars[pstart[i] : pstart[i + 1]].tolist()),
                     )
                 )
                 i += 1
@@ -284,7 +344,14 @@ class DecayTable:
         if len(parents):
             cum[first[1:] - 1] = np.arange(1, len(parents) + 1)  # exact upper ends
         hooks = {i: m.me_weight for i, m in enumerate(modes) if m.me_weight is not None}
-        self._compiled = _Compiled(parents, first, br, cum, k, dau, hooks)
+        parent_ids = np.repeat(parents, nm)
+        models = {
+            i: (m.model, m.params, int(parent_ids[i]))
+            for i, m in enumerate(modes)
+            if m.me_weight is None and len(m.daughters) >= 2 and m.model in decay_models.SUPPORTED
+        }
+        dau_tuples = {i: modes[i].daughters for i in models}
+        self._compiled = _Compiled(parents, first, br, cum, k, dau, hooks, models, dau_tuples)
         return self._compiled
 
     def tau_decayer(self, particles: ParticleTable) -> Any:
@@ -297,6 +364,16 @@ class DecayTable:
             modes = self.modes(TAU)
             self._tau_cache = {key: TauDecayer(modes, particles) if modes else None}
         return self._tau_cache[key]
+
+    def hadronizer(self, stable: frozenset[int] = DEFAULT_STABLE) -> Any:
+        """Pythia 8 (:class:`fastsim.hadronization.Hadronizer`) with this table's quark-level
+        lines, its decays off for every parent of the table and every ``stable`` particle."""
+        key = (stable,)
+        if key not in self._hadronizer_cache:
+            from fastsim.hadronization import Hadronizer
+
+            self._hadronizer_cache = {key: Hadronizer(set(self._modes) | set(stable), self.pythia_lines)}
+        return self._hadronizer_cache[key]
 
     def _props(self, particles: ParticleTable, stable: frozenset[int]) -> _Props:
         key = (particles.token, particles.version, stable)
@@ -350,6 +427,12 @@ class DecayTable:
 
 
 _PARTON_IDS = frozenset(range(1, 9)) | {21} | frozenset(range(81, 101))
+#: the daughter id of a parent's ``PYTHIA`` mode (its lines are in ``DecayTable.pythia_lines``)
+PYTHIA_MARK = 0
+
+
+#: version of the parsed-table cache's content (2: quark-level lines for Pythia; 3: model params)
+_CACHE_FORMAT = 3
 
 
 def _cache_dir() -> Path:
@@ -376,8 +459,11 @@ def save_table_npz(table: DecayTable, path: Path) -> None:
             daughters=state["daughters"],
             model=state["model"],
             model_names=np.array(state["model_names"], dtype=np.str_),
+            n_params=state["n_params"],
+            params=state["params"],
             dropped_ids=np.array([d for d, _ in dropped], np.int64),
             dropped_fraction=np.array([f for _, f in dropped], np.float64),
+            **_pythia_lines_arrays(table.pythia_lines),
         )
 
 
@@ -393,19 +479,51 @@ def load_table_npz(path: Path) -> DecayTable:
             "daughters": z["daughters"].astype(np.int64),
             "model": z["model"].astype(np.int16),
             "model_names": [str(x) for x in z["model_names"]],
+            "n_params": z["n_params"].astype(np.int16),
+            "params": z["params"].astype(np.float64),
             "hooks": {},
             "dropped": dict(zip(z["dropped_ids"].tolist(), z["dropped_fraction"].tolist(), strict=True)),
+            "pythia_lines": _pythia_lines_from_arrays(z),
         }
     n_modes = int(state["n_modes"].sum())
     if (
         not (len(state["br"]) == len(state["k"]) == len(state["model"]) == n_modes)
         or int(state["k"].astype(np.int64).sum()) != len(state["daughters"])
         or (n_modes and int(state["model"].max()) >= len(state["model_names"]))
+        or len(state["n_params"]) != n_modes
+        or int(state["n_params"].astype(np.int64).sum()) != len(state["params"])
     ):
         raise ValueError(f"{path}: inconsistent decay-table cache")
     table = DecayTable()
     table.__setstate__(state)
     return table
+
+
+def _pythia_lines_arrays(lines: Mapping[int, tuple]) -> dict[str, np.ndarray]:
+    rows = [(p, br, mode, ds) for p in sorted(lines) for br, mode, ds in lines[p]]
+    return {
+        "py_parent": np.array([r[0] for r in rows], np.int64),
+        "py_br": np.array([r[1] for r in rows], np.float64),
+        "py_mode": np.array([r[2] for r in rows], np.int64),
+        "py_k": np.array([len(r[3]) for r in rows], np.int64),
+        "py_daughters": np.array([d for r in rows for d in r[3]], np.int64),
+    }
+
+
+def _pythia_lines_from_arrays(z: Any) -> dict[int, tuple]:
+    if "py_parent" not in z:
+        raise KeyError("py_parent")  # an older cache: parsed again
+    parent, br, mode, k, dau = (
+        z[n].tolist() for n in ("py_parent", "py_br", "py_mode", "py_k", "py_daughters")
+    )
+    if not (len(parent) == len(br) == len(mode) == len(k)) or sum(k) != len(dau):
+        raise ValueError("inconsistent quark-level lines in the decay-table cache")
+    out: dict[int, list] = {}
+    at = 0
+    for p, b, m, kk in zip(parent, br, mode, k, strict=True):
+        out.setdefault(int(p), []).append((float(b), int(m), tuple(int(d) for d in dau[at : at + kk])))
+        at += kk
+    return {p: tuple(v) for p, v in out.items()}
 
 
 @functools.lru_cache(maxsize=8)
@@ -422,7 +540,16 @@ def _load_dec(path: str, mtime_ns: int, size: int, extra: tuple[tuple[str, int],
     import fastsim
 
     key = repr(
-        (path, mtime_ns, size, extra, fastsim.__version__, decaylanguage.__version__, particle.__version__)
+        (
+            path,
+            mtime_ns,
+            size,
+            extra,
+            fastsim.__version__,
+            decaylanguage.__version__,
+            particle.__version__,
+            _CACHE_FORMAT,
+        )
     )
     entry = _cache_dir() / f"dec_{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
     try:
@@ -471,6 +598,13 @@ def _parse_dec_cached(path: str, mtime_ns: int, extra: tuple[tuple[str, int], ..
             return False
         return bool(known.knows(np.array([pdg]))[0])
 
+    @functools.cache
+    def for_pythia(pdg: int) -> bool:
+        """A parton or diquark, a particle fastsim knows, or one only Pythia knows."""
+        if abs(pdg) in _PARTON_IDS or is_diquark(pdg) or usable(pdg):
+            return True
+        return _pythia_knows(pdg)
+
     table = DecayTable()
     for mother in mothers:
         if mother in aliases:  # alias-specific decay blocks are not used (module doc)
@@ -481,18 +615,54 @@ def _parse_dec_cached(path: str, mtime_ns: int, extra: tuple[tuple[str, int], ..
         lines = parser.build_decay_chains(mother, stable_particles=mothers)[mother]
         total = sum(float(x["bf"]) for x in lines)
         kept = []
+        quark_level = []
         for line in lines:
             names = [f if isinstance(f, str) else next(iter(f)) for f in line["fs"]]
             ids = [to_id(n) for n in names]
-            if float(line["bf"]) <= 0 or not ids or any(i is None or not usable(i) for i in ids):
+            bf = float(line["bf"])
+            if bf <= 0 or not ids or any(i is None for i in ids):
                 continue
-            kept.append(DecayMode(float(line["bf"]), tuple(ids), str(line["model"])))  # type: ignore[arg-type]
+            pythia_model = str(line["model"]) == "PYTHIA"
+            if all(usable(i) for i in ids):  # type: ignore[arg-type]
+                # hadrons and leptons fastsim knows (a PYTHIA line of them, meMode 0, is
+                # phase space in Pythia too): this engine's mode
+                kept.append(DecayMode(bf, tuple(ids), str(line["model"]), None, _numeric_params(line)))  # type: ignore[arg-type]
+            elif all(for_pythia(i) for i in ids):  # type: ignore[arg-type]
+                # lines with partons (EvtGen's PYTHIA lines, meMode = the line's code) or with
+                # states only Pythia knows (phase space, meMode 0): decayed by Pythia
+                params = line.get("model_params") or [0]
+                me_mode = int(float(params[0])) if pythia_model and isinstance(params[0], int | float) else 0
+                quark_level.append((bf, me_mode, tuple(int(i) for i in ids)))  # type: ignore[arg-type]
+        if quark_level and _pythia_knows(parent):
+            table.pythia_lines[parent] = tuple(quark_level)
+            kept.append(DecayMode(sum(q[0] for q in quark_level), (PYTHIA_MARK,), "PYTHIA"))
         if not kept:
             continue
         table.add(parent, kept)
         if total > 0:
             table.dropped[parent] = max(0.0, 1.0 - sum(m.br for m in kept) / total)
     return table
+
+
+def _numeric_params(line: Mapping[str, Any]) -> tuple[float, ...]:
+    """The model parameters of a parsed DEC line as floats; () when one is not a number (a
+    name decaylanguage did not resolve: the model's documented defaults apply)."""
+    params = line.get("model_params") or []
+    if not isinstance(params, list | tuple) or not all(isinstance(x, int | float) for x in params):
+        return ()
+    return tuple(float(x) for x in params)
+
+
+@functools.cache
+def _pythia() -> Any:
+    """A Pythia 8 instance for its particle data (kept: its ParticleData lives inside it)."""
+    import pythia8mc
+
+    return pythia8mc.Pythia("", False)
+
+
+def _pythia_knows(pdg: int) -> bool:
+    return bool(_pythia().particleData.isParticle(int(pdg)))
 
 
 def sm_decay_table() -> DecayTable:
@@ -555,54 +725,52 @@ def decay_particles(
     n_ev = mc.n_events
     # fast path: nothing to decay (e.g. e+e- -> mu+mu-): no copies at all
     first = np.flatnonzero(mc.fields["status"] == STATUS_FINAL)
-    if not np.any(_decayable(mc.fields["id"][first], comp, props)):
+    is_parton = np.isin(np.abs(mc.fields["id"][first]), _QUARKS)
+    if not np.any(_decayable(mc.fields["id"][first], comp, props)) and not np.any(is_parton):
         return mc
     block0 = {k: v.copy() for k, v in mc.fields.items()}
+    # internal columns, dropped when the record is assembled: the helicity state handed
+    # from a decay to the daughter's decay (decay_models): 1 + rho00 (0: unpolarised) and
+    # the four-momentum of the particle's mother (E = 0: none)
+    for name in _SPIN_COLUMNS:
+        block0[name] = np.zeros(mc.n_items)
     blocks: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = [
         (block0, mc.event_index(), mc.local_index())
     ]
     count = mc.counts().astype(np.int64)
-    cand = np.flatnonzero(block0["status"] == STATUS_FINAL)
     # a table whose tau modes carry their own me_weight hooks keeps them (generic engine)
     own_tau_me = any(m.me_weight is not None for m in table.modes(TAU))
     taus = table.tau_decayer(particles) if TAU in table and not own_tau_me else None
-    for generation in range(max_generations):
-        fields, ev, loc = blocks[-1]
-        sel = cand[_decayable(fields["id"][cand], comp, props)]
-        if len(sel) == 0:
-            cand = sel
-            break
-        is_tau = np.abs(fields["id"][sel]) == TAU
-        parts = []
-        if taus is not None and np.any(is_tau):
-            tau_sel = sel[is_tau]
-            sel = sel[~is_tau]
-        else:
-            tau_sel = sel[:0]
-        if len(sel):
-            new = _decay_generation(
-                fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures
-            )
-            if new is not None:
-                parts.append(new)
-        if len(tau_sel):
-            state = _tau_spin_state(spin, mc.offsets, tau_sel) if generation == 0 and spin is not None else {}
-            parts.append(taus.decay_block(fields, ev, loc, tau_sel, count, n_ev, rng, **state))
-        if not parts:
-            cand = np.empty(0, np.int64)
-            break
-        new = parts[0] if len(parts) == 1 else _concat_blocks(parts)
-        blocks.append(new)
-        # resonances made by the tau engine come decayed (status 2)
-        cand = np.flatnonzero(new[0]["status"] == STATUS_FINAL)
-    else:
-        fields = blocks[-1][0]
-        if warn_unfinished and np.any(_decayable(fields["id"][cand], comp, props)):
+    pythia = (lambda: table.hadronizer(stable)) if table.pythia_lines else None
+    starts = [(0, first[~is_parton], spin)]
+    if np.any(is_parton):  # q qbar pairs of the input: showered and fragmented first
+        hadrons = _hadronize_pairs(blocks[0], first[is_parton], count, n_ev, table, stable, rng)
+        blocks.append(hadrons)
+        starts.append((1, np.flatnonzero(hadrons[0]["status"] == STATUS_FINAL), None))
+    for start, cand, spin_in in starts:
+        blocks.append(blocks[start])  # the loop works on the last block
+        unfinished = _run_generations(
+            blocks,
+            cand,
+            count,
+            n_ev,
+            comp,
+            props,
+            rng,
+            particles,
+            taus,
+            pythia,
+            spin_in,
+            mc.offsets,
+            max_generations,
+        )
+        if unfinished and warn_unfinished:
             warnings.warn(
                 f"decay_particles stopped after max_generations={max_generations} with decayable particles left",
                 RuntimeWarning,
                 stacklevel=2,
             )
+    blocks = list({id(b[0]): b for b in blocks}.values())  # each block once
 
     # assemble: every item goes to new_offsets[event] + local index
     offsets = offsets_from_counts(count)
@@ -612,6 +780,201 @@ def decay_particles(
         for k, arr in out.items():
             arr[pos] = fields[k]
     return Collection(out, offsets)
+
+
+def _run_generations(
+    blocks: list,
+    cand: np.ndarray,
+    count: np.ndarray,
+    n_ev: int,
+    comp: _Compiled,
+    props: _Props,
+    rng: np.random.Generator,
+    particles: ParticleTable,
+    taus: Any,
+    pythia: Callable[[], Any] | None,
+    spin: Collection | None,
+    offsets: np.ndarray,
+    max_generations: int,
+) -> bool:
+    """Decay ``cand`` (status-1 items of ``blocks[-1]``) and their daughters generation by
+    generation, appending a block per generation; True when decayable particles are left."""
+    for generation in range(max_generations):
+        fields, ev, loc = blocks[-1]
+        can = _decayable(fields["id"][cand], comp, props)
+        sel = cand[can]
+        orphans = cand[~can][_pythia_decays_itself(fields["id"][cand[~can]], pythia, props)]
+        if len(sel) == 0 and len(orphans) == 0:
+            return False
+        is_tau = np.abs(fields["id"][sel]) == TAU
+        parts = []
+        if taus is not None and np.any(is_tau):
+            tau_sel = sel[is_tau]
+            sel = sel[~is_tau]
+        else:
+            tau_sel = sel[:0]
+        if len(sel):
+            new = _decay_generation(
+                fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures, pythia
+            )
+            if new is not None:
+                parts.append(new)
+        if len(tau_sel):
+            state = _tau_spin_state(spin, offsets, tau_sel) if generation == 0 and spin is not None else {}
+            parts.append(taus.decay_block(fields, ev, loc, tau_sel, count, n_ev, rng, **state))
+        if len(orphans):  # hadrons the table does not decay (no DEC block): Pythia's own tables
+            parts.append(_pythia_own_block(fields, ev, loc, orphans, count, n_ev, pythia(), particles, rng))
+        if not parts:
+            return False
+        new = parts[0] if len(parts) == 1 else _concat_blocks(parts)
+        blocks.append(new)
+        # resonances made by the tau engine come decayed (status 2)
+        cand = np.flatnonzero(new[0]["status"] == STATUS_FINAL)
+    fields = blocks[-1][0]
+    return bool(np.any(_decayable(fields["id"][cand], comp, props)))
+
+
+def _pythia_decays_itself(ids: np.ndarray, pythia: Callable[[], Any] | None, props: _Props) -> np.ndarray:
+    """Which of ``ids`` (not decayable by the table) Pythia decays with its own table."""
+    out = np.zeros(len(ids), bool)
+    # leptons, photons and the detector-stable hadrons never: no Pythia needed for them
+    maybe = (np.abs(ids) > 100) & ~np.isin(ids, _DEFAULT_STABLE_IDS)
+    if pythia is None or not np.any(maybe):
+        return out
+    had = pythia()
+    ids = ids[maybe]
+    species = np.unique(ids)
+    ok = np.array([had.decays_itself(int(x)) for x in species.tolist()], bool)  # per species
+    out[maybe] = ok[np.searchsorted(species, ids)]
+    return out
+
+
+def _pythia_own_block(
+    fields: dict[str, np.ndarray],
+    ev: np.ndarray,
+    loc: np.ndarray,
+    sel: np.ndarray,
+    count: np.ndarray,
+    n_ev: int,
+    had: Any,
+    particles: ParticleTable,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Decay the items ``sel`` with Pythia's own tables at rest (c t from ``particle``'s
+    lifetime where known, else prompt); returns the daughters' block (as _decay_generation)."""
+    ids = fields["id"][sel].astype(np.int64)
+    M = fields["m"][sel].astype(np.float64)
+    P = np.stack([fields[f][sel] for f in ("px", "py", "pz", "e")], axis=1).astype(np.float64)
+    known = particles.knows(ids)
+    ctau = np.zeros(len(sel))
+    ctau[known] = particles.ctau(ids[known])
+    ctau = np.where(np.isfinite(ctau), ctau, 0.0)
+    ct = rng.standard_exponential(len(sel)) * ctau
+    made = had.decay_at_rest(ids, M, rng)
+    k = made.counts
+    parent_of = np.repeat(np.arange(len(sel)), k)
+    p4 = kinematics.boost_to_frame_of(made.p4, P[parent_of], mass=M[parent_of])
+    scale = np.divide(ct, M, out=np.zeros(len(sel)), where=M > 0)
+    d_ev = ev[sel][parent_of]
+    n_new = np.bincount(d_ev, minlength=n_ev)
+    first_in_block = offsets_from_counts(n_new)
+    order = np.argsort(d_ev, kind="stable")
+    d_loc = np.empty(len(d_ev), np.int64)
+    d_loc[order] = count[d_ev[order]] + (np.arange(len(d_ev)) - first_in_block[d_ev[order]])
+    count += n_new
+    fields["status"][sel] = STATUS_DECAYED
+    fields["lifetime"][sel] = ct
+    fields["daughter1"][sel] = np.where(
+        k > 0, d_loc[np.minimum(made.offsets[:-1], max(len(d_loc) - 1, 0))], -1
+    )
+    fields["daughter2"][sel] = np.where(k > 0, d_loc[np.maximum(made.offsets[1:] - 1, 0)], -1)
+    new: dict[str, np.ndarray] = {name: np.zeros(len(d_ev), dtype=arr.dtype) for name, arr in fields.items()}
+    new["id"][:] = made.id
+    new["status"][:] = STATUS_FINAL
+    new["mother1"][:] = loc[sel][parent_of]
+    new["mother2"][:] = -1
+    new["daughter1"][:] = -1
+    new["daughter2"][:] = -1
+    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = p4.T
+    new["m"][:] = made.m
+    for i, name in enumerate(("vx", "vy", "vz")):
+        new[name][:] = (fields[name][sel] + P[:, i] * scale)[parent_of]
+    new["vt"][:] = (fields["vt"][sel] + P[:, 3] * scale / C_CM_PER_NS)[parent_of]
+    return new, d_ev, d_loc
+
+
+def _hadronize_pairs(
+    block: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray],
+    sel: np.ndarray,
+    count: np.ndarray,
+    n_ev: int,
+    table: DecayTable,
+    stable: frozenset[int],
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Shower and fragment the status-1 quarks ``sel`` of ``block`` (one q and one qbar per
+    event: a colour singlet) with Pythia 8 in the pair's rest frame; the partons get status 2,
+    the hadrons (a new block, status 1, boosted to the lab, mothers q and qbar) follow them."""
+    fields, ev, loc = block
+    ids = fields["id"][sel]
+    e_of = ev[sel]
+    q_rows = sel[ids > 0]
+    b_rows = sel[ids < 0]
+    if not (
+        np.array_equal(np.unique(e_of), e_of[ids > 0])
+        and np.array_equal(e_of[ids > 0], e_of[ids < 0])
+        and np.all(fields["id"][q_rows] == -fields["id"][b_rows])
+    ):
+        raise ValueError("parton showers need exactly one quark and its antiquark per event")
+    n = len(q_rows)
+    P = np.stack(
+        [np.stack([fields[f][r] for f in ("px", "py", "pz", "e")], axis=1) for r in (q_rows, b_rows)], axis=1
+    )
+    tot = P.sum(axis=1)
+    M = np.sqrt(np.maximum(tot[:, 3] ** 2 - np.sum(tot[:, :3] ** 2, axis=1), 0.0))
+    p_rest = kinematics.boost_to_rest_frame(P, tot, mass=M)
+    had = table.hadronizer(stable)
+    # the pair's momenta with Pythia's quark masses (same directions, same pair mass)
+    m_q = np.array([had.parton_mass(int(abs(q))) for q in range(7)])[np.abs(fields["id"][q_rows])]
+    pstar = np.sqrt(np.maximum(0.25 * M * M - m_q * m_q, 0.0))
+    unit = p_rest[:, 0, :3] / np.maximum(np.linalg.norm(p_rest[:, 0, :3], axis=1), 1e-300)[:, None]
+    p_rest[:, 0, :3] = unit * pstar[:, None]
+    p_rest[:, 1, :3] = -unit * pstar[:, None]
+    p_rest[:, :, 3] = 0.5 * M[:, None]
+    out = had.hadronize_pairs(np.abs(fields["id"][q_rows]), p_rest, rng)
+    k = out.counts
+    parent_of = np.repeat(np.arange(n), k)
+    p4 = kinematics.boost_to_frame_of(out.p4, tot[parent_of], mass=M[parent_of])
+    x4 = kinematics.boost_to_frame_of(
+        out.x4 * np.array([1.0, 1.0, 1.0, C_CM_PER_NS]), tot[parent_of], mass=M[parent_of]
+    )
+    d_ev = ev[q_rows][parent_of]
+    n_new = np.bincount(d_ev, minlength=n_ev)
+    first_in_block = offsets_from_counts(n_new)
+    order = np.argsort(d_ev, kind="stable")
+    d_loc = np.empty(len(d_ev), np.int64)
+    d_loc[order] = count[d_ev[order]] + (np.arange(len(d_ev)) - first_in_block[d_ev[order]])
+    count += n_new
+    for rows in (q_rows, b_rows):
+        fields["status"][rows] = STATUS_DECAYED
+        fields["daughter1"][rows] = np.where(
+            k > 0, d_loc[out.offsets[:-1].clip(max=max(len(d_loc) - 1, 0))], -1
+        )
+        fields["daughter2"][rows] = np.where(k > 0, d_loc[(out.offsets[1:] - 1).clip(min=0)], -1)
+    new: dict[str, np.ndarray] = {name: np.zeros(len(d_ev), dtype=arr.dtype) for name, arr in fields.items()}
+    new["id"][:] = out.id
+    new["status"][:] = STATUS_FINAL
+    new["mother1"][:] = loc[q_rows][parent_of]
+    new["mother2"][:] = loc[b_rows][parent_of]
+    new["daughter1"][:] = -1
+    new["daughter2"][:] = -1
+    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = p4.T
+    new["m"][:] = out.m
+    new["vx"][:] = fields["vx"][q_rows][parent_of] + x4[:, 0]
+    new["vy"][:] = fields["vy"][q_rows][parent_of] + x4[:, 1]
+    new["vz"][:] = fields["vz"][q_rows][parent_of] + x4[:, 2]
+    new["vt"][:] = fields["vt"][q_rows][parent_of] + x4[:, 3] / C_CM_PER_NS
+    return new, d_ev, d_loc
 
 
 def _concat_blocks(parts: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]]) -> tuple:
@@ -705,11 +1068,14 @@ def _decay_generation(
     props: _Props,
     rng: np.random.Generator,
     mixtures: dict[int, np.ndarray] | None = None,
+    pythia: Callable[[], Any] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
     """Decay the items ``sel`` of a block (updated in place); return the daughters' block.
 
     ``mixtures`` (pdg -> c*tau values): those species draw c*t from an equal-weight
-    mixture of exponentials (see :func:`mixture_weights`)."""
+    mixture of exponentials (see :func:`mixture_weights`).  ``pythia``: returns the
+    :class:`fastsim.hadronization.Hadronizer` that decays the parents whose mode is their
+    ``PYTHIA`` mode."""
     ids = fields["id"][sel].astype(np.int64)
     pidx = np.searchsorted(comp.parents, ids)
     M = fields["m"][sel].astype(np.float64)
@@ -725,15 +1091,36 @@ def _decay_generation(
         rows = np.flatnonzero(ids[ok] == pdg)
         if len(rows):
             ct[rows] = rng.standard_exponential(len(rows)) * comps[rng.integers(len(comps), size=len(rows))]
+    preset = fields["lifetime"][sel] > 0  # decay length fixed upstream (module doc)
+    ct[preset] = fields["lifetime"][sel][preset]
 
-    k = comp.k[mode]
+    pol = np.where(fields["_pol"][sel] > 0, fields["_pol"][sel] - 1.0, np.nan)
+    mother_p4 = np.stack([fields[f][sel] for f in ("_mpx", "_mpy", "_mpz", "_me")], axis=1)
+    mother_p4[mother_p4[:, 3] <= 0] = np.nan
+    k = comp.k[mode].copy()
+    by_pythia = (k == 1) & (comp.dau[mode, 0] == PYTHIA_MARK)
+    if np.any(by_pythia):
+        if pythia is None:
+            raise RuntimeError("a PYTHIA mode without quark-level lines")
+        rows_py = np.flatnonzero(by_pythia)
+        made = pythia().decay_at_rest(ids[ok][rows_py], M[rows_py], rng)
+        k[rows_py] = made.counts
     dstart = offsets_from_counts(k)
     n_d = int(dstart[-1])
     d_id = np.empty(n_d, np.int64)
     d_p4 = np.empty((n_d, 4))
     d_m = np.empty(n_d)
-    for kk in np.unique(k).tolist():  # loop over multiplicities
-        rows = np.flatnonzero(k == kk)
+    d_pol = np.zeros(n_d)
+    if np.any(by_pythia):  # Pythia's products, at rest -> the lab
+        pos = dstart[rows_py].repeat(made.counts) + (
+            np.arange(len(made.id)) - np.repeat(made.offsets[:-1], made.counts)
+        )
+        d_id[pos] = made.id
+        parent_of = np.repeat(rows_py, made.counts)
+        d_p4[pos] = kinematics.boost_to_frame_of(made.p4, P[parent_of], mass=M[parent_of])
+        d_m[pos] = made.m
+    for kk in np.unique(k[~by_pythia]).tolist():  # loop over multiplicities
+        rows = np.flatnonzero((k == kk) & ~by_pythia)
         pos = dstart[rows][:, None] + np.arange(kk)[None, :]
         dau = comp.dau[mode[rows], :kk]
         d_id[pos] = dau
@@ -741,9 +1128,12 @@ def _decay_generation(
             d_p4[pos[:, 0]] = P[rows]
             d_m[pos[:, 0]] = M[rows]
             continue
-        masses, p4 = _phase_space_with_masses(M[rows], P[rows], mode[rows], dau, comp, props, rng)
+        masses, p4, rho = _phase_space_with_masses(
+            M[rows], P[rows], mode[rows], dau, comp, props, rng, pol[rows], mother_p4[rows]
+        )
         d_p4[pos.reshape(-1)] = p4.reshape(-1, 4)
         d_m[pos.reshape(-1)] = masses.reshape(-1)
+        d_pol[pos.reshape(-1)] = np.where(np.isfinite(rho), 1.0 + rho, 0.0).reshape(-1)
 
     # vertices: parent vertex + (p/m) c t ; time + (E/m) t  (exponential decay law in the
     # parent rest frame, PDG "Kinematics", survival probability: mean lab decay length
@@ -785,6 +1175,9 @@ def _decay_generation(
     new["vz"][:] = vz[parent_of_d]
     new["vt"][:] = vt[parent_of_d]
     new["lifetime"][:] = 0.0
+    new["_pol"][:] = d_pol
+    for j, name in enumerate(("_mpx", "_mpy", "_mpz", "_me")):
+        new[name][:] = P[parent_of_d, j]
     return new, d_ev, d_loc
 
 
@@ -796,10 +1189,14 @@ def _phase_space_with_masses(
     comp: _Compiled,
     props: _Props,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Daughter masses (n, k) and lab four-momenta (n, k, 4) for n parents with the same
-    multiplicity: masses ~ Breit-Wigner x phase-space volume, momenta flat in phase space
-    (times the modes' me_weight), by accept-reject in vectorised rounds."""
+    pol: np.ndarray | None = None,
+    mother_p4: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Daughter masses (n, k), lab four-momenta (n, k, 4) and helicity states rho00 (n, k; NaN:
+    unpolarised) for n parents with the same multiplicity: masses ~ Breit-Wigner x
+    phase-space volume, momenta flat in phase space times the modes' me_weight or their
+    model's weight (:mod:`fastsim.decay_models`, with the parents' rho00 ``pol`` and their
+    mothers' four-momenta ``mother_p4``), by accept-reject in vectorised rounds."""
     n, kk = dau.shape
     sp = np.searchsorted(props.species, dau)
     lo = props.lo[sp]
@@ -808,10 +1205,29 @@ def _phase_space_with_masses(
     gam = props.gamma[sp]
     # upper limits: window, and room left by the other daughters at their lowest masses
     hi = np.minimum(props.hi[sp], M[:, None] - (lo.sum(axis=1)[:, None] - lo))
-    hooked = [h for h in np.unique(mode).tolist() if h in comp.hooks]
+    modes_here = np.unique(mode).tolist()
+    hooked = [h for h in modes_here if h in comp.hooks]
+    if pol is None:
+        pol = np.full(n, np.nan)
+    # a spin-1 parent without a helicity state decays isotropically whatever the model: the
+    # models that would only shape its angle (and give no daughter a state) are skipped
+    unpolarised = (
+        _rows_by_value(mode)
+        if any(comp.models.get(h, ("",))[0] in _FLAT_IF_UNPOLARISED for h in modes_here)
+        else {}
+    )
+    modelled = [
+        h
+        for h in modes_here
+        if h in comp.models
+        and not (comp.models[h][0] in _FLAT_IF_UNPOLARISED and np.all(np.isnan(pol[unpolarised[h]])))
+    ]
+    if mother_p4 is None:
+        mother_p4 = np.full((n, 4), np.nan)
     any_broad = bool(broad.any())
     out_m = lo.copy()
     out_p4 = np.empty((n, kk, 4))
+    out_rho = np.full((n, kk), np.nan)
     pending = np.arange(n)
     mult = 1
     for _ in range(_MAX_ROUNDS):
@@ -827,12 +1243,25 @@ def _phase_space_with_masses(
         p4, a = kinematics.n_body_phase_space_weighted(M_i, masses, rng, m_min=lo_i)
         if fits is not None:
             a[~fits] = 0.0
-        if hooked:  # the hooks see lab-frame momenta
-            p4 = kinematics.boost_to_frame_of(p4, P[idx], mass=M_i)
+        rho = np.full((len(idx), kk), np.nan)
+        if hooked or modelled:  # the hooks and models see lab-frame momenta
+            P_i = P[idx]
+            p4 = kinematics.boost_to_frame_of(p4, P_i, mass=M_i)
+            rows_of = _rows_by_value(mode[idx])
             for h in hooked:
-                r = np.flatnonzero(mode[idx] == h)
-                if len(r):
-                    a[r] *= np.clip(np.asarray(comp.hooks[h](P[idx][r], p4[r]), dtype=np.float64), 0.0, 1.0)
+                r = rows_of.get(h)
+                if r is not None:
+                    a[r] *= np.clip(np.asarray(comp.hooks[h](P_i[r], p4[r]), dtype=np.float64), 0.0, 1.0)
+            if modelled:
+                pol_i, mp_i = pol[idx], mother_p4[idx]
+            for h in modelled:
+                r = rows_of.get(h)
+                if r is not None:
+                    name, params, parent = comp.models[h]
+                    w, rho[r] = decay_models.model_weight(
+                        name, params, parent, comp.dau_tuples[h], P_i[r], p4[r], pol_i[r], mp_i[r]
+                    )
+                    a[r] *= np.clip(np.nan_to_num(w, nan=0.0), 0.0, 1.0)
         acc = rng.random(len(idx)) < a
         acc2 = acc.reshape(len(pending), mult)
         has = acc2.any(axis=1)
@@ -840,14 +1269,23 @@ def _phase_space_with_masses(
         pick = rows * mult + np.argmax(acc2[rows], axis=1)
         out_m[pending[rows]] = masses[pick]
         out_p4[pending[rows]] = p4[pick]
+        out_rho[pending[rows]] = rho[pick]
         pending = pending[~has]
         if len(pending) == 0:
-            if not hooked:
+            if not (hooked or modelled):
                 out_p4 = kinematics.boost_to_frame_of(out_p4, P, mass=M)
-            return out_m, out_p4
+            return out_m, out_p4, out_rho
         mult = kinematics.next_multiplicity(int(acc.sum()), len(acc), len(pending) * kk)
     msg = f"decay kinematics did not converge for modes {np.unique(mode[pending]).tolist()} (me_weight always 0?)"
     raise RuntimeError(msg)
+
+
+def _rows_by_value(x: np.ndarray) -> dict[int, np.ndarray]:
+    """Positions of each distinct value of ``x`` (one sort instead of a scan per value)."""
+    order = np.argsort(x, kind="stable")
+    vals, starts = np.unique(x[order], return_index=True)
+    ends = np.append(starts[1:], len(x))
+    return {int(v): order[a:b] for v, a, b in zip(vals.tolist(), starts.tolist(), ends.tolist(), strict=True)}
 
 
 def mixture_weights(ct: np.ndarray, ctau: float, mixture: np.ndarray) -> np.ndarray:

@@ -113,28 +113,36 @@ def me2_mumu(
     return out
 
 
-def chiral_g(s: np.ndarray, ew: Any, z_on: bool, vp: bool = False) -> np.ndarray:
+def chiral_g(
+    s: np.ndarray, ew: Any, z_on: bool, vp: bool = False, final: tuple[float, float, float] | None = None
+) -> np.ndarray:
     """G_ij (2, 2, n) complex: photon + Z s-channel factors, i = electron, j = muon chirality (L, R).
 
-    ``vp``: the photon term c_gamma^2 / s is divided by 1 - Pi(s) (alpha(0) -> alpha(s))."""
+    ``vp``: the photon term c_gamma^2 / s is divided by 1 - Pi(s) (alpha(0) -> alpha(s)).
+    ``final``: the final fermion's couplings (e Q_f, Z left, Z right) if not the muon's."""
     s = np.asarray(s, dtype=np.float64)
     zc = (ew.z_l, ew.z_r)
+    c_f, zf_l, zf_r = final if final is not None else (ew.c_gamma, ew.z_l, ew.z_r)
+    zf = (zf_l, zf_r)
     bw = 1.0 / (s - ew.mz**2 + 1j * ew.mz * ew.wz) if z_on else np.zeros_like(s)
-    photon = ew.c_gamma**2 / s
+    photon = ew.c_gamma * c_f / s
     if vp:
         photon = photon / (1.0 - pi_gamma(s).reshape(s.shape))
     g = np.empty((2, 2, *s.shape), np.complex128)
     for i in range(2):
         for j in range(2):
-            g[i, j] = photon + zc[i] * zc[j] * bw
+            g[i, j] = photon + zc[i] * zf[j] * bw
     return g
 
 
-def angular_coefs(s: np.ndarray, m_mu: float, ew: Any, z_on: bool, vp: bool = False) -> tuple:
-    """(A, B, D, beta) with (1/4) sum |M|^2 = s^2/16 [A (1+c)^2 + B (1-c)^2 + D (1-c^2)]."""
+def angular_coefs(
+    s: np.ndarray, m_mu: float, ew: Any, z_on: bool, vp: bool = False, final: tuple | None = None
+) -> tuple:
+    """(A, B, D, beta) with (1/4) sum |M|^2 = s^2/16 [A (1+c)^2 + B (1-c)^2 + D (1-c^2)].
+    ``final``: couplings of another final fermion (:func:`chiral_g`), ``m_mu`` its mass."""
     s = np.asarray(s, dtype=np.float64)
     b = np.sqrt(np.clip(1.0 - 4.0 * m_mu**2 / s, 0.0, None))
-    g = chiral_g(s, ew, z_on, vp)
+    g = chiral_g(s, ew, z_on, vp, final)
     a = np.zeros_like(s)
     bb = np.zeros_like(s)
     d = np.zeros_like(s)
@@ -155,10 +163,18 @@ def me2_analytic(
 
 
 def sigma0_nb(
-    s: np.ndarray, m_mu: float, m_e: float, ew: Any, z_on: bool, cos_max: float = 1.0, vp: bool = False
+    s: np.ndarray,
+    m_mu: float,
+    m_e: float,
+    ew: Any,
+    z_on: bool,
+    cos_max: float = 1.0,
+    vp: bool = False,
+    final: tuple | None = None,
 ) -> tuple:
-    """Born sigma (nb) of gamma + Z for |cos theta*| < cos_max, and (A, B, D, beta) at s."""
-    a, b, d, beta = angular_coefs(s, m_mu, ew, z_on, vp)
+    """Born sigma (nb) of gamma + Z for |cos theta*| < cos_max, and (A, B, D, beta) at s
+    (``final``: another final fermion's couplings, one colour)."""
+    a, b, d, beta = angular_coefs(s, m_mu, ew, z_on, vp, final)
     cm = cos_max
     i_pm = 2 * cm + 2 * cm**3 / 3  # int (1 +- c)^2 dc
     i_0 = 2 * cm - 2 * cm**3 / 3  # int (1 - c^2) dc
@@ -245,7 +261,7 @@ class EEMuMuBorn(MEProcess):
                     # F(x) dx = [norm + (F - b x^(b-1) norm) x^(1-b)/b] xmax^b du
                     f = rad.norm + (rad.F(x) - b * x ** (b - 1) * rad.norm) * x ** (1 - b) / b
                     f = np.where(x > 0, f, rad.norm) * xmax**b
-                    sig, _ = sigma0_nb(s0 * (1 - x), self.m_l, self.m_e, self.ew, self.z_on, cs, self.vp_on)
+                    sig, _ = self.born(s0 * (1 - x), cs)
                     out = f * sig
                 return np.where(np.isfinite(out), out, 0.0)
 
@@ -287,7 +303,7 @@ class EEMuMuBorn(MEProcess):
             w_isr = np.ones(n)
             z1 = z2 = np.ones(n)
         sp = s * (1 - x)
-        sig, (ca, cb, cd, beta) = sigma0_nb(sp, self.m_l, self.m_e, self.ew, self.z_on, cs, self.vp_on)
+        sig, (ca, cb, cd, beta) = self.born(sp, cs, rng)
         c = sample_cos(ca, cb, cd, cs, rng)
         phi = 2 * np.pi * rng.random(n)
         M = np.sqrt(sp)
@@ -319,7 +335,17 @@ class EEMuMuBorn(MEProcess):
             "p_cm": p,
             "w": w,
             "dens": np.ones((n, 1)),
+            **self.born_extra,
         }
+
+    #: per-point arrays :meth:`born` adds to the points (``ee_qqbar``: the flavour)
+    born_extra: ClassVar[dict[str, np.ndarray]] = {}
+
+    def born(self, sp: np.ndarray, cos_max: float, rng: np.random.Generator | None = None) -> tuple:
+        """Born sigma (nb) at s' and the angular coefficients (A, B, D, beta) of the events'
+        final state (:func:`sigma0_nb`); ``rng`` is given when events are drawn (a process
+        with several final states picks one per event with it)."""
+        return sigma0_nb(sp, self.m_l, self.m_e, self.ew, self.z_on, cos_max, self.vp_on)
 
     def me2(self, p: np.ndarray, M: np.ndarray) -> np.ndarray:
         ew = self.ew

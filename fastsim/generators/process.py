@@ -229,6 +229,12 @@ class MEProcess(Generator):
             for j, pid in enumerate(self.final_ids)
         ]
 
+    def record_entries_of(self, p_lab: np.ndarray, pts: dict[str, np.ndarray]) -> list[tuple]:
+        """:meth:`record_entries` for the kept points ``pts`` (a process whose final state
+        differs per event overrides this one)."""
+        del pts
+        return self.record_entries(p_lab)
+
     def fsr_dipoles(self, ids: np.ndarray, mothers: np.ndarray, p_lab: np.ndarray) -> np.ndarray:
         """FSR dipoles (n, nd, 2): the l- l+ pairs that radiate, as indices into ``ids``.
 
@@ -377,7 +383,7 @@ class MEProcess(Generator):
             # ISR photons: [0] radiated by the e- (along it), [1] by the e+
             entries += [(PHOTON, lab[:, k], np.zeros(n), STATUS_FINAL, 0, 1)]
             entries += [(PHOTON, lab[:, k + 1], np.zeros(n), STATUS_FINAL, 0, 1)]
-        hard = self.record_entries(lab[:, :k])
+        hard = self.record_entries_of(lab[:, :k], pts)
         off = len(entries)
         for pid, p4, mass, status, mo1, mo2 in hard:
             mo1s = mo1 + off if mo1 >= 2 else mo1

@@ -1,0 +1,141 @@
+"""Hadronic-event speed and memory figures (issue 16): fastsim against Pythia 8 alone.
+
+  pythia8_ee_qqbar_events_per_s          Pythia 8 alone: e+e- -> gamma*/Z -> q qbar (u d s c) at
+                                         10.58 GeV with its ISR (lepton PDFs), shower,
+                                         fragmentation (Belle II tune) and its own decays
+  ee_qqbar_events_per_s                  `fastsim run` of ee_qqbar: generation, Pythia 8 shower and
+                                         fragmentation, DECAY_BELLE2.DEC decays, HDF5; 1 worker,
+                                         detector, trigger, reco off
+  ee_qqbar_over_pythia8_speed_ratio      the two above, measured in the same run
+  ups4s_bbbar_events_per_s               the same for ups4s_bbbar (B decays: engine + Pythia 8)
+  ee_qqbar_2workers_speedup              ee_qqbar with 2 workers over 1 worker
+  ee_qqbar_peak_rss_ratio_4x             peak RSS (MiB) of a run 4x longer over the shorter one
+                                         (memory flat with the number of events: ~1)
+
+Pythia 8 alone is timed over ``Pythia::nextBatch`` (the batch interface: the event record as
+arrays, what fastsim reads too) after ``init()`` and a warm-up batch; fastsim over the whole
+``run`` after a warm-up run (Pythia initialised, numba kernels compiled), as the other
+benchmarks of this directory.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CARD = """
+include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]
+run: {{seed: 1, events: {events}, chunk_size: {chunk}, output: out.h5, workers: {workers}}}
+dataset: {{name: benchmark, luminosity_fb: 1.0}}
+detector: {{enabled: false}}
+trigger: {{enabled: false}}
+reco: {{enabled: false}}
+processes:
+  p: {{generator: {generator}}}
+"""
+
+_CACHE: dict[str, float] = {}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _card(tmp: Path, generator: str, events: int, workers: int = 1, chunk: int = 10_000) -> Path:
+    path = tmp / f"{generator}_{events}_{workers}.yaml"
+    for sub in ("detectors", "beams"):
+        if not (tmp / sub).exists():
+            (tmp / sub).symlink_to(ROOT / "cards" / sub)
+    path.write_text(CARD.format(events=events, chunk=chunk, workers=workers, generator=generator))
+    return path
+
+
+def _run_rate(tmp: Path, generator: str, n: int, workers: int = 1) -> float:
+    from fastsim.cards import load_card
+    from fastsim.run import run
+
+    run(load_card(_card(tmp, generator, 2000, workers, 1000)), output=tmp / "warm.h5", progress=False)
+    card = load_card(_card(tmp, generator, n, workers))
+    t0 = time.perf_counter()
+    run(card, output=tmp / f"{generator}.h5", progress=False)
+    return n / (time.perf_counter() - t0)
+
+
+def pythia8_ee_qqbar_events_per_s(tmp: Path, quick: bool) -> float:
+    import pythia8mc
+
+    from fastsim.hadronization import BELLE2_TUNE
+
+    py = pythia8mc.Pythia("", False)
+    for s in (
+        "Beams:idA = 11",
+        "Beams:idB = -11",
+        "Beams:eCM = 10.58",
+        "WeakSingleBoson:ffbar2ffbar(s:gmZ) = on",
+        "23:onMode = off",
+        "23:onIfAny = 1 2 3 4",
+        "PDF:lepton = on",
+        "PhaseSpace:mHatMin = 2.0",
+        "Print:quiet = on",
+        *BELLE2_TUNE,
+    ):
+        py.readString(s)
+    py.init()
+    py.nextBatch(200)
+    n = 5000 if quick else 40_000
+    t0 = time.perf_counter()
+    py.nextBatch(n)
+    rate = n / (time.perf_counter() - t0)
+    _CACHE["pythia"] = rate
+    return rate
+
+
+def ee_qqbar_events_per_s(tmp: Path, quick: bool) -> float:
+    rate = _run_rate(tmp, "ee_qqbar", 10_000 if quick else 50_000)
+    _CACHE["qq"] = rate
+    return rate
+
+
+def ee_qqbar_over_pythia8_speed_ratio(tmp: Path, quick: bool) -> float:
+    if "pythia" not in _CACHE:
+        pythia8_ee_qqbar_events_per_s(tmp, quick)
+    if "qq" not in _CACHE:
+        ee_qqbar_events_per_s(tmp, quick)
+    return _CACHE["qq"] / _CACHE["pythia"]
+
+
+def ups4s_bbbar_events_per_s(tmp: Path, quick: bool) -> float:
+    return _run_rate(tmp, "ups4s_bbbar", 5000 if quick else 30_000)
+
+
+def ee_qqbar_2workers_speedup(tmp: Path, quick: bool) -> float:
+    n = 10_000 if quick else 40_000
+    one = _CACHE.get("qq") or _run_rate(tmp, "ee_qqbar", n)
+    return _run_rate(tmp, "ee_qqbar", n, workers=2) / one
+
+
+def _peak_rss_mib(tmp: Path, events: int) -> float:
+    """Peak RSS (MiB) of a `fastsim run` subprocess of ee_qqbar with ``events`` events."""
+    card = _card(tmp, "ee_qqbar", events)
+    code = (
+        "import resource, sys\n"
+        "from fastsim.cards import load_card\nfrom fastsim.run import run\n"
+        f"run(load_card({str(card)!r}), output={str(tmp / 'rss.h5')!r}, progress=False)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def ee_qqbar_peak_rss_ratio_4x(tmp: Path, quick: bool) -> float:
+    n = 20_000 if quick else 50_000
+    return _peak_rss_mib(tmp, 4 * n) / _peak_rss_mib(tmp, n)
+
+
+FIGURES = {
+    "pythia8_ee_qqbar_events_per_s": pythia8_ee_qqbar_events_per_s,
+    "ee_qqbar_events_per_s": ee_qqbar_events_per_s,
+    "ee_qqbar_over_pythia8_speed_ratio": ee_qqbar_over_pythia8_speed_ratio,
+    "ups4s_bbbar_events_per_s": ups4s_bbbar_events_per_s,
+    "ee_qqbar_2workers_speedup": ee_qqbar_2workers_speedup,
+    "ee_qqbar_peak_rss_ratio_4x": ee_qqbar_peak_rss_ratio_4x,
+}

@@ -12,7 +12,7 @@
   ee_qqbar_peak_rss_ratio_4x             peak RSS (MiB) of a run 4x longer over the shorter one
                                          (memory flat with the number of events: ~1)
 
-Pythia 8 alone is timed over ``Pythia::nextBatch`` (the batch interface: the event record as
+Chunks of 2e4 events.  Pythia 8 alone is timed over ``Pythia::nextBatch`` (the batch interface: the event record as
 arrays, what fastsim reads too) after ``init()`` and a warm-up batch; fastsim over the whole
 ``run`` after a warm-up run (Pythia initialised, numba kernels compiled), as the other
 benchmarks of this directory.
@@ -40,7 +40,7 @@ _CACHE: dict[str, float] = {}
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _card(tmp: Path, generator: str, events: int, workers: int = 1, chunk: int = 10_000) -> Path:
+def _card(tmp: Path, generator: str, events: int, workers: int = 1, chunk: int = 20_000) -> Path:
     path = tmp / f"{generator}_{events}_{workers}.yaml"
     for sub in ("detectors", "beams"):
         if not (tmp / sub).exists():
@@ -90,7 +90,7 @@ def pythia8_ee_qqbar_events_per_s(tmp: Path, quick: bool) -> float:
 
 
 def ee_qqbar_events_per_s(tmp: Path, quick: bool) -> float:
-    rate = _run_rate(tmp, "ee_qqbar", 10_000 if quick else 50_000)
+    rate = _run_rate(tmp, "ee_qqbar", 20_000 if quick else 100_000)
     _CACHE["qq"] = rate
     return rate
 
@@ -104,12 +104,12 @@ def ee_qqbar_over_pythia8_speed_ratio(tmp: Path, quick: bool) -> float:
 
 
 def ups4s_bbbar_events_per_s(tmp: Path, quick: bool) -> float:
-    return _run_rate(tmp, "ups4s_bbbar", 5000 if quick else 30_000)
+    return _run_rate(tmp, "ups4s_bbbar", 20_000 if quick else 100_000)
 
 
 def ee_qqbar_2workers_speedup(tmp: Path, quick: bool) -> float:
-    n = 10_000 if quick else 40_000
-    one = _CACHE.get("qq") or _run_rate(tmp, "ee_qqbar", n)
+    n = 40_000 if quick else 200_000
+    one = _run_rate(tmp, "ee_qqbar", n)
     return _run_rate(tmp, "ee_qqbar", n, workers=2) / one
 
 

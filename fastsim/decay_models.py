@@ -100,6 +100,7 @@ import math
 import numpy as np
 
 from fastsim import kinematics
+from fastsim.disk_cache import cached_float
 
 __all__ = ["SL_BOUND_MARGIN", "SUPPORTED", "model_weight"]
 
@@ -550,7 +551,18 @@ def _sl_max_at(model, p, vector, M, m, ml) -> float:
 def _sl_bound(
     model: str, p: tuple[float, ...], vector: bool, parent_id: int, meson_id: int, ml: float
 ) -> float:
-    """max |M|^2 over phase space and the meson mass window x SL_BOUND_MARGIN (module doc)."""
+    """max |M|^2 over phase space and the meson mass window x SL_BOUND_MARGIN (module doc),
+    through the per-user cache (:mod:`fastsim.disk_cache`: every worker would rescan)."""
+    key = (model, p, vector, parent_id, meson_id, ml, _mass_width(abs(parent_id)), _mass_width(abs(meson_id)))
+    return cached_float(
+        "sl_bound", repr(key), lambda: _sl_bound_scan(model, p, vector, parent_id, meson_id, ml)
+    )
+
+
+def _sl_bound_scan(
+    model: str, p: tuple[float, ...], vector: bool, parent_id: int, meson_id: int, ml: float
+) -> float:
+    """The scan behind :func:`_sl_bound`."""
     M, _ = _mass_width(abs(parent_id))
     m_lo, m_hi = _meson_window(meson_id, M, ml)
     masses = np.linspace(m_lo, m_hi, 41) if m_hi > m_lo else np.array([m_lo])

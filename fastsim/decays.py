@@ -71,6 +71,7 @@ import numpy as np
 
 from fastsim import decay_models, kinematics
 from fastsim.constants import C_CM_PER_NS
+from fastsim.disk_cache import cache_dir
 from fastsim.events import MC_FIELDS, STATUS_DECAYED, STATUS_FINAL, Collection, offsets_from_counts
 from fastsim.particles import ParticleTable, default_table
 
@@ -436,9 +437,8 @@ _CACHE_FORMAT = 3
 
 
 def _cache_dir() -> Path:
-    """Per-user cache of parsed decay tables (``$XDG_CACHE_HOME/fastsim`` or ``~/.cache/fastsim``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fastsim"
+    """Per-user cache of parsed decay tables (:func:`fastsim.disk_cache.cache_dir`)."""
+    return cache_dir()
 
 
 def save_table_npz(table: DecayTable, path: Path) -> None:

@@ -109,11 +109,19 @@ def _feed_class() -> type:
             super().__init__(3)
             self.kind = "pairs"
             self.i = 0
-            self.q = np.zeros(0, np.int64)
-            self.p = np.zeros((0, 2, 4))
-            self.m_q = np.zeros(0)
-            self.ids = np.zeros(0, np.int64)
-            self.mass = np.zeros(0)
+            self.rows: list[list[float]] = []
+
+        def load(self, kind: str, arrays: dict[str, np.ndarray]) -> None:
+            """The next batch: per event one list of Python numbers (converted once, in bulk)."""
+            self.kind = kind
+            self.i = 0
+            if kind == "pairs":
+                p = arrays["p"]
+                M = p[:, 0, 3] + p[:, 1, 3]
+                cols = [arrays["q"].astype(np.float64), M, arrays["m_q"], *p[:, 0].T, *p[:, 1, :3].T]
+            else:
+                cols = [arrays["ids"].astype(np.float64), arrays["mass"]]
+            self.rows = np.column_stack(cols).tolist()
 
         def setInit(self) -> bool:
             self.setBeamA(11, _BEAM_E)
@@ -123,27 +131,21 @@ def _feed_class() -> type:
             return True
 
         def setEvent(self, id_proc: int = 0) -> bool:
-            i = self.i
+            row = self.rows[self.i]
             self.i += 1
+            M = row[1]
+            e = 0.5 * M
+            self.setProcess(1, 1.0, M, 1.0 / 137.036, 0.2)
+            self.addParticle(11, -1, 0, 0, 0, 0, 0.0, 0.0, e, e, 0.0, 0.0, 9.0)
+            self.addParticle(-11, -1, 0, 0, 0, 0, 0.0, 0.0, -e, e, 0.0, 0.0, 9.0)
             if self.kind == "pairs":
-                q = int(self.q[i])
-                pq, pb = self.p[i, 0], self.p[i, 1]
-                M = float(pq[3] + pb[3])
-                m = float(self.m_q[i])
-                e = 0.5 * M
-                self.setProcess(1, 1.0, M, 1.0 / 137.036, 0.2)
-                self.addParticle(11, -1, 0, 0, 0, 0, 0.0, 0.0, e, e, 0.0, 0.0, 9.0)
-                self.addParticle(-11, -1, 0, 0, 0, 0, 0.0, 0.0, -e, e, 0.0, 0.0, 9.0)
+                q = int(row[0])
+                _, _, m, px, py, pz, eq, bx, by, bz = row
                 self.addParticle(23, 2, 1, 2, 0, 0, 0.0, 0.0, 0.0, M, M, 0.0, 9.0)
-                self.addParticle(q, 1, 3, 3, 101, 0, *map(float, pq), m, 0.0, 9.0)
-                self.addParticle(-q, 1, 3, 3, 0, 101, *map(float, pb), m, 0.0, 9.0)
+                self.addParticle(q, 1, 3, 3, 101, 0, px, py, pz, eq, m, 0.0, 9.0)
+                self.addParticle(-q, 1, 3, 3, 0, 101, bx, by, bz, M - eq, m, 0.0, 9.0)
             else:
-                M = float(self.mass[i])
-                e = 0.5 * M
-                self.setProcess(1, 1.0, M, 1.0 / 137.036, 0.2)
-                self.addParticle(11, -1, 0, 0, 0, 0, 0.0, 0.0, e, e, 0.0, 0.0, 9.0)
-                self.addParticle(-11, -1, 0, 0, 0, 0, 0.0, 0.0, -e, e, 0.0, 0.0, 9.0)
-                self.addParticle(int(self.ids[i]), 1, 1, 2, 0, 0, 0.0, 0.0, 0.0, M, M, 0.0, 9.0)
+                self.addParticle(int(row[0]), 1, 1, 2, 0, 0, 0.0, 0.0, 0.0, M, M, 0.0, 9.0)
             return True
 
     return _Feed
@@ -276,10 +278,7 @@ class Hadronizer:
         for _ in range(_MAX_RETRIES):
             if len(todo) == 0:
                 break
-            self.feed.kind = kind
-            self.feed.i = 0
-            for k, v in arrays.items():
-                setattr(self.feed, k, v[todo])
+            self.feed.load(kind, {k: v[todo] for k, v in arrays.items()})
             self.pythia.rndm.init(int(rng.integers(1, 900_000_000)))
             batch = self.pythia.nextBatch(len(todo), "none")
             block, ok = _block_from_batch(batch, len(todo))

@@ -1165,7 +1165,17 @@ def _s_table(w: np.ndarray, s: np.ndarray, smin: float, smax: float) -> np.ndarr
 
 @functools.lru_cache(maxsize=128)
 def _setup_cached(name: str, masses: tuple[float, ...], m_tau: float) -> tuple:
-    """(bound, proposal arrays...) of a channel, computed once per (channel, masses, m_tau)."""
+    """(bound, proposal arrays...) of a channel, computed once per (channel, masses, m_tau)
+    and user (:mod:`fastsim.disk_cache`: the pilot runs cost seconds in every worker)."""
+    from fastsim.disk_cache import cached_float_and_arrays
+
+    channel = CHANNELS.get(name)
+    key = repr((name, masses, m_tau, channel))
+    return cached_float_and_arrays("tau_setup", key, lambda: _setup_compute(name, masses, m_tau))
+
+
+def _setup_compute(name: str, masses: tuple[float, ...], m_tau: float) -> tuple:
+    """The set-up behind :func:`_setup_cached`: the weight bound and the proposal arrays."""
     channel = CHANNELS.get(name) or _phsp_channel(tuple(int(x) for x in name[5:].split()))
     m = np.array(masses)
     if channel.model in ("RHO_KS", "KSTAR"):

@@ -50,6 +50,7 @@ import numpy as np
 
 from fastsim import kinematics
 from fastsim.constants import ALPHA_EM, C_CM_PER_NS
+from fastsim.disk_cache import cached_float
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL, offsets_from_counts
 from fastsim.tau.channels import TauChannel, channels_for_dec_line, generate_decays
 from fastsim.tau.radiation import N_UNIFORMS, charges_of, radiate_decays
@@ -237,7 +238,7 @@ class TauDecayer:
         if n_charged <= 2:
             return True
         return (
-            _crude_emission_max(
+            _crude_emission_max_cached(
                 self.channels[c], tuple(self.masses[c].tolist()), self.m_tau, self.radiation_cutoff
             )
             < self.CRUDE_MAX
@@ -428,6 +429,19 @@ class TauDecayer:
         self.last_polarimeters = h_all  # for tests: h of every tau of the last call (lab rest frames)
         self.last_channels = chan
         return new, d_ev, d_loc
+
+
+def _crude_emission_max_cached(
+    channel: TauChannel, masses: tuple[float, ...], m_tau: float, cutoff: float
+) -> float:
+    """:func:`_crude_emission_max` through the per-user cache (:mod:`fastsim.disk_cache`): the
+    probe generates 2000 decays of a channel, seconds per process for the 3- and 4-prong
+    lines, which every worker would otherwise pay."""
+    return cached_float(
+        "tau_crude",
+        repr((channel, masses, m_tau, cutoff)),
+        lambda: _crude_emission_max(channel, masses, m_tau, cutoff),
+    )
 
 
 @functools.cache

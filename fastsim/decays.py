@@ -104,6 +104,9 @@ BW_WINDOW: float = 10.0
 MeWeight = Callable[[np.ndarray, np.ndarray], np.ndarray]
 _MAX_ROUNDS = 10_000
 TAU = 15
+PHOTON = 22
+#: decay photons (FSR) need E > FSR_CUTOFF x m_parent / 2 in the parent rest frame
+FSR_CUTOFF = 1e-3
 _QUARKS = np.array([1, 2, 3, 4, 5, 6])
 
 
@@ -170,6 +173,7 @@ class _Props:
     thr: np.ndarray  # (n_modes,) sum of the lowest daughter masses (0 for 1-body)
     parent_ctau: np.ndarray  # (n_p,)
     parent_decays: np.ndarray  # (n_p,) bool: not stable and ctau < inf
+    dau_charge: np.ndarray  # (n_modes, kmax) daughters' electric charges (e)
 
 
 class DecayTable:
@@ -181,6 +185,8 @@ class DecayTable:
         self.dropped: dict[int, float] = {}
         #: quark-level lines handed to Pythia 8: parent -> ((BF, meMode, daughters), ...)
         self.pythia_lines: dict[int, tuple[tuple[float, int, tuple[int, ...]], ...]] = {}
+        #: PHOTOS-style radiation in the decays with charged products (a DEC file's ``yesPhotos``)
+        self.photos = False
         self._compiled: _Compiled | None = None
         self._props_cache: dict[tuple, _Props] = {}
         self._tau_cache: dict[tuple, Any] = {}
@@ -220,6 +226,7 @@ class DecayTable:
         new._modes = dict(self._modes)
         new.dropped = dict(self.dropped)
         new.pythia_lines = dict(self.pythia_lines)
+        new.photos = self.photos
         return new
 
     # ------------------------------------------------------------------ queries
@@ -292,12 +299,14 @@ class DecayTable:
             "hooks": {i: m.me_weight for i, m in enumerate(modes) if m.me_weight is not None},
             "dropped": self.dropped,
             "pythia_lines": self.pythia_lines,
+            "photos": self.photos,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._modes = {}
         self.dropped = dict(state["dropped"])
         self.pythia_lines = dict(state.get("pythia_lines", {}))
+        self.photos = bool(state.get("photos", False))
         self._compiled = None
         self._props_cache = {}
         self._tau_cache = {}
@@ -422,7 +431,10 @@ class DecayTable:
         thr = np.where(pad, 0.0, lo[np.minimum(dau_sp, len(species) - 1)]).sum(axis=1)
         thr[c.k == 1] = 0.0
         pidx = np.searchsorted(species, c.parents)
-        props = _Props(species, m0, gam, broad, lo, hi, thr, ctau[pidx], decays[pidx])
+        charge = np.zeros(len(species))
+        charge[known] = particles.charge(species[known])
+        dau_charge = np.where(pad | (c.dau == PYTHIA_MARK), 0.0, charge[np.minimum(dau_sp, len(species) - 1)])
+        props = _Props(species, m0, gam, broad, lo, hi, thr, ctau[pidx], decays[pidx], dau_charge)
         self._props_cache = {key: props}
         return props
 
@@ -432,8 +444,9 @@ _PARTON_IDS = frozenset(range(1, 9)) | {21} | frozenset(range(81, 101))
 PYTHIA_MARK = 0
 
 
-#: version of the parsed-table cache's content (2: quark-level lines for Pythia; 3: model params)
-_CACHE_FORMAT = 3
+#: version of the parsed-table cache's content (2: quark-level lines for Pythia; 3: model
+#: params; 4: the PHOTOS flag)
+_CACHE_FORMAT = 4
 
 
 def _cache_dir() -> Path:
@@ -464,6 +477,7 @@ def save_table_npz(table: DecayTable, path: Path) -> None:
             dropped_ids=np.array([d for d, _ in dropped], np.int64),
             dropped_fraction=np.array([f for _, f in dropped], np.float64),
             **_pythia_lines_arrays(table.pythia_lines),
+            photos=np.array(table.photos),
         )
 
 
@@ -484,6 +498,7 @@ def load_table_npz(path: Path) -> DecayTable:
             "hooks": {},
             "dropped": dict(zip(z["dropped_ids"].tolist(), z["dropped_fraction"].tolist(), strict=True)),
             "pythia_lines": _pythia_lines_from_arrays(z),
+            "photos": bool(z["photos"]),
         }
     n_modes = int(state["n_modes"].sum())
     if (
@@ -606,6 +621,7 @@ def _parse_dec_cached(path: str, mtime_ns: int, extra: tuple[tuple[str, int], ..
         return _pythia_knows(pdg)
 
     table = DecayTable()
+    table.photos = bool(parser.global_photos_flag())
     for mother in mothers:
         if mother in aliases:  # alias-specific decay blocks are not used (module doc)
             continue
@@ -763,6 +779,7 @@ def decay_particles(
             spin_in,
             mc.offsets,
             max_generations,
+            table.photos,
         )
         if unfinished and warn_unfinished:
             warnings.warn(
@@ -796,6 +813,7 @@ def _run_generations(
     spin: Collection | None,
     offsets: np.ndarray,
     max_generations: int,
+    fsr: bool = False,
 ) -> bool:
     """Decay ``cand`` (status-1 items of ``blocks[-1]``) and their daughters generation by
     generation, appending a block per generation; True when decayable particles are left."""
@@ -815,7 +833,7 @@ def _run_generations(
             tau_sel = sel[:0]
         if len(sel):
             new = _decay_generation(
-                fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures, pythia
+                fields, ev, loc, sel, count, n_ev, comp, props, rng, particles.ctau_mixtures, pythia, fsr
             )
             if new is not None:
                 parts.append(new)
@@ -1069,6 +1087,7 @@ def _decay_generation(
     rng: np.random.Generator,
     mixtures: dict[int, np.ndarray] | None = None,
     pythia: Callable[[], Any] | None = None,
+    fsr: bool = False,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
     """Decay the items ``sel`` of a block (updated in place); return the daughters' block.
 
@@ -1105,6 +1124,22 @@ def _decay_generation(
         rows_py = np.flatnonzero(by_pythia)
         made = pythia().decay_at_rest(ids[ok][rows_py], M[rows_py], rng)
         k[rows_py] = made.counts
+    # kinematics per multiplicity first: a decay photon (FSR) adds a daughter
+    groups = []
+    k_born = k.copy()  # k grows by the photons below
+    for kk in np.unique(k_born[~by_pythia]).tolist():  # loop over multiplicities
+        rows = np.flatnonzero((k_born == kk) & ~by_pythia)
+        dau = comp.dau[mode[rows], :kk]
+        if kk == 1:  # relabelling (K0 -> K_S0): same four-momentum and mass
+            groups.append((rows, dau, P[rows][:, None], M[rows][:, None], np.zeros((len(rows), 1)), None))
+            continue
+        masses, p4, rho = _phase_space_with_masses(
+            M[rows], P[rows], mode[rows], dau, comp, props, rng, pol[rows], mother_p4[rows]
+        )
+        photon = _fsr_in_decays(p4, P[rows], M[rows], props.dau_charge[mode[rows], :kk], rng) if fsr else None
+        if photon is not None:
+            k[rows] += photon[:, 3] > 0
+        groups.append((rows, dau, p4, masses, np.where(np.isfinite(rho), 1.0 + rho, 0.0), photon))
     dstart = offsets_from_counts(k)
     n_d = int(dstart[-1])
     d_id = np.empty(n_d, np.int64)
@@ -1119,21 +1154,19 @@ def _decay_generation(
         parent_of = np.repeat(rows_py, made.counts)
         d_p4[pos] = kinematics.boost_to_frame_of(made.p4, P[parent_of], mass=M[parent_of])
         d_m[pos] = made.m
-    for kk in np.unique(k[~by_pythia]).tolist():  # loop over multiplicities
-        rows = np.flatnonzero((k == kk) & ~by_pythia)
-        pos = dstart[rows][:, None] + np.arange(kk)[None, :]
-        dau = comp.dau[mode[rows], :kk]
-        d_id[pos] = dau
-        if kk == 1:  # relabelling (K0 -> K_S0): same four-momentum and mass
-            d_p4[pos[:, 0]] = P[rows]
-            d_m[pos[:, 0]] = M[rows]
-            continue
-        masses, p4, rho = _phase_space_with_masses(
-            M[rows], P[rows], mode[rows], dau, comp, props, rng, pol[rows], mother_p4[rows]
-        )
-        d_p4[pos.reshape(-1)] = p4.reshape(-1, 4)
-        d_m[pos.reshape(-1)] = masses.reshape(-1)
-        d_pol[pos.reshape(-1)] = np.where(np.isfinite(rho), 1.0 + rho, 0.0).reshape(-1)
+    for rows, dau, p4, masses, dpol, photon in groups:
+        kk = dau.shape[1]
+        pos = (dstart[rows][:, None] + np.arange(kk)[None, :]).reshape(-1)
+        d_id[pos] = dau.reshape(-1)
+        d_p4[pos] = p4.reshape(-1, 4)
+        d_m[pos] = masses.reshape(-1)
+        d_pol[pos] = dpol.reshape(-1)
+        if photon is not None:  # the photon after the decay's own daughters
+            g = np.flatnonzero(photon[:, 3] > 0)
+            at = dstart[rows[g]] + kk
+            d_id[at] = PHOTON
+            d_p4[at] = photon[g]
+            d_m[at] = 0.0
 
     # vertices: parent vertex + (p/m) c t ; time + (E/m) t  (exponential decay law in the
     # parent rest frame, PDG "Kinematics", survival probability: mean lab decay length
@@ -1278,6 +1311,40 @@ def _phase_space_with_masses(
         mult = kinematics.next_multiplicity(int(acc.sum()), len(acc), len(pending) * kk)
     msg = f"decay kinematics did not converge for modes {np.unique(mode[pending]).tolist()} (me_weight always 0?)"
     raise RuntimeError(msg)
+
+
+def _fsr_in_decays(
+    p4: np.ndarray, P: np.ndarray, M: np.ndarray, charges: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
+    """PHOTOS-style O(alpha) radiation in decays with charged products (EvtGen runs PHOTOS on
+    every decay when the DEC file says ``yesPhotos``, as DECAY_BELLE2.DEC does): the kernel of
+    :mod:`fastsim.tau.radiation` in each parent's rest frame (its charge does not enter at
+    rest), photons above :data:`FSR_CUTOFF` x M / 2, the products recoiling as one system;
+    decays with a crude emission probability above 0.7 (many charged products) keep their
+    Born kinematics.  ``p4`` (n, k, 4) lab momenta are updated in place where a photon is
+    emitted; returns the photons' lab four-momenta (n, 4; zero rows: none), or None."""
+    from fastsim.tau.radiation import N_UNIFORMS, radiate_any
+
+    charged = np.flatnonzero(np.any(charges != 0, axis=1))
+    if len(charged) == 0:
+        return None
+    rest = kinematics.boost_to_rest_frame(p4[charged], P[charged], mass=M[charged])
+    u = rng.random((len(charged), N_UNIFORMS))
+    q = np.rint(charges[charged]).astype(np.int64)
+    code = ((q + 2) * (5 ** np.arange(q.shape[1]))[None, :]).sum(axis=1)  # one call per pattern
+    new = rest.copy()
+    photon_rest = np.zeros((len(charged), 4))
+    for rows in _rows_by_value(code).values():
+        new[rows], photon_rest[rows] = radiate_any(
+            rest[rows], q[rows[0]], M[charged][rows], u[rows], FSR_CUTOFF
+        )
+    emitted = photon_rest[:, 3] > 0
+    out = np.zeros((len(P), 4))
+    if np.any(emitted):
+        e = charged[emitted]
+        p4[e] = kinematics.boost_to_frame_of(new[emitted], P[e], mass=M[e])
+        out[e] = kinematics.boost_to_frame_of(photon_rest[emitted], P[e], mass=M[e])
+    return out
 
 
 def _rows_by_value(x: np.ndarray) -> dict[int, np.ndarray]:

@@ -454,7 +454,9 @@ def _crude_emission_max(channel: TauChannel, masses: tuple[float, ...], m_tau: f
     p, _ = generate_decays(channel, n, 0x7A05EED, np.array(masses), m_tau)
     u = np.random.default_rng(0x7A05EED).random((n, N_UNIFORMS))
     q = charges_of(np.array(channel.products, np.int64)).astype(np.float64)
-    _, _, crude, _ = _radiate_kernel(np.ascontiguousarray(p), q, m_tau, u, cutoff, ALPHA_EM, False)
+    _, _, crude, _ = _radiate_kernel(
+        np.ascontiguousarray(p), q, np.full(n, m_tau), u, np.full(n, cutoff), ALPHA_EM, False
+    )
     return float(crude.max())
 
 

@@ -1,5 +1,10 @@
 """Single-photon (O(alpha)) radiation in tau- decays at rest, PHOTOS-style.
 
+(The same kernel serves every decay of :mod:`fastsim.decays` with charged products, as
+PHOTOS does in EvtGen: a parent at rest has no transverse current, so the emission density
+F below does not depend on its charge, and ``m_tau`` stands for the parent's mass, one per
+decay.)
+
 Applies to a decay already generated at rest in the tau- frame (:mod:`fastsim.tau.engine`,
 ``_rest_decays``): products p_1..p_k (masses m_i, charges Q_i, summing to P = (0, m_tau)).
 At most one photon is added; the products recoil as one system (PHOTOS decay mode).
@@ -106,7 +111,7 @@ from numba import njit
 
 from fastsim.constants import ALPHA_EM
 
-__all__ = ["N_UNIFORMS", "charges_of", "radiate_decays", "soft_factor"]
+__all__ = ["N_UNIFORMS", "charges_of", "radiate_any", "radiate_decays", "soft_factor"]
 
 #: uniforms used per decay (columns of ``u``): trial, leg, angle, azimuth, energy, accept
 N_UNIFORMS = 6
@@ -164,7 +169,13 @@ def _solve_lambda(m2: np.ndarray, pa: np.ndarray, m_new: float, e_new: np.ndarra
 
 @njit(cache=True)
 def _radiate_kernel(
-    p: np.ndarray, q: np.ndarray, m_tau: float, u: np.ndarray, cutoff: float, alpha: float, use_jacobian: bool
+    p: np.ndarray,
+    q: np.ndarray,
+    m_par: np.ndarray,
+    u: np.ndarray,
+    cut: np.ndarray,
+    alpha: float,
+    use_jacobian: bool,
 ) -> tuple:
     """One O(alpha) trial per decay (module doc).  Returns p_new (n, k, 4), photon (n, 4) and
     the crude probability N_crude (n,) (checked <= 1 by the caller)."""
@@ -182,7 +193,6 @@ def _radiate_kernel(
     omv = np.empty(k)
     lg = np.empty(k)
     amp = np.empty(k)
-    w_cut = 0.5 * cutoff * m_tau
     n_c = 0
     for i in range(k):
         if q[i] != 0.0:
@@ -191,6 +201,8 @@ def _radiate_kernel(
         return out, ph, ncrude, n_over
     two_pi = 2.0 * math.pi
     for ev in range(n):
+        m_tau = m_par[ev]  # the decaying particle's mass (any parent at rest: module doc)
+        w_cut = 0.5 * cut[ev] * m_tau
         msum = 0.0
         for i in range(k):
             x, y, z, e = p[ev, i, 0], p[ev, i, 1], p[ev, i, 2], p[ev, i, 3]
@@ -396,9 +408,9 @@ def radiate_decays(
     if not 0.0 < cutoff < 1.0:
         msg = f"cutoff must be in (0, 1): {cutoff}"
         raise ValueError(msg)
-    out, ph, ncrude, n_over = _radiate_kernel(
-        p, q, float(m_tau), u, float(cutoff), float(alpha), bool(phase_space_jacobian)
-    )
+    m_par = np.ascontiguousarray(np.broadcast_to(np.asarray(m_tau, np.float64), (p.shape[0],)))
+    cut = np.full(p.shape[0], float(cutoff))
+    out, ph, ncrude, n_over = _radiate_kernel(p, q, m_par, u, cut, float(alpha), bool(phase_space_jacobian))
     if n_over.any():
         msg = f"emission density above its crude bound in {int(n_over.sum())} decays (biased)"
         raise RuntimeError(msg)
@@ -408,4 +420,48 @@ def radiate_decays(
             "O(alpha) single emission needs a larger cutoff"
         )
         raise ValueError(msg)
+    return out, ph
+
+
+def radiate_any(
+    p: np.ndarray,
+    charges: np.ndarray,
+    masses: np.ndarray,
+    u: np.ndarray,
+    cutoff: float = 1e-3,
+    crude_max: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`radiate_decays` for decays of any particle at rest (``masses`` (n,): the parents'
+    masses, GeV), one O(alpha) trial each.  Where the one-trial crude probability at ``cutoff``
+    exceeds ``crude_max`` (two energetic light leptons, many charged products: the crude bound
+    grows with log(w_max / w_cut)), that decay's cutoff is raised until it does not, i.e. its
+    photons start at a higher energy (J/psi -> e e: 3 MeV instead of 1.5 MeV), so single
+    emission stays exact above it.  Returns (p_new, photon)."""
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    q = np.ascontiguousarray(charges, dtype=np.float64).ravel()
+    m = np.ascontiguousarray(masses, dtype=np.float64)
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    cut = np.full(len(m), float(cutoff))
+    out, ph, ncrude, n_over = _radiate_kernel(p, q, m, u, cut, ALPHA_EM, False)
+    redo = np.flatnonzero(ncrude > crude_max)
+    if len(redo):
+        msum = np.sqrt(np.maximum(p[redo, :, 3] ** 2 - np.sum(p[redo, :, :3] ** 2, axis=2), 0.0)).sum(axis=1)
+        w_max = 0.5 * (m[redo] ** 2 - msum**2) / m[redo]
+        log_range = np.log(w_max / (0.5 * cutoff * m[redo]))
+        new_log = log_range * crude_max / ncrude[redo]  # N_crude is proportional to the log range
+        cut[redo] = 2.0 * w_max * np.exp(-new_log) / m[redo]
+        o2, p2, n2, v2 = _radiate_kernel(
+            np.ascontiguousarray(p[redo]),
+            q,
+            np.ascontiguousarray(m[redo]),
+            np.ascontiguousarray(u[redo]),
+            np.ascontiguousarray(cut[redo]),
+            ALPHA_EM,
+            False,
+        )
+        out[redo], ph[redo], ncrude[redo], n_over[redo] = o2, p2, n2, v2
+    skip = (ncrude > 1.0) | (n_over > 0)
+    if np.any(skip):  # not expected after the adjustment; kept as a guard
+        out[skip] = p[skip]
+        ph[skip] = 0.0
     return out, ph

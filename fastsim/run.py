@@ -68,9 +68,59 @@ def _init_worker(card: dict[str, Any]) -> None:
     _WORKER_CONTEXT = _Context(card)
 
 
-def _run_in_worker(task: ChunkTask) -> tuple[EventBatch, XsecTally]:
+def _run_in_worker(task: ChunkTask) -> tuple[dict[str, Any], XsecTally]:
     assert _WORKER_CONTEXT is not None
-    return run_chunk(_WORKER_CONTEXT, task)
+    batch, tally = run_chunk(_WORKER_CONTEXT, task)
+    return _batch_to_shared_memory(batch), tally
+
+
+def _batch_to_shared_memory(batch: EventBatch) -> dict[str, Any]:
+    """The chunk's arrays copied into one shared-memory block, and the manifest the main
+    process rebuilds them from (:func:`_batch_from_shared_memory`): a chunk of hadronic events
+    is ~100 MB, and pickling it through the pool's pipe cost both processes more CPU than the
+    copy.  The block belongs to the main process, which unlinks it after the write."""
+    from multiprocessing import resource_tracker, shared_memory
+
+    arrays: list[tuple[str, str, np.ndarray]] = [("events", k, v) for k, v in batch.events.items()]
+    for cname, col in batch.collections.items():
+        arrays.append((cname, "__offsets__", col.offsets))
+        arrays += [(cname, k, v) for k, v in col.fields.items()]
+    arrays = [(g, n, np.ascontiguousarray(a)) for g, n, a in arrays]
+    layout, at = [], 0
+    for group, name, arr in arrays:
+        layout.append((group, name, arr.dtype.str, arr.shape, at))
+        at += -(-arr.nbytes // 64) * 64  # 64-byte aligned
+    shm = shared_memory.SharedMemory(create=True, size=max(at, 1))
+    try:
+        for (_, _, dt, shape, off), (_, _, arr) in zip(layout, arrays, strict=True):
+            np.ndarray(shape, dt, buffer=shm.buf, offset=off)[...] = arr
+    except BaseException:
+        shm.close()
+        shm.unlink()
+        raise
+    # the main process owns the block from here (it unlinks it); this process's resource
+    # tracker must not unlink it when the worker exits
+    resource_tracker.unregister(shm._name, "shared_memory")
+    shm.close()
+    return {"name": shm.name, "n_events": batch.n_events, "layout": layout}
+
+
+def _batch_from_shared_memory(manifest: dict[str, Any]) -> tuple[EventBatch, Any]:
+    """(batch of views into the block, the block); close and unlink the block after use."""
+    from multiprocessing import shared_memory
+
+    from fastsim.events import Collection
+
+    shm = shared_memory.SharedMemory(name=manifest["name"])
+    views: dict[str, dict[str, np.ndarray]] = {}
+    for group, name, dt, shape, off in manifest["layout"]:
+        views.setdefault(group, {})[name] = np.ndarray(tuple(shape), np.dtype(dt), buffer=shm.buf, offset=off)
+    events = views.pop("events", {})
+    collections = {}
+    for cname, fields in views.items():
+        offsets = fields.pop("__offsets__")
+        collections[cname] = Collection(fields, offsets)
+    return EventBatch(manifest["n_events"], events, collections), shm
 
 
 @dataclass
@@ -205,7 +255,14 @@ def run(
                         break
                 while window:
                     task, fut = window.popleft()
-                    consume(task, *fut.result())
+                    manifest, tally = fut.result()
+                    batch, shm = _batch_from_shared_memory(manifest)
+                    try:
+                        consume(task, batch, tally)
+                    finally:
+                        del batch
+                        shm.close()
+                        shm.unlink()
                     nxt = next(it, None)
                     if nxt is not None:
                         window.append((nxt, pool.submit(_run_in_worker, nxt)))

@@ -61,25 +61,9 @@ def _run_rate(tmp: Path, generator: str, n: int, workers: int = 1) -> float:
 
 
 def pythia8_ee_qqbar_events_per_s(tmp: Path, quick: bool) -> float:
-    import pythia8mc
+    from benchmarks.qqbar_reference import pythia_ee_qqbar
 
-    from fastsim.hadronization import BELLE2_TUNE
-
-    py = pythia8mc.Pythia("", False)
-    for s in (
-        "Beams:idA = 11",
-        "Beams:idB = -11",
-        "Beams:eCM = 10.58",
-        "WeakSingleBoson:ffbar2ffbar(s:gmZ) = on",
-        "23:onMode = off",
-        "23:onIfAny = 1 2 3 4",
-        "PDF:lepton = on",
-        "PhaseSpace:mHatMin = 2.0",
-        "Print:quiet = on",
-        *BELLE2_TUNE,
-    ):
-        py.readString(s)
-    py.init()
+    py = pythia_ee_qqbar(1, isr=True)
     py.nextBatch(200)
     n = 5000 if quick else 40_000
     t0 = time.perf_counter()

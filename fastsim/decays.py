@@ -892,33 +892,74 @@ def _pythia_own_block(
     k = made.counts
     parent_of = np.repeat(np.arange(len(sel)), k)
     p4 = kinematics.boost_to_frame_of(made.p4, P[parent_of], mass=M[parent_of])
-    scale = np.divide(ct, M, out=np.zeros(len(sel)), where=M > 0)
-    d_ev = ev[sel][parent_of]
+    fields["lifetime"][sel] = ct
+    x4 = _parent_vertices(fields, sel, P, M, ct)[parent_of]
+    return _daughters_block(fields, ev, loc, sel, k, made.id, p4, made.m, x4, count, n_ev, P[parent_of])
+
+
+def _daughters_block(
+    fields: dict[str, np.ndarray],
+    ev: np.ndarray,
+    loc: np.ndarray,
+    sel: np.ndarray,
+    k: np.ndarray,
+    d_id: np.ndarray,
+    d_p4: np.ndarray,
+    d_m: np.ndarray,
+    d_x4: np.ndarray,
+    count: np.ndarray,
+    n_ev: int,
+    mother_p4: np.ndarray,
+    d_pol: np.ndarray | None = None,
+    mother2: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The block of the daughters of the items ``sel`` of a block (``k`` each, in order): their
+    ids, lab four-momenta, masses and production points (``d_x4``: cm, cm, cm, ns), local
+    indices after everything already in their event (``count`` is updated); the parents get
+    status 2 and their daughter range.  ``mother_p4`` (per daughter) and ``d_pol`` feed the
+    helicity hand-off of :mod:`fastsim.decay_models`; ``mother2`` (per parent) for strings."""
+    parent_of_d = np.repeat(np.arange(len(sel)), k)
+    dstart = offsets_from_counts(k)
+    d_ev = ev[sel][parent_of_d]
     n_new = np.bincount(d_ev, minlength=n_ev)
     first_in_block = offsets_from_counts(n_new)
-    order = np.argsort(d_ev, kind="stable")
+    order = np.argsort(d_ev, kind="stable")  # daughters of one event are contiguous, in order
     d_loc = np.empty(len(d_ev), np.int64)
     d_loc[order] = count[d_ev[order]] + (np.arange(len(d_ev)) - first_in_block[d_ev[order]])
     count += n_new
+    has = k > 0
+    last = max(len(d_loc) - 1, 0)
     fields["status"][sel] = STATUS_DECAYED
-    fields["lifetime"][sel] = ct
-    fields["daughter1"][sel] = np.where(
-        k > 0, d_loc[np.minimum(made.offsets[:-1], max(len(d_loc) - 1, 0))], -1
-    )
-    fields["daughter2"][sel] = np.where(k > 0, d_loc[np.maximum(made.offsets[1:] - 1, 0)], -1)
+    fields["daughter1"][sel] = np.where(has, d_loc[np.minimum(dstart[:-1], last)], -1)
+    fields["daughter2"][sel] = np.where(has, d_loc[np.clip(dstart[1:] - 1, 0, last)], -1)
     new: dict[str, np.ndarray] = {name: np.zeros(len(d_ev), dtype=arr.dtype) for name, arr in fields.items()}
-    new["id"][:] = made.id
+    new["id"][:] = d_id
     new["status"][:] = STATUS_FINAL
-    new["mother1"][:] = loc[sel][parent_of]
-    new["mother2"][:] = -1
+    new["mother1"][:] = loc[sel][parent_of_d]
+    new["mother2"][:] = -1 if mother2 is None else mother2[parent_of_d]
     new["daughter1"][:] = -1
     new["daughter2"][:] = -1
-    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = p4.T
-    new["m"][:] = made.m
-    for i, name in enumerate(("vx", "vy", "vz")):
-        new[name][:] = (fields[name][sel] + P[:, i] * scale)[parent_of]
-    new["vt"][:] = (fields["vt"][sel] + P[:, 3] * scale / C_CM_PER_NS)[parent_of]
+    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = d_p4.T
+    new["m"][:] = d_m
+    new["vx"][:], new["vy"][:], new["vz"][:], new["vt"][:] = d_x4.T
+    if d_pol is not None:
+        new["_pol"][:] = d_pol
+    for j, name in enumerate(("_mpx", "_mpy", "_mpz", "_me")):
+        new[name][:] = mother_p4[:, j]
     return new, d_ev, d_loc
+
+
+def _parent_vertices(
+    fields: dict[str, np.ndarray], sel: np.ndarray, P: np.ndarray, M: np.ndarray, ct: np.ndarray
+) -> np.ndarray:
+    """Decay points (n, 4: cm, cm, cm, ns) of the items ``sel``: vertex + (p/m) c t, time +
+    (E/m) t (exponential decay law in the rest frame, PDG "Kinematics": mean lab decay length
+    beta gamma c tau with beta gamma = p/m, t_lab = gamma t = (E/m) t)."""
+    scale = np.divide(ct, M, out=np.zeros(len(sel)), where=M > 0)
+    x4 = np.stack([fields[f][sel] for f in ("vx", "vy", "vz", "vt")], axis=1).astype(np.float64)
+    x4[:, :3] += P[:, :3] * scale[:, None]
+    x4[:, 3] += P[:, 3] * scale / C_CM_PER_NS
+    return x4
 
 
 def _hadronize_pairs(
@@ -966,32 +1007,26 @@ def _hadronize_pairs(
     x4 = kinematics.boost_to_frame_of(
         out.x4 * np.array([1.0, 1.0, 1.0, C_CM_PER_NS]), tot[parent_of], mass=M[parent_of]
     )
-    d_ev = ev[q_rows][parent_of]
-    n_new = np.bincount(d_ev, minlength=n_ev)
-    first_in_block = offsets_from_counts(n_new)
-    order = np.argsort(d_ev, kind="stable")
-    d_loc = np.empty(len(d_ev), np.int64)
-    d_loc[order] = count[d_ev[order]] + (np.arange(len(d_ev)) - first_in_block[d_ev[order]])
-    count += n_new
-    for rows in (q_rows, b_rows):
-        fields["status"][rows] = STATUS_DECAYED
-        fields["daughter1"][rows] = np.where(
-            k > 0, d_loc[out.offsets[:-1].clip(max=max(len(d_loc) - 1, 0))], -1
-        )
-        fields["daughter2"][rows] = np.where(k > 0, d_loc[(out.offsets[1:] - 1).clip(min=0)], -1)
-    new: dict[str, np.ndarray] = {name: np.zeros(len(d_ev), dtype=arr.dtype) for name, arr in fields.items()}
-    new["id"][:] = out.id
-    new["status"][:] = STATUS_FINAL
-    new["mother1"][:] = loc[q_rows][parent_of]
-    new["mother2"][:] = loc[b_rows][parent_of]
-    new["daughter1"][:] = -1
-    new["daughter2"][:] = -1
-    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = p4.T
-    new["m"][:] = out.m
-    new["vx"][:] = fields["vx"][q_rows][parent_of] + x4[:, 0]
-    new["vy"][:] = fields["vy"][q_rows][parent_of] + x4[:, 1]
-    new["vz"][:] = fields["vz"][q_rows][parent_of] + x4[:, 2]
-    new["vt"][:] = fields["vt"][q_rows][parent_of] + x4[:, 3] / C_CM_PER_NS
+    x4 = x4 / np.array([1.0, 1.0, 1.0, C_CM_PER_NS])  # back to ns
+    base = np.stack([fields[f][q_rows] for f in ("vx", "vy", "vz", "vt")], axis=1)[parent_of]
+    fields["status"][b_rows] = STATUS_DECAYED
+    new, d_ev, d_loc = _daughters_block(
+        fields,
+        ev,
+        loc,
+        q_rows,
+        k,
+        out.id,
+        p4,
+        out.m,
+        base + x4,
+        count,
+        n_ev,
+        np.zeros((len(out.id), 4)),
+        mother2=loc[b_rows],
+    )
+    fields["daughter1"][b_rows] = fields["daughter1"][q_rows]
+    fields["daughter2"][b_rows] = fields["daughter2"][q_rows]
     return new, d_ev, d_loc
 
 
@@ -1168,50 +1203,12 @@ def _decay_generation(
             d_p4[at] = photon[g]
             d_m[at] = 0.0
 
-    # vertices: parent vertex + (p/m) c t ; time + (E/m) t  (exponential decay law in the
-    # parent rest frame, PDG "Kinematics", survival probability: mean lab decay length
-    # = beta gamma c tau with beta gamma = p/m, and t_lab = gamma t = (E/m) t)
-    parent_of_d = np.repeat(np.arange(n), k)
-    scale = np.divide(ct, M, out=np.zeros(n), where=M > 0)
-    vx = fields["vx"][sel] + P[:, 0] * scale
-    vy = fields["vy"][sel] + P[:, 1] * scale
-    vz = fields["vz"][sel] + P[:, 2] * scale
-    vt = fields["vt"][sel] + P[:, 3] * scale / C_CM_PER_NS
-
-    # local indices of the daughters: after everything already in their event
-    d_ev = ev[sel][parent_of_d]
-    n_new = np.bincount(d_ev, minlength=n_ev)
-    first_in_block = offsets_from_counts(n_new)
-    rank = np.arange(n_d) - first_in_block[d_ev]
-    d_loc = count[d_ev] + rank
-    count += n_new
-
-    # parents
-    fields["status"][sel] = STATUS_DECAYED
     fields["lifetime"][sel] = ct
-    fields["daughter1"][sel] = d_loc[dstart[:-1]]
-    fields["daughter2"][sel] = d_loc[dstart[1:] - 1]
-
-    new: dict[str, np.ndarray] = {}
-    for name, arr in fields.items():
-        new[name] = np.zeros(n_d, dtype=arr.dtype)
-    new["id"][:] = d_id
-    new["status"][:] = STATUS_FINAL
-    new["mother1"][:] = loc[sel][parent_of_d]
-    new["mother2"][:] = -1
-    new["daughter1"][:] = -1
-    new["daughter2"][:] = -1
-    new["px"][:], new["py"][:], new["pz"][:], new["e"][:] = d_p4.T
-    new["m"][:] = d_m
-    new["vx"][:] = vx[parent_of_d]
-    new["vy"][:] = vy[parent_of_d]
-    new["vz"][:] = vz[parent_of_d]
-    new["vt"][:] = vt[parent_of_d]
-    new["lifetime"][:] = 0.0
-    new["_pol"][:] = d_pol
-    for j, name in enumerate(("_mpx", "_mpy", "_mpz", "_me")):
-        new[name][:] = P[parent_of_d, j]
-    return new, d_ev, d_loc
+    parent_of_d = np.repeat(np.arange(n), k)
+    x4 = _parent_vertices(fields, sel, P, M, ct)[parent_of_d]
+    return _daughters_block(
+        fields, ev, loc, sel, k, d_id, d_p4, d_m, x4, count, n_ev, P[parent_of_d], d_pol=d_pol
+    )
 
 
 def _phase_space_with_masses(

@@ -132,26 +132,9 @@ def pythia_alone() -> dict[str, float]:
     """Pythia 8 alone: e+e- -> gamma*/Z -> q qbar (u d s c) at 10.58 GeV, no ISR, its own
     decays (K0S and Lambda included), the Belle II tune; particles counted as produced
     (any status), as fastsim's record keeps decayed particles."""
-    import pythia8mc
+    from benchmarks.qqbar_reference import pythia_ee_qqbar
 
-    from fastsim.hadronization import BELLE2_TUNE
-
-    py = pythia8mc.Pythia("", False)
-    for s in (
-        "Beams:idA = 11",
-        "Beams:idB = -11",
-        "Beams:eCM = 10.58",
-        "WeakSingleBoson:ffbar2ffbar(s:gmZ) = on",
-        "23:onMode = off",
-        "23:onIfAny = 1 2 3 4",
-        "PDF:lepton = off",
-        "Print:quiet = on",
-        "Random:setSeed = on",
-        "Random:seed = 7",
-        *BELLE2_TUNE,
-    ):
-        assert py.readString(s)
-    py.init()
+    py = pythia_ee_qqbar(7, isr=False)
     batch = py.nextBatch(4000)
     import awkward as ak
 
@@ -200,9 +183,8 @@ def test_continuum_thrust_against_pythia_alone(beams: BeamSetup) -> None:
     Pythia 8 alone (its own e+e- -> gamma*/Z -> q qbar, shower, fragmentation and decays, the
     Belle II tune): mean within 1 % and the distribution in 8 bins within chi2/ndf < 3."""
     import awkward as ak
-    import pythia8mc
 
-    from fastsim.hadronization import BELLE2_TUNE
+    from benchmarks.qqbar_reference import pythia_ee_qqbar
     from fastsim.reco.kinematics_cm import _shapes_kernel
 
     n = 2000
@@ -226,22 +208,7 @@ def test_continuum_thrust_against_pythia_alone(beams: BeamSetup) -> None:
     rest = kinematics.boost_to_rest_frame(p4, tot[e_of])
     t_fast = thrust(rest[:, :3], np.concatenate([[0], np.cumsum(np.bincount(e_of, minlength=mc.n_events))]))
 
-    py = pythia8mc.Pythia("", False)
-    for s in (
-        "Beams:idA = 11",
-        "Beams:idB = -11",
-        "Beams:eCM = 10.58",
-        "WeakSingleBoson:ffbar2ffbar(s:gmZ) = on",
-        "23:onMode = off",
-        "23:onIfAny = 1 2 3 4",
-        "PDF:lepton = off",
-        "Print:quiet = on",
-        "Random:setSeed = on",
-        "Random:seed = 5",
-        *BELLE2_TUNE,
-    ):
-        assert py.readString(s)
-    py.init()
+    py = pythia_ee_qqbar(5, isr=False)
     prt = py.nextBatch(n)["prt"]
     fin_p = prt[prt.status > 0]
     counts = np.asarray(ak.num(fin_p))

@@ -41,7 +41,6 @@ from fastsim.constants import ALPHA_EM
 from fastsim.events import STATUS_FINAL
 from fastsim.generators.ee_mumu import EEMuMuBorn, sigma0_nb
 from fastsim.generators.electroweak import lepton_mass
-from fastsim.generators.phase_space import Channel, MultiChannel, Node
 from fastsim.schema import Field
 
 FLAVOURS: dict[str, int] = {"d": 1, "u": 2, "s": 3, "c": 4}
@@ -121,18 +120,9 @@ class EEQQbar(EEMuMuBorn):
         self.m_quarks = np.array([lepton_mass(int(q), self.particles) for q in self.quarks])
         meson = np.array([LIGHTEST_MESON[int(q)] for q in self.quarks])
         self.thresholds = 2 * np.asarray(self.particles.mass(meson), np.float64)
-        self.m_l = float(self.m_quarks.min())
-        self.final_ids = np.array([int(self.quarks[0]), -int(self.quarks[0])])
-        self.final_masses = np.array([self.m_l, self.m_l])
-        self.cos_max = self.config["cos_theta_max"]
-        from fastsim.generators.electroweak import ew_couplings
-
-        self.ew = ew_couplings()
-        self.z_on = bool(self.config["z_exchange"])
-        self.vp_on = bool(self.config["vacuum_polarization"])
-        tree = Node(children=(Node(leaf=0), Node(leaf=1)))
-        self.phase_space = MultiChannel([Channel(tree, self.final_masses)])
-        self._envelope = None
+        # the muon-pair set-up with the lightest quark as "the lepton" (threshold, phase space)
+        self.lepton = int(self.quarks[np.argmin(self.m_quarks)])
+        super().setup()
         e = math.sqrt(4 * math.pi * ALPHA_EM)
         gz = e / math.sqrt(self.ew.sw2 * (1 - self.ew.sw2))
         self.couplings = []

@@ -17,7 +17,7 @@ import multiprocessing
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,14 +206,20 @@ def run(
         dynamic_ncols=True,
     )
 
-    def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
+    def record(batch: EventBatch, tally: XsecTally) -> dict[str, Any]:
         w = batch.events["weight"]
-        rec = {
+        return {
             "tally": [tally.n_trials, tally.sum_w, tally.sum_w2],
             "sum_weight": float(w.sum()),
             "flags": {k: float(w[v].sum()) for k, v in batch.events.items() if v.dtype == np.bool_},
         }
+
+    def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
+        rec = record(batch, tally)
         writer.append(batch, rec)
+        written(task, batch, tally, rec)
+
+    def written(task: ChunkTask, batch: EventBatch, tally: XsecTally, rec: dict[str, Any]) -> None:
         add_flags(task.process, rec)
         tallies[task.process] = tallies[task.process].merge(tally)
         counts[task.process] += batch.n_events
@@ -240,8 +246,23 @@ def run(
 
                     compile_later_stages(card)
                 ctx.before_stages = ahead.wait
-            for task in todo:
-                consume(task, *run_chunk(ctx, task))
+            # the HDF5 write of a chunk (compression: h5py releases the GIL) runs in a thread
+            # while the next chunk is made, so a one-worker run uses the second core for it;
+            # order, records and resume are those of consume(); leaving the block waits for
+            # the write in flight
+            with ThreadPoolExecutor(1, thread_name_prefix="fastsim-writer") as io:
+                pending: tuple[Future, tuple] | None = None
+                for task in todo:
+                    batch, tally = run_chunk(ctx, task)
+                    if pending is not None:
+                        pending[0].result()
+                        written(*pending[1])
+                    rec = record(batch, tally)
+                    pending = (io.submit(writer.append, batch, rec), (task, batch, tally, rec))
+                    del batch
+                if pending is not None:
+                    pending[0].result()
+                    written(*pending[1])
         else:
             mp = multiprocessing.get_context("forkserver")
             with ProcessPoolExecutor(

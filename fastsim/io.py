@@ -7,7 +7,8 @@ Layout (schema version :data:`SCHEMA_VERSION`)::
                                processes (JSON list: name, generator, id, sigma_nb,
                                sigma_err_nb, n_events, ...), n_events, created, complete
     /events/<field>            one entry per event (weight, process_id, ...)
-    /<collection>/<field>      one entry per item, 1-D, chunked and compressed
+    /<collection>/<field>      one entry per item, 1-D, chunked, Fletcher-32 checksums, compressed
+                               where a trial on the first chunk says it pays (``_compresses``)
     /<collection>/offsets      n_events + 1 entries; items of event i are offsets[i]:offsets[i+1]
 
 Every dataset carries ``unit`` (and ``doc`` where known) attributes.  A file is written
@@ -43,7 +44,8 @@ __all__ = [
 
 SCHEMA_VERSION = "1.0"
 _READABLE_MAJOR = {"1"}
-_ITEM_CHUNK = 1 << 16  # HDF5 chunk length (items) of the 1-D datasets
+_ITEM_CHUNK = 1 << 14  # HDF5 chunk length (items) of the 1-D datasets (128 kB of float64: cheaper to
+# compress than 2^16, measured: docs/hadronic.md, "The writer")
 _UNITS = {"mc": MC_UNITS}
 
 
@@ -71,14 +73,35 @@ class _Damaged(Exception):
 
 
 def _compression(name: str) -> dict[str, Any]:
-    """HDF5 filters of every dataset: the compression, and a Fletcher-32 checksum per chunk
-    (lzf has none: a flipped bit in a finished chunk of a ``.part`` file would otherwise be
-    resumed silently, found by the fuzz tests; HDF5 checks it on every read)."""
+    """HDF5 filters of a dataset that compresses: the compression, and a Fletcher-32 checksum
+    per chunk (lzf has none: a flipped bit in a finished chunk of a ``.part`` file would
+    otherwise be resumed silently, found by the fuzz tests; HDF5 checks it on every read).
+    lzf without the byte shuffle: on the truth record and the detector collections the
+    shuffle made lzf slower and the file larger (measured: docs/hadronic.md, "The writer")."""
     if name == "none":
         return {"fletcher32": True}
     if name == "gzip":
         return {"compression": "gzip", "compression_opts": 4, "shuffle": True, "fletcher32": True}
-    return {"compression": "lzf", "shuffle": True, "fletcher32": True}
+    return {"compression": "lzf", "fletcher32": True}
+
+
+#: a dataset is stored compressed when a trial on its first values saves at least this fraction
+_MIN_SAVING = 0.2
+_TRIAL_ITEMS = 1 << 14
+
+
+def _compresses(filters: dict[str, Any], values: np.ndarray) -> bool:
+    """Whether ``filters`` shrink the first :data:`_TRIAL_ITEMS` of ``values`` by at least
+    :data:`_MIN_SAVING` (a trial in an in-memory HDF5 file: the same filter code that writes).
+    Momenta, helix parameters and PID likelihoods barely compress with lzf (3-9 %) and cost
+    most of the writer's time; zeros, integers and indices compress 3-100x."""
+    v = np.ascontiguousarray(values[:_TRIAL_ITEMS])
+    if len(v) < 1024:  # too few to judge: compress (small either way)
+        return True
+    with h5py.File(f"trial-{id(v)}", "w", driver="core", backing_store=False) as f:
+        ds = f.create_dataset("x", data=v, chunks=(len(v),), **filters)
+        f.flush()
+        return ds.id.get_storage_size() <= (1.0 - _MIN_SAVING) * v.nbytes
 
 
 class EventFileWriter:
@@ -239,14 +262,27 @@ class EventFileWriter:
 
     # ------------------------------------------------------------------ writing
     def _dataset(
-        self, group: str, name: str, dtype: np.dtype, initial: np.ndarray | None = None
+        self,
+        group: str,
+        name: str,
+        values: np.ndarray,
+        dtype: np.dtype | None = None,
+        initial: np.ndarray | None = None,
     ) -> h5py.Dataset:
+        """The dataset ``group/name``, created on first use with the filters its first
+        ``values`` call for: the run's compression where a trial says it pays
+        (:func:`_compresses`), the checksum alone otherwise.  The choice depends on the data of
+        the first chunk only, so files stay identical whatever the number of workers."""
         assert self._file is not None
         g = self._file[group] if group in self._file else self._file.create_group(group, track_order=True)
         if name in g:
             return g[name]
+        dtype = values.dtype if dtype is None else dtype
         data = initial if initial is not None else np.empty(0, dtype)
-        ds = g.create_dataset(name, data=data, maxshape=(None,), chunks=(_ITEM_CHUNK,), **self.filters)
+        filters = self.filters
+        if "compression" in filters and not _compresses(filters, values.astype(dtype, copy=False)):
+            filters = {"fletcher32": True}
+        ds = g.create_dataset(name, data=data, maxshape=(None,), chunks=(_ITEM_CHUNK,), **filters)
         unit = _UNITS.get(group, {}).get(name)
         if unit:
             ds.attrs["unit"] = unit
@@ -321,13 +357,14 @@ class EventFileWriter:
         progress = json.loads(self._file.attrs["progress"])
         progress.setdefault("records", []).append(record)
         for name, arr in batch.events.items():
-            self._append(self._dataset("events", name, arr.dtype), arr)
+            self._append(self._dataset("events", name, arr), arr)
         for cname, col in batch.collections.items():
             start = progress["items"].get(cname, 0)
-            off = self._dataset(cname, "offsets", np.dtype(np.int64), initial=np.zeros(1, np.int64))
-            self._append(off, col.offsets[1:] + start)
+            offsets = col.offsets[1:] + start
+            off = self._dataset(cname, "offsets", offsets, np.dtype(np.int64), initial=np.zeros(1, np.int64))
+            self._append(off, offsets)
             for fname, arr in col.fields.items():
-                self._append(self._dataset(cname, fname, arr.dtype), arr)
+                self._append(self._dataset(cname, fname, arr), arr)
             progress["items"][cname] = start + col.n_items
         self.n_events += batch.n_events
         self.chunks_done += 1

@@ -114,11 +114,16 @@ def me2_mumu(
 
 
 def chiral_g(
-    s: np.ndarray, ew: Any, z_on: bool, vp: bool = False, final: tuple[float, float, float] | None = None
+    s: np.ndarray,
+    ew: Any,
+    z_on: bool,
+    vp: bool | np.ndarray = False,
+    final: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
     """G_ij (2, 2, n) complex: photon + Z s-channel factors, i = electron, j = muon chirality (L, R).
 
-    ``vp``: the photon term c_gamma^2 / s is divided by 1 - Pi(s) (alpha(0) -> alpha(s)).
+    ``vp``: the photon term c_gamma^2 / s is divided by 1 - Pi(s) (alpha(0) -> alpha(s)); an
+    array is Pi(s) already evaluated (one evaluation for several final states).
     ``final``: the final fermion's couplings (e Q_f, Z left, Z right) if not the muon's."""
     s = np.asarray(s, dtype=np.float64)
     zc = (ew.z_l, ew.z_r)
@@ -126,7 +131,9 @@ def chiral_g(
     zf = (zf_l, zf_r)
     bw = 1.0 / (s - ew.mz**2 + 1j * ew.mz * ew.wz) if z_on else np.zeros_like(s)
     photon = ew.c_gamma * c_f / s
-    if vp:
+    if isinstance(vp, np.ndarray):
+        photon = photon / (1.0 - vp)
+    elif vp:
         photon = photon / (1.0 - pi_gamma(s).reshape(s.shape))
     g = np.empty((2, 2, *s.shape), np.complex128)
     for i in range(2):
@@ -136,7 +143,12 @@ def chiral_g(
 
 
 def angular_coefs(
-    s: np.ndarray, m_mu: float, ew: Any, z_on: bool, vp: bool = False, final: tuple | None = None
+    s: np.ndarray,
+    m_mu: float,
+    ew: Any,
+    z_on: bool,
+    vp: bool | np.ndarray = False,
+    final: tuple | None = None,
 ) -> tuple:
     """(A, B, D, beta) with (1/4) sum |M|^2 = s^2/16 [A (1+c)^2 + B (1-c)^2 + D (1-c^2)].
     ``final``: couplings of another final fermion (:func:`chiral_g`), ``m_mu`` its mass."""
@@ -169,7 +181,7 @@ def sigma0_nb(
     ew: Any,
     z_on: bool,
     cos_max: float = 1.0,
-    vp: bool = False,
+    vp: bool | np.ndarray = False,
     final: tuple | None = None,
 ) -> tuple:
     """Born sigma (nb) of gamma + Z for |cos theta*| < cos_max, and (A, B, D, beta) at s

@@ -41,6 +41,7 @@ from fastsim.constants import ALPHA_EM
 from fastsim.events import STATUS_FINAL
 from fastsim.generators.ee_mumu import EEMuMuBorn, sigma0_nb
 from fastsim.generators.electroweak import lepton_mass
+from fastsim.generators.vacuum_polarization import pi_gamma
 from fastsim.schema import Field
 
 FLAVOURS: dict[str, int] = {"d": 1, "u": 2, "s": 3, "c": 4}
@@ -136,9 +137,10 @@ class EEQQbar(EEMuMuBorn):
         """sigma_q(s') (n_flavours, n) in nb with colour and QCD factors, and each flavour's
         angular coefficients (A, B, D, beta)."""
         k = N_COLOURS * qcd_factor(sp)
+        vp = pi_gamma(sp).reshape(np.shape(sp)) if self.vp_on else False  # once for all flavours
         sigs, coefs = [], []
         for m, fc, thr in zip(self.m_quarks, self.couplings, self.thresholds, strict=True):
-            sig, c = sigma0_nb(sp, float(m), self.m_e, self.ew, self.z_on, cos_max, self.vp_on, fc)
+            sig, c = sigma0_nb(sp, float(m), self.m_e, self.ew, self.z_on, cos_max, vp, fc)
             sigs.append(np.where(sp > thr * thr, sig * k, 0.0))
             coefs.append(c)
         return np.array(sigs), coefs

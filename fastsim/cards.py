@@ -326,7 +326,12 @@ CARD_SCHEMA = Section(
                 "chunk_size": Field(int, 100_000, "events per chunk (part of the result)", min=1),
                 "output": Field(str, "fastsim.h5", "output HDF5 file (relative to the working directory)"),
                 "workers": Field(int, 1, "worker processes", min=1, max=1024),
-                "compression": Field(str, "lzf", "HDF5 compression (lzf: on the datasets where it saves >= 20 %; gzip: level 4 + shuffle, all)", choices=("lzf", "gzip", "none")),
+                "compression": Field(
+                    str,
+                    "lzf",
+                    "HDF5 compression (lzf: on the datasets where it saves >= 20 %; gzip: level 4 + shuffle, all)",
+                    choices=("lzf", "gzip", "none"),
+                ),
                 "selection": Field(
                     str,
                     None,

@@ -60,3 +60,7 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
         for key, reason in gen.check():
             path = ("processes", name, key)
             raise CardError(reason, path, origin(path))
+    from fastsim.trigger import check_card as check_trigger
+
+    for path, reason in check_trigger(card):
+        raise CardError(reason, path, origin(path))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["build_stage"]
+__all__ = ["build_stage", "check_card"]
 
 
 def build_stage(card: dict[str, Any], particles: Any) -> Callable | None:
@@ -27,3 +27,31 @@ def build_stage(card: dict[str, Any], particles: Any) -> Callable | None:
     from fastsim.trigger.menu import TriggerStage
 
     return TriggerStage({**card, "trigger": cfg}, particles)
+
+
+def check_card(card: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Inconsistencies between the ``trigger`` section and the rest of a validated card, as
+    (key path, reason): the emulation is Belle II's and needs the nine-superlayer CDC of
+    ``cards/detectors/belle2.yaml`` (called at validation, so that a card pairing it with
+    another detector fails in one line instead of deep in the trigger stage)."""
+    from fastsim.trigger.card import TRIGGER_SCHEMA
+
+    cfg = TRIGGER_SCHEMA.validate(card.get("trigger") or {}, ("trigger",), lambda _p: None)
+    if not cfg["enabled"] or "detector" not in card:
+        return []
+    from fastsim.detector.geometry import Geometry
+    from fastsim.trigger.segments import N_SL
+
+    n = Geometry.from_card(card["detector"]).n_superlayers
+    if n != N_SL:
+        name = card["detector"].get("name", "the card's detector")
+        return [
+            (
+                ("trigger", "enabled"),
+                (
+                    f"the trigger emulation is Belle II's ({N_SL} CDC superlayers) but {name} has {n}: "
+                    "set trigger.enabled: false (no trigger emulation for this detector yet)"
+                ),
+            )
+        ]
+    return []

@@ -19,15 +19,12 @@ def test_shipped_cards_validate() -> None:
         assert card["dataset"]["luminosity_fb"] > 0
 
 
-def test_every_shipped_card_validates() -> None:
+def test_every_shipped_card_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     from fastsim.grid import plan_grid
 
+    monkeypatch.chdir(CARDS.parent)  # the external cards name their samples from the top directory
     for path in sorted(CARDS.glob("*.yaml")):
-        if path.name.startswith("external_"):
-            # templates for the user's own samples: they name files that are not shipped
-            with pytest.raises(Exception, match="no such file"):
-                load_card(path)
-        elif "grid" in path.name:
+        if "grid" in path.name:
             with pytest.raises(CardError, match="fastsim grid"):
                 load_card(path)
             assert plan_grid(path)[1]

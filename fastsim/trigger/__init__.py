@@ -1,4 +1,5 @@
-"""Level-1 trigger emulation (Belle II): CDC track lines, the neural z trigger, ECL and KLM lines.
+"""Level-1 trigger emulation: Belle II's (CDC track lines, the neural z trigger, ECL and KLM lines)
+and Belle's (``belle``: CDC short/full tracks, TOF, ECL, KLM; ``trigger.emulation: belle``).
 
 Units: GeV, cm, ns, rad.  Entry point for the run loop: :func:`build_stage`.  Card
 section: :data:`fastsim.trigger.card.TRIGGER_SCHEMA`; documentation: docs/trigger.md.
@@ -24,6 +25,10 @@ def build_stage(card: dict[str, Any], particles: Any) -> Callable | None:
     cfg = TRIGGER_SCHEMA.validate(card.get("trigger") or {}, ("trigger",), lambda _p: None)
     if not cfg["enabled"]:
         return None
+    if cfg["emulation"] == "belle":
+        from fastsim.trigger.belle import BelleTriggerStage
+
+        return BelleTriggerStage(card, cfg, particles)
     from fastsim.trigger.menu import TriggerStage
 
     return TriggerStage({**card, "trigger": cfg}, particles)
@@ -42,7 +47,15 @@ def check_card(card: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     from fastsim.detector.geometry import Geometry
     from fastsim.trigger.segments import N_SL
 
-    n = Geometry.from_card(card["detector"]).n_superlayers
+    geom = Geometry.from_card(card["detector"])
+    if cfg["emulation"] == "belle":
+        n_axial = int(geom.sl_axial.sum())
+        for key in ("short_superlayers", "full_superlayers"):
+            if cfg["belle"][key] > n_axial:
+                reason = f"{cfg['belle'][key]} axial superlayers asked, the detector has {n_axial}"
+                return [(("trigger", "belle", key), reason)]
+        return []
+    n = geom.n_superlayers
     if n != N_SL:
         name = card["detector"].get("name", "the card's detector")
         return [
@@ -50,7 +63,7 @@ def check_card(card: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
                 ("trigger", "enabled"),
                 (
                     f"the trigger emulation is Belle II's ({N_SL} CDC superlayers) but {name} has {n}: "
-                    "set trigger.enabled: false (no trigger emulation for this detector yet)"
+                    "set trigger.emulation: belle for Belle, or trigger.enabled: false"
                 ),
             )
         ]

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastsim.schema import CardError, Field, ListOf, MapOf, Section
 
-__all__ = ["LINE_NAMES", "TRIGGER_SCHEMA", "default_trigger_card"]
+__all__ = ["BELLE_LINE_NAMES", "LINE_NAMES", "TRIGGER_SCHEMA", "default_trigger_card"]
 
 #: the lines the emulation computes (``trg_<name>`` per-event fields)
 LINE_NAMES = (
@@ -49,6 +49,11 @@ def _nine(default: list[float], doc: str, unit: str = "") -> ListOf:
 
 
 def _check(section: dict[str, Any], path: tuple, origin: Any) -> None:
+    for name in section["belle"]["menu"]:
+        if name not in BELLE_LINE_NAMES:
+            p = (*path, "belle", "menu", name)
+            msg = f"unknown Belle trigger line {name!r}; known: {', '.join(BELLE_LINE_NAMES)}"
+            raise CardError(msg, p, origin(p))
     cdc = section["cdc"]
     for key in ("segment_efficiency", "stereo_angle_mrad", "wires"):
         if len(cdc[key]) != 9:
@@ -59,6 +64,9 @@ def _check(section: dict[str, Any], path: tuple, origin: Any) -> None:
             p = (*path, "menu", name)
             raise CardError(f"unknown trigger line {name!r}; known: {', '.join(LINE_NAMES)}", p, origin(p))
 
+
+#: the Belle GDL lines (fastsim.trigger.belle; kept here so that the schema needs no numba import)
+BELLE_LINE_NAMES = ("multi_track", "two_track", "hie", "icn", "mu_pair", "bhabha")
 
 _LINE = Section(
     {
@@ -76,9 +84,66 @@ _LINE = Section(
 _DEFAULT_MENU = {name: {"prescale": 1, "counts": True} for name in LINE_NAMES}
 _DEFAULT_MENU["bhabha"] = {"prescale": 1, "counts": False}
 
+_BELLE_MENU = {name: {"prescale": 1, "counts": True} for name in BELLE_LINE_NAMES}
+_BELLE_MENU["bhabha"] = {"prescale": 100, "counts": False}  # prescaled by 100 [V BelleNIM]
+
+# Belle's Level-1 trigger (fastsim/trigger/belle.py).  Sources: the Belle detector paper,
+# A. Abashian et al., NIM A 479 (2002) 117, trigger chapter [BelleNIM]; B.G. Cheon et al., NIM
+# A 494 (2002) 548 (ECL trigger).  [V] read there; [D] derived; [M] unconfirmed.
+_BELLE = Section(
+    {
+        # six axial superlayers feed the track-segment finder (TSF cells 64 ... 288) [V BelleNIM];
+        # short = the inner three, full = all six [M] (the NIM's list did not survive in the copy read)
+        # a TSF cell fires on a majority of its layers [M]: >= 3 of 5 layers with the detector
+        # card's 0.96 hit efficiency gives 0.9994 [D]
+        "segment_efficiency": _frac(0.999, "track-segment efficiency per axial superlayer [D]"),
+        "short_superlayers": Field(int, 3, "inner axial superlayers a short track needs [M]", min=1),
+        "full_superlayers": Field(int, 6, "axial superlayers a full track needs [M]", min=1),
+        # "The efficiency drops at pT = 0.2 and 0.3 GeV/c for the short and full tracks" [V BelleNIM]
+        "short_pt_min": _pos(0.2, "short-track pT threshold [V]", "GeV"),
+        "full_pt_min": _pos(0.3, "full-track pT threshold [V]", "GeV"),
+        # TOF/TSC at r = 120 cm covering 34-120 deg [V BelleNIM]: z = r / tan(theta) [D]; 64 trigger
+        # segments (one TSC + four TOF counters each) [V]; event timing needs >= 2 hits [V]
+        "tof_radius": _pos(120.0, "TOF (TSC) radius", "cm"),
+        "tof_z_min": Field(float, -69.3, "TOF backward end (theta 120 deg) [D]", unit="cm"),
+        "tof_z_max": Field(float, 177.9, "TOF forward end (theta 34 deg) [D]", unit="cm"),
+        "tof_efficiency": _frac(0.98, "TSC hit efficiency per charged track (~MIP discriminator) [M]"),
+        "tof_segments": Field(int, 64, "TSC trigger segments in phi [V]", min=1),
+        "tof_min_hits": Field(int, 2, "TSC hits for the timing of the track lines [V]", min=1),
+        # photons convert in the ACC + TOF material before the TSC: 0.15 X0 in the Belle detector
+        # card (TOF_ACC) -> 1 - exp(-7/9 * 0.15) = 0.11 [D]; above ~50 MeV [M]
+        "tof_photon_conversion": _frac(0.11, "probability that a photon fires a TSC [D]"),
+        "tof_photon_e_min": _pos(0.05, "photon energy for a TSC hit [M]", "GeV"),
+        # ECL: total energy > 0.5 (LoE), 1.0 (HiE) GeV; isolated clusters (4x4-crystal cells
+        # above ~100 MeV) > 3 [V Cheon / BelleNIM]
+        "hie_energy": _pos(1.0, "HiE: ECL energy sum [V]", "GeV"),
+        "loe_energy": _pos(0.5, "LoE: ECL energy sum [V]", "GeV"),
+        "icn_threshold": _pos(0.1, "isolated-cluster threshold [V]", "GeV"),
+        "icn_clusters": Field(int, 4, "ICN clusters of the icn line [V]", min=1),
+        "two_track_open_deg": _pos(135.0, "two_track: opening angle of two full tracks [M]", "deg"),
+        # Bhabha: back-to-back clusters; Belle's theta-pair logic has ~4.0 (fwd) / 2.5 (bwd) GeV lab
+        # thresholds [V basf2 TrgEclBhabha "Belle type"]; here in the CM as Belle II's lines [D]
+        "bhabha_e_min": _pos(2.5, "Bhabha: cluster E* [D]", "GeV"),
+        "bhabha_e_sum": _pos(7.0, "Bhabha: E* sum of the pair [D]", "GeV"),
+        "bhabha_dtheta_deg": _pos(20.0, "Bhabha: |theta1* + theta2* - 180| window [M]", "deg"),
+        "bhabha_dphi_deg": _pos(20.0, "Bhabha: ||phi1* - phi2*| - 180| window [M]", "deg"),
+        # KLM: barrel trigger superlayers 02, 03, 10, 11, two of four in a sector [V BelleNIM]:
+        # a muon reaching layer 03 (four layers) fires 02 and 03 [D]
+        "klm_min_layers": Field(int, 4, "KLM layers of a muon trigger track [D]", min=1),
+        "klm_efficiency": _frac(0.95, "per-track KLM trigger efficiency [M]"),
+        "menu": MapOf(_LINE, default=_BELLE_MENU, doc="Belle GDL lines: prescale and whether it counts"),
+    },
+    doc="Belle's Level-1 trigger (emulation: belle)",
+    optional=True,
+)
+
 TRIGGER_SCHEMA = Section(
     {
         "enabled": Field(bool, True, "run the Level-1 trigger emulation after the detector stage"),
+        "emulation": Field(
+            str, "belle2", "which experiment's Level-1 trigger: belle2 or belle", choices=("belle2", "belle")
+        ),
+        "belle": _BELLE,
         "store_segments": Field(bool, False, "also write the CDC track segments (`trg_segments`)"),
         "cdc": Section(
             {
@@ -177,7 +242,7 @@ TRIGGER_SCHEMA = Section(
         ),
         "menu": MapOf(_LINE, default=_DEFAULT_MENU, doc="lines of the menu: prescale and whether it counts"),
     },
-    doc="Level-1 trigger emulation (Belle II): docs/trigger.md",
+    doc="Level-1 trigger emulation (Belle II, or Belle with emulation: belle): docs/trigger.md",
     optional=True,
     extra_check=_check,
 )

@@ -130,7 +130,9 @@ _BELLE = Section(
         # KLM: barrel trigger superlayers 02, 03, 10, 11, two of four in a sector [V BelleNIM]:
         # a muon reaching layer 03 (four layers) fires 02 and 03 [D]
         "klm_min_layers": Field(int, 4, "KLM layers of a muon trigger track [D]", min=1),
-        "klm_efficiency": _frac(0.95, "per-track KLM trigger efficiency [M]"),
+        # "Except for this geometrical effect, the trigger efficiency is kept about 98% in
+        # average" (mu-pair samples, per muon) [V BelleNIM, KLM trigger section]
+        "klm_efficiency": _frac(0.98, "per-track KLM trigger efficiency [V]"),
         "menu": MapOf(_LINE, default=_BELLE_MENU, doc="Belle GDL lines: prescale and whether it counts"),
     },
     doc="Belle's Level-1 trigger (emulation: belle)",

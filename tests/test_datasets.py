@@ -29,6 +29,8 @@ TARGETS = {
     "belle_y4s": 10.580,
     "belle_y4s_off": 10.520,
     "belle_y5s": 10.866,
+    "belle_y4s_svd1": 10.580,
+    "belle_y4s_svd2": 10.580,
 }
 
 
@@ -71,3 +73,31 @@ def test_luminosities_reproduce_the_tau_pairs_of_the_belle_hnl_search(tmp_path: 
         n += _sigma_tautau_nb(card) * card["dataset"]["luminosity_fb"] * 1e6
     print(f"tau pairs from 921.8 fb^-1: {n / 1e6:.1f}e6 (Belle, 915 fb^-1: 836 +- 12)")
     assert abs(n - 836e6) < 12e6 + 0.008 * 836e6, f"{n / 1e6:.1f}e6 tau pairs"
+
+
+def test_the_two_vertex_detector_periods_add_up_to_the_y4s_sample(tmp_path: Path) -> None:
+    lumi = {
+        d: _card(tmp_path, d)["dataset"]["luminosity_fb"]
+        for d in ("belle_y4s", "belle_y4s_svd1", "belle_y4s_svd2")
+    }
+    assert lumi["belle_y4s_svd1"] + lumi["belle_y4s_svd2"] == pytest.approx(lumi["belle_y4s"])
+
+
+def test_svd1_card_tracks_with_its_coarser_vertexing(tmp_path: Path) -> None:
+    """The SVD1 card (first layer at 3.0 cm, three layers) gives a larger d0 error than SVD2's
+    (2.0 cm, four layers) for the same muons: its derived resolution terms are in effect."""
+    from fastsim.pipeline import _Context, plan_chunks, run_chunk
+
+    sigma = {}
+    for det in ("belle", "belle_svd1"):
+        path = tmp_path / f"{det}.yaml"
+        text = {
+            "include": [str(ROOT / f"cards/detectors/{det}.yaml"), str(DATASETS / "belle_y4s.yaml")],
+            "run": {"seed": 3, "events": 1000, "chunk_size": 1000, "output": "x.h5"},
+            "processes": {"mm": {"generator": "ee_mumu"}},
+        }
+        path.write_text(yaml.safe_dump(text))
+        card = load_card(path)
+        batch, _ = run_chunk(_Context(card), plan_chunks(card)[0])
+        sigma[det] = float(np.median(np.sqrt(batch["tracks"]["cov_d0_d0"])))
+    assert sigma["belle_svd1"] > 1.3 * sigma["belle"], sigma

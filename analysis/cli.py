@@ -409,7 +409,7 @@ def plot_projections(
 def analyze(
     name: str,
     files: list[Path],
-    lumi_fb: float,
+    lumi_fb: float | None,
     out_dir: Path,
     observed: Path | None = None,
     projections: list[float] | None = None,
@@ -418,11 +418,12 @@ def analyze(
     workspaces: Path | None = None,
 ) -> Path:
     """Run search ``name`` on fastsim HDF5 ``files`` (signal and background, told apart by
-    their ``/meta``) at luminosity ``lumi_fb`` (fb^-1); write limits.csv, limits.png/.pdf,
+    their ``/meta``) at luminosity ``lumi_fb`` (fb^-1; None: each file at its data set's
+    luminosity, data sets combined, :func:`analysis.samples.load_samples`); write limits.csv, limits.png/.pdf,
     hepdata/, summary.json (and projections.csv/.png) into ``out_dir``, and with ``workspaces``
     one pyhf JSON workspace per signal region there.  Returns limits.csv."""
     search: Search = SEARCHES[name]()
-    if lumi_fb <= 0:
+    if lumi_fb is not None and not lumi_fb > 0:
         raise ValueError(f"--lumi: luminosity must be > 0 fb^-1, got {lumi_fb}")
     if projections and any(x <= 0 for x in projections):
         raise ValueError(f"--projections: luminosities must be > 0 fb^-1, got {projections}")
@@ -433,6 +434,7 @@ def analyze(
     obs = read_observed(observed, search.models) if observed is not None else None
     names = ", ".join(Path(f).name for f in files)
     samples = load_samples(search, [Path(f) for f in files], lumi_fb)
+    lumi_fb = samples.lumi_fb  # without --lumi: the data sets' total
     if not samples.signal:
         raise ValueError(f"no signal process of the models {', '.join(search.models)} in {names}")
     out_dir = Path(out_dir)

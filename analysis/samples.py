@@ -27,8 +27,9 @@ from analysis.io import ProcessInfo, iter_batches, read_processes
 from analysis.search import Search
 from analysis.yields import NB_PER_FB
 from fastsim.events import STATUS_DECAYED, EventBatch
+from fastsim.io import open_events
 
-__all__ = ["Samples", "SignalPoint", "ctau_grid", "load_samples"]
+__all__ = ["Samples", "SignalPoint", "ctau_grid", "file_dataset", "load_samples"]
 
 #: c*tau values per decade of the reweighting grid of a long-lived signal
 CTAU_PER_DECADE = 8
@@ -110,12 +111,45 @@ def _lifetime_weights(batch: EventBatch, pdg: int, ctau: np.ndarray, mixture: np
     return out
 
 
-def load_samples(search: Search, files: list[Path], lumi_fb: float, chunk_size: int = 50_000) -> Samples:
-    """Read every file once and keep what ``search`` selects (see the module docstring)."""
-    out = Samples(lumi_fb=lumi_fb)
+def file_dataset(path: Path) -> tuple[str, float]:
+    """(data-set name, integrated luminosity in fb^-1) of a file's ``/meta``."""
+    with open_events(path) as f:
+        name = str(f.meta.get("dataset", ""))
+        lumi = float(f.meta.get("luminosity_fb", 0.0) or 0.0)
+    if not (lumi > 0.0 and np.isfinite(lumi)):
+        raise ValueError(f"{path}: /meta gives no positive luminosity_fb (give --lumi)")
+    return name, lumi
+
+
+def load_samples(
+    search: Search, files: list[Path], lumi_fb: float | None, chunk_size: int = 50_000
+) -> Samples:
+    """Read every file once and keep what ``search`` selects (see the module docstring).
+
+    ``lumi_fb`` None: every file counts at its own data set's luminosity (``/meta``), so that
+    files of several data sets (e.g. Belle's Y(4S), off-resonance and Y(5S) samples) combine:
+    backgrounds are normalised per file, and a signal point simulated once per data set
+    becomes one point whose expected yield is sum_d sigma_d eps_d L_d -- stored as the
+    luminosity-weighted cross section sigma_eff = sum_d sigma_d L_d / L (its ``sigma_nb``) and
+    the efficiency sum_d sigma_d eps_d L_d / (sigma_eff L) over L = the data sets' total.
+    Every data set must then hold every signal point (with the same coupling)."""
+    per_file = lumi_fb is None
+    datasets = {}
+    if per_file:
+        for path in files:
+            name, lumi = file_dataset(path)
+            if datasets.get(name, lumi) != lumi:
+                raise ValueError(
+                    f"{path}: data set {name!r} with {lumi:g} fb^-1, another file says {datasets[name]:g}"
+                )
+            datasets[name] = lumi
+    out = Samples(lumi_fb=sum(datasets.values()) if per_file else float(lumi_fb))
+    seen: dict[tuple[str, float], set[str]] = {}
     bo: list[np.ndarray] = []
     bw: list[np.ndarray] = []
     for path in files:
+        file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
+        dataset = file_dataset(path)[0] if per_file else ""
         try:
             procs = {p.process_id: p for p in read_processes(path)}
             if not procs or min(procs) < 0:
@@ -161,7 +195,7 @@ def load_samples(search: Search, files: list[Path], lumi_fb: float, chunk_size: 
                 wsel = np.concatenate(per[i]["w"]) if per[i]["w"] else np.zeros(0)
                 if p.is_signal and p.model in search.models:
                     key = (p.model, round(p.mass_gev, 6))
-                    if key in out.signal:
+                    if key in out.signal and (not per_file or dataset in seen[key]):
                         raise ValueError(f"{path}: signal point {key} appears twice")
                     point = SignalPoint(
                         p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"])
@@ -170,9 +204,14 @@ def load_samples(search: Search, files: list[Path], lumi_fb: float, chunk_size: 
                         point.ctau = llp[i][0]
                         point.life_w = np.concatenate(per[i]["l"])
                         point.sw_ctau, point.sw2_ctau = life_tot[i]
+                    if per_file:
+                        point = _scaled(point, p.sigma_nb * file_lumi / sw[i] if sw[i] > 0 else 0.0)
+                        if key in out.signal:
+                            point = _merged(out.signal[key], point, path)
+                        seen.setdefault(key, set()).add(dataset)
                     out.signal[key] = point
                 elif not p.is_signal:
-                    scale = p.sigma_nb * lumi_fb * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
+                    scale = p.sigma_nb * file_lumi * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
                     bo.append(obs)
                     bw.append(wsel * scale)
                     out.bkg_processes.append(p)
@@ -184,4 +223,54 @@ def load_samples(search: Search, files: list[Path], lumi_fb: float, chunk_size: 
     if bo:
         out.bkg_observable = np.concatenate(bo)
         out.bkg_yield = np.concatenate(bw)
+    if per_file:
+        for key, point in out.signal.items():
+            missing = sorted(set(datasets) - seen[key])
+            if missing:
+                raise ValueError(
+                    f"signal point {key} is missing in data set(s) {', '.join(map(repr, missing))}"
+                )
+            # weights are in nb fb^-1 now: sigma_eff = sum_d sigma_d L_d / L
+            out.signal[key] = replace(point, process=replace(point.process, sigma_nb=point.sw / out.lumi_fb))
     return out
+
+
+def _scaled(point: SignalPoint, a: float) -> SignalPoint:
+    """The point with every event weight multiplied by ``a`` (efficiencies unchanged)."""
+    return replace(
+        point,
+        sw=point.sw * a,
+        sw2=point.sw2 * a * a,
+        w=point.w * a,
+        sw_ctau=point.sw_ctau * a,
+        sw2_ctau=point.sw2_ctau * a * a,
+    )
+
+
+def _merged(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
+    """Two data sets' samples of one signal point (weights already in nb fb^-1)."""
+    pa, pb = a.process, b.process
+    if not np.isclose(pa.coupling, pb.coupling, rtol=1e-9) or pa.decay != pb.decay:
+        raise ValueError(
+            f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) differs in coupling or decay between data sets"
+        )
+    if len(a.ctau) != len(b.ctau) or (len(a.ctau) and not np.allclose(a.ctau, b.ctau)):
+        raise ValueError(f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) has another c*tau mixture")
+    k = max(
+        a.observable.shape[1] if a.observable.ndim == 2 else 1,
+        b.observable.shape[1] if b.observable.ndim == 2 else 1,
+    )
+    obs = [
+        o if o.ndim == 2 and o.shape[1] == k else o.reshape(len(o), -1) for o in (a.observable, b.observable)
+    ]
+    return replace(
+        a,
+        sw=a.sw + b.sw,
+        sw2=a.sw2 + b.sw2,
+        observable=np.concatenate(obs),
+        w=np.concatenate([a.w, b.w]),
+        truth=np.concatenate([a.truth, b.truth]),
+        life_w=np.concatenate([a.life_w, b.life_w]) if len(a.ctau) else a.life_w,
+        sw_ctau=a.sw_ctau + b.sw_ctau,
+        sw2_ctau=a.sw2_ctau + b.sw2_ctau,
+    )

@@ -170,8 +170,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for name, title, models in list_searches():
             print(f"{name}: {title} (models: {models})")
         return 0
-    if not args.name or not args.files or args.lumi is None:
-        raise CardError("give a search NAME, its FILES and --lumi (or --list)", file="command line")
+    if not args.name or not args.files:
+        raise CardError("give a search NAME and its FILES (or --list)", file="command line")
     try:
         out = analyze(
             args.name,
@@ -296,7 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="search, e.g. zprime_4mu (--list names them)")
     p.add_argument("files", nargs="*", help="signal and background HDF5 files (told apart by their /meta)")
     p.add_argument("--list", action="store_true", help="list the searches")
-    p.add_argument("--lumi", type=float, help="integrated luminosity, fb^-1")
+    p.add_argument(
+        "--lumi",
+        type=float,
+        help="integrated luminosity, fb^-1 (default: each file at its data set's luminosity, data sets combined)",
+    )
     p.add_argument("-o", "--output", default="analysis_out", help="output directory")
     p.add_argument("--observed", help="CSV of observed counts per mass window (observed limits)")
     p.add_argument(

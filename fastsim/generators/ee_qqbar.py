@@ -31,7 +31,6 @@ Units: GeV, cm, ns; cross sections in nb.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, ClassVar
 
@@ -42,6 +41,7 @@ from fastsim.events import STATUS_FINAL
 from fastsim.generators.ee_mumu import EEMuMuBorn, sigma0_nb
 from fastsim.generators.electroweak import lepton_mass
 from fastsim.generators.vacuum_polarization import pi_gamma
+from fastsim.models.qcd import alpha_s
 from fastsim.schema import Field
 
 FLAVOURS: dict[str, int] = {"d": 1, "u": 2, "s": 3, "c": 4}
@@ -50,43 +50,6 @@ FLAVOURS: dict[str, int] = {"d": 1, "u": 2, "s": 3, "c": 4}
 LIGHTEST_MESON: dict[int, int] = {1: 211, 2: 211, 3: 321, 4: 421}
 CHARGE: dict[int, float] = {1: -1 / 3, 2: 2 / 3, 3: -1 / 3, 4: 2 / 3}
 N_COLOURS = 3
-ALPHA_S_MZ = 0.1180  # PDG 2024 world average
-M_B_MATCH = 4.18  # GeV, MSbar m_b (PDG): the n_f = 5 -> 4 threshold of the running
-
-
-@functools.cache
-def _alpha_s_table() -> tuple[np.ndarray, np.ndarray]:
-    """alpha_s on a grid of log(mu / GeV): two-loop running (beta0, beta1 of PDG QCD review
-    eq. 9.3-9.5) from alpha_s(M_Z), n_f = 5 down to m_b, n_f = 4 below; RK4 in log mu^2."""
-    from particle import Particle
-
-    mz = Particle.from_pdgid(23).mass / 1000.0
-
-    def deriv(a: float, nf: int) -> float:
-        b0 = (33 - 2 * nf) / (12 * math.pi)
-        b1 = (153 - 19 * nf) / (24 * math.pi**2)
-        return -(a * a) * (b0 + b1 * a)  # d alpha / d ln mu^2
-
-    grid = np.linspace(math.log(mz), math.log(1.0), 2001)
-    vals = np.empty_like(grid)
-    a = ALPHA_S_MZ
-    vals[0] = a
-    for i in range(1, len(grid)):
-        h = 2.0 * (grid[i] - grid[i - 1])  # step in ln mu^2
-        nf = 5 if grid[i - 1] > math.log(M_B_MATCH) else 4
-        k1 = deriv(a, nf)
-        k2 = deriv(a + 0.5 * h * k1, nf)
-        k3 = deriv(a + 0.5 * h * k2, nf)
-        k4 = deriv(a + h * k3, nf)
-        a += h * (k1 + 2 * k2 + 2 * k3 + k4) / 6
-        vals[i] = a
-    return grid[::-1].copy(), vals[::-1].copy()
-
-
-def alpha_s(mu: np.ndarray) -> np.ndarray:
-    """alpha_s(mu) (mu in GeV, 1 < mu < M_Z) from :func:`_alpha_s_table`."""
-    x, y = _alpha_s_table()
-    return np.interp(np.log(np.asarray(mu, np.float64)), x, y)
 
 
 def qcd_factor(sp: np.ndarray, nf: int = 4) -> np.ndarray:

@@ -23,6 +23,7 @@ MODELS = Registry(
         "zprime": "fastsim.models.zprime:ZPrime",
         "muonphilic_scalar": "fastsim.models.muonphilic_scalar:MuonphilicScalar",
         "leptophilic_scalar": "fastsim.models.leptophilic_scalar:LeptophilicScalar",
+        "dark_higgs": "fastsim.models.dark_higgs:DarkHiggs",
     },
 )
 

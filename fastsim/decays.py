@@ -187,6 +187,9 @@ class DecayTable:
         self.pythia_lines: dict[int, tuple[tuple[float, int, tuple[int, ...]], ...]] = {}
         #: PHOTOS-style radiation in the decays with charged products (a DEC file's ``yesPhotos``)
         self.photos = False
+        #: particles of the card (new states) Pythia 8 must be told about to decay their
+        #: quark-level lines: pdg -> (charge in e, nominal mass in GeV)
+        self.new_particles: dict[int, tuple[float, float]] = {}
         self._compiled: _Compiled | None = None
         self._props_cache: dict[tuple, _Props] = {}
         self._tau_cache: dict[tuple, Any] = {}
@@ -227,6 +230,7 @@ class DecayTable:
         new.dropped = dict(self.dropped)
         new.pythia_lines = dict(self.pythia_lines)
         new.photos = self.photos
+        new.new_particles = dict(self.new_particles)
         return new
 
     # ------------------------------------------------------------------ queries
@@ -300,6 +304,7 @@ class DecayTable:
             "dropped": self.dropped,
             "pythia_lines": self.pythia_lines,
             "photos": self.photos,
+            "new_particles": self.new_particles,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -307,6 +312,7 @@ class DecayTable:
         self.dropped = dict(state["dropped"])
         self.pythia_lines = dict(state.get("pythia_lines", {}))
         self.photos = bool(state.get("photos", False))
+        self.new_particles = dict(state.get("new_particles", {}))
         self._compiled = None
         self._props_cache = {}
         self._tau_cache = {}
@@ -382,7 +388,11 @@ class DecayTable:
         if key not in self._hadronizer_cache:
             from fastsim.hadronization import Hadronizer
 
-            self._hadronizer_cache = {key: Hadronizer(set(self._modes) | set(stable), self.pythia_lines)}
+            self._hadronizer_cache = {
+                key: Hadronizer(
+                    set(self._modes) | set(stable), self.pythia_lines, new_particles=self.new_particles
+                )
+            }
         return self._hadronizer_cache[key]
 
     def _props(self, particles: ParticleTable, stable: frozenset[int]) -> _Props:
@@ -658,6 +668,32 @@ def _parse_dec_cached(path: str, mtime_ns: int, extra: tuple[tuple[str, int], ..
         if total > 0:
             table.dropped[parent] = max(0.0, 1.0 - sum(m.br for m in kept) / total)
     return table
+
+
+#: Pythia 8's meMode for a decay to a q qbar or g g pair that showers and hadronises
+#: (Pythia 8 manual, "Particle Decays": meMode 91)
+ME_MODE_PARTONS = 91
+
+
+def add_card_particle(
+    table: DecayTable, pdg: int, modes: Iterable[tuple[float, tuple[int, ...]]], charge: float, mass: float
+) -> None:
+    """Set a card particle's modes on ``table``: the modes with quarks or gluons become
+    quark-level lines decayed by Pythia 8 (meMode 91: shower and hadronisation of the pair,
+    as EvtGen hands over PYTHIA lines), the rest stay with this engine."""
+    own, partonic = [], []
+    for br, daughters in modes:
+        ids = tuple(int(i) for i in daughters)
+        if any(abs(i) in _PARTON_IDS for i in ids):
+            partonic.append((float(br), ME_MODE_PARTONS, ids))
+        else:
+            own.append((float(br), ids))
+    table.remove(pdg)
+    if partonic:
+        table.pythia_lines[int(pdg)] = tuple(partonic)
+        table.new_particles[int(pdg)] = (float(charge), float(mass))
+        own.append(DecayMode(sum(x[0] for x in partonic), (PYTHIA_MARK,), "PYTHIA"))
+    table.add(pdg, own)
 
 
 def _numeric_params(line: Mapping[str, Any]) -> tuple[float, ...]:

@@ -166,6 +166,7 @@ class Hadronizer:
         no_decay: Iterable[int] = (),
         channels: Mapping[int, Sequence[tuple[float, int, tuple[int, ...]]]] | None = None,
         settings: Sequence[str] = (),
+        new_particles: Mapping[int, tuple[float, float]] | None = None,
     ) -> None:
         py8 = _import_pythia()
         self._py8 = py8
@@ -184,8 +185,14 @@ class Hadronizer:
         for s in (*base, *BELLE2_TUNE, *settings):
             if not self.pythia.readString(s):
                 raise ValueError(f"Pythia 8 rejected the setting {s!r}")
-        self.channels = {int(k): tuple(v) for k, v in (channels or {}).items()}
         pd = self.pythia.particleData
+        for pid, (charge, mass) in (new_particles or {}).items():
+            # a new state for Pythia's particle data: spin type 1 (its decays at rest are
+            # isotropic whatever the spin), charge type 3 x charge, colour singlet, the card's mass
+            s = f"{abs(int(pid))}:new = fastsim_{abs(int(pid))} void 1 {round(3 * charge)} 0 {mass:.9g} 0 {mass:.9g} {mass:.9g} 0"
+            if not pd.isParticle(abs(int(pid))) and not self.pythia.readString(s):
+                raise ValueError(f"Pythia 8 rejected the particle {s!r}")
+        self.channels = {int(k): tuple(v) for k, v in (channels or {}).items()}
         for pid in self.channels:
             if not pd.isParticle(abs(pid)):
                 raise ValueError(f"Pythia 8 does not know particle {pid}")

@@ -28,15 +28,6 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
             raise CardError(f"branching fractions add up to {total_br:.6g}, not 1", path, origin(path))
         for i, mode in enumerate(entry["decays"]):
             path = ("particles", pdg, "decays", i, "daughters")
-            partons = [d for d in mode["daughters"] if 1 <= abs(int(d)) <= 6 or abs(int(d)) == 21]
-            if partons:
-                raise CardError(
-                    f"decay mode {i} {mode['daughters']} has quarks or gluons, which the decay engine does "
-                    "not hadronise for a card's particle (only the generators' q qbar and DECAY_BELLE2.DEC's "
-                    "quark-level lines go to Pythia 8)",
-                    path,
-                    origin(path),
-                )
             try:
                 masses = table.mass(np.array(mode["daughters"], dtype=np.int64))
             except KeyError as exc:

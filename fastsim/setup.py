@@ -57,10 +57,13 @@ def build_decay_table(card: dict[str, Any]) -> Any:
     """The SM decay table (from the card's DEC file) plus the card's particles' own modes."""
     import copy
 
+    from fastsim.decays import add_card_particle
+
     table = copy.deepcopy(_dec_table(card["decays"]["dec_file"]))
     for pdg, entry in card.get("particles", {}).items():
         if entry["decays"]:
-            table.add(pdg, [(d["br"], tuple(d["daughters"])) for d in entry["decays"]])
+            modes = [(d["br"], tuple(d["daughters"])) for d in entry["decays"]]
+            add_card_particle(table, pdg, modes, entry["charge"], entry["mass"])
     return table
 
 

@@ -108,24 +108,38 @@ def _gun_card(tmp_path, mass: float):
     return load_card(path)
 
 
-def test_chain_decays_s_by_the_model_and_refuses_partons(tmp_path) -> None:
-    """At 1 GeV the card's S decays by the model's table (pi pi 87 %, K K 9 %: no parton in
-    the record); at 3 GeV (g g, s sbar) the card is refused in one line until the partons of a
-    model decay are handed to Pythia 8 (issue #19)."""
+def _s_decays(card):
+    """(S rows, their daughters' ids as lists, sum of the daughters' four-momenta - S's)."""
     import numpy as np
 
     from fastsim.pipeline import _Context, plan_chunks, run_chunk
-    from fastsim.schema import CardError
 
-    card = _gun_card(tmp_path, 1.0)
     batch, _ = run_chunk(_Context(card), plan_chunks(card)[0])
     mc = batch["mc"]
+    rows = np.flatnonzero(mc["id"] == 9900027)
+    base = mc.offsets[mc.event_index()[rows]]
+    d1, d2 = base + mc["daughter1"][rows], base + mc["daughter2"][rows]
+    dau = [mc["id"][a : b + 1].tolist() for a, b in zip(d1, d2, strict=True)]
+    p4 = np.stack([mc[f] for f in ("px", "py", "pz", "e")], axis=1)
+    miss = np.array([p4[a : b + 1].sum(axis=0) for a, b in zip(d1, d2, strict=True)]) - p4[rows]
     final = mc["id"][mc["status"] == 1]
-    assert not np.isin(np.abs(final), [1, 2, 3, 4, 5, 6, 21]).any()
-    s_rows = np.flatnonzero(mc["id"] == 9900027)
-    first = mc.offsets[mc.event_index()[s_rows]] + mc["daughter1"][s_rows]
-    pipi = (mc["daughter2"][s_rows] - mc["daughter1"][s_rows] == 1) & (np.abs(mc["id"][first]) == 211)
-    assert len(s_rows) == batch.n_events
-    assert pipi.mean() == pytest.approx(0.581, abs=0.05)  # BR(pi+ pi-) = 0.581 (400 events: +-0.025)
-    with pytest.raises(CardError, match="quarks or gluons"):
-        _gun_card(tmp_path, 3.0)
+    return batch, rows, dau, miss, final
+
+
+def test_chain_decays_s_by_the_model_below_and_through_pythia_above_two_gev(tmp_path) -> None:
+    """At 1 GeV the card's S decays by the model's table (pi+ pi- 0.581); at 3 GeV its g g and
+    s sbar lines (BR 0.96) go to Pythia 8 (meMode 91: shower and hadronisation) and mu mu (0.040)
+    stays with the engine: no parton in the record, four-momentum conserved in every S decay."""
+    import numpy as np
+
+    batch, rows, dau, miss, final = _s_decays(_gun_card(tmp_path, 1.0))
+    assert len(rows) == batch.n_events and not np.isin(np.abs(final), [1, 2, 3, 4, 5, 6, 21]).any()
+    pipi = np.array([sorted(d) == [-211, 211] for d in dau])
+    assert pipi.mean() == pytest.approx(0.581, abs=0.05)  # 400 events: +-0.025
+    batch, rows, dau, miss, final = _s_decays(_gun_card(tmp_path, 3.0))
+    assert len(rows) == batch.n_events and not np.isin(np.abs(final), [1, 2, 3, 4, 5, 6, 21]).any()
+    np.testing.assert_allclose(miss, 0.0, atol=1e-6)
+    mumu = np.array([sorted(d) == [-13, 13] for d in dau])
+    hadronic = np.array([len(d) >= 2 and not any(abs(x) in (11, 13, 15) for x in d) for d in dau])
+    assert mumu.mean() == pytest.approx(0.040, abs=0.03)
+    assert hadronic.mean() == pytest.approx(0.96, abs=0.04)

@@ -256,21 +256,19 @@ def _merged(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
         )
     if len(a.ctau) != len(b.ctau) or (len(a.ctau) and not np.allclose(a.ctau, b.ctau)):
         raise ValueError(f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) has another c*tau mixture")
-    k = max(
-        a.observable.shape[1] if a.observable.ndim == 2 else 1,
-        b.observable.shape[1] if b.observable.ndim == 2 else 1,
-    )
-    obs = [
-        o if o.ndim == 2 and o.shape[1] == k else o.reshape(len(o), -1) for o in (a.observable, b.observable)
-    ]
+
+    def cat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Rows of both (a data set without selected events has (0, 1) arrays whatever the width)."""
+        return np.concatenate([v for v in (x, y) if len(v)] or [x])
+
     return replace(
         a,
         sw=a.sw + b.sw,
         sw2=a.sw2 + b.sw2,
-        observable=np.concatenate(obs),
+        observable=cat(a.observable, b.observable),
         w=np.concatenate([a.w, b.w]),
-        truth=np.concatenate([a.truth, b.truth]),
-        life_w=np.concatenate([a.life_w, b.life_w]) if len(a.ctau) else a.life_w,
+        truth=cat(a.truth, b.truth),
+        life_w=cat(a.life_w, b.life_w) if len(a.ctau) else a.life_w,
         sw_ctau=a.sw_ctau + b.sw_ctau,
         sw2_ctau=a.sw2_ctau + b.sw2_ctau,
     )

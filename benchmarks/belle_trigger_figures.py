@@ -54,6 +54,22 @@ def multi_gun(pdg: int, p: np.ndarray, theta: np.ndarray, phi: np.ndarray, mass:
     return Collection.from_counts(np.full(n, k, np.int64), f)
 
 
+def _save(plt, out, name: str, x, curves: dict, xlabel: str, ylabel: str, title: str) -> None:
+    """One efficiency figure: ``curves`` label -> values over ``x`` (label "" for a single curve)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (label, values), marker in zip(curves.items(), "os^v", strict=False):
+        ax.plot(x, values, marker + "-", label=label or None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=120)
+    plt.close(fig)
+
+
 def _run(mc, trig, det, seed):
     from fastsim.trigger.studies import run_on
 
@@ -85,17 +101,8 @@ def main() -> None:
         short.append(float((ev["trg_n_short"] >= 1).mean()))
         full.append(float((ev["trg_n_full"] >= 1).mean()))
     results["cdc"] = (pts, short, full)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(pts, short, "o-", label="short track")
-    ax.plot(pts, full, "s-", label="full track")
-    ax.set_xlabel("pT [GeV] (pi+, 45-120 deg)")
-    ax.set_ylabel("efficiency")
-    ax.set_ylim(0, 1.05)
-    ax.legend()
-    ax.set_title("Belle CDC r-phi trigger")
-    fig.tight_layout()
-    fig.savefig(out / "trigger_belle_cdc_vs_pt.png", dpi=120)
-    plt.close(fig)
+    _save(plt, out, "trigger_belle_cdc_vs_pt.png", pts, {"short track": short, "full track": full},
+          "pT [GeV] (pi+, 45-120 deg)", "efficiency", "Belle CDC r-phi trigger")  # fmt: skip
 
     # TSC vs polar angle
     thetas = np.arange(20, 160, 5.0)
@@ -105,15 +112,8 @@ def main() -> None:
         ev = _run(multi_gun(-13, np.full((n, 1), 1.0), th, uni(-np.pi, np.pi, (n, 1)), m_mu), trig, None, 3)
         tsc.append(float((ev["trg_n_tof"] >= 1).mean()))
     results["tsc"] = (thetas, tsc)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(thetas, tsc, "o-")
-    ax.set_xlabel("theta [deg] (1 GeV mu+)")
-    ax.set_ylabel("TSC hit")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Belle TOF (TSC) trigger")
-    fig.tight_layout()
-    fig.savefig(out / "trigger_belle_tsc_vs_theta.png", dpi=120)
-    plt.close(fig)
+    _save(plt, out, "trigger_belle_tsc_vs_theta.png", thetas, {"": tsc},
+          "theta [deg] (1 GeV mu+)", "TSC hit", "Belle TOF (TSC) trigger")  # fmt: skip
 
     # ECL: LoE / HiE vs photon energy; ICN vs number of photons
     energies = np.arange(0.2, 2.05, 0.1)
@@ -155,15 +155,8 @@ def main() -> None:
         ev = _run(multi_gun(-13, np.full((n, 1), p), th, uni(-np.pi, np.pi, (n, 1)), m_mu), trig, det, 6)
         klm.append(float((ev["trg_n_klm"] >= 1).mean()))
     results["klm"] = (moms, klm)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(moms, klm, "o-")
-    ax.set_xlabel("muon momentum [GeV] (50-110 deg)")
-    ax.set_ylabel("KLM trigger track")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Belle KLM trigger")
-    fig.tight_layout()
-    fig.savefig(out / "trigger_belle_klm_vs_p.png", dpi=120)
-    plt.close(fig)
+    _save(plt, out, "trigger_belle_klm_vs_p.png", moms, {"": klm},
+          "muon momentum [GeV] (50-110 deg)", "KLM trigger track", "Belle KLM trigger")  # fmt: skip
 
     # two-track vs opening angle
     opens = np.arange(90, 181, 5.0)
@@ -175,15 +168,8 @@ def main() -> None:
         ev = _run(multi_gun(13, np.full((n, 2), 2.0), th, ph, m_mu), trig, det, 7)
         two.append(float(ev["trg_two_track"].mean()))
     results["two_track"] = (opens, two)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(opens, two, "o-")
-    ax.set_xlabel("azimuthal opening [deg] (two 2 GeV muons at 90 deg)")
-    ax.set_ylabel("two_track")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Belle two-track line")
-    fig.tight_layout()
-    fig.savefig(out / "trigger_belle_two_track_vs_opening.png", dpi=120)
-    plt.close(fig)
+    _save(plt, out, "trigger_belle_two_track_vs_opening.png", opens, {"": two},
+          "azimuthal opening [deg] (two 2 GeV muons at 90 deg)", "two_track", "Belle two-track line")  # fmt: skip
 
     for key, vals in results.items():
         print(key, [np.round(np.asarray(v, float), 3).tolist() for v in vals])

@@ -5,7 +5,8 @@ Units: GeV, cm, ns, rad.  Entry point for the run loop: :func:`build_stage`.  Ca
 section: :data:`fastsim.trigger.card.TRIGGER_SCHEMA`; documentation: docs/trigger.md.
 Modules: ``segments`` (CDC track segments), ``finder2d`` (2D finder, counting lines),
 ``neuro`` (the 27-81-2 network), ``train_neuro`` (its training script), ``ecl_lines``,
-``klm_lines``, ``menu`` (the stage and the menu).
+``klm_lines``, ``menu`` (the stage and the menu); ``belle`` (Belle's stage); ``common``
+(what both stages share: the callable stage, the boost, the detector collections, the menu).
 """
 
 from __future__ import annotations

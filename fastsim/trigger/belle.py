@@ -43,6 +43,7 @@ from numba import njit
 from fastsim.detector.geometry import KIND_CDC, Geometry
 from fastsim.detector.propagation import _helix, _next, _seed
 from fastsim.events import Collection, EventBatch
+from fastsim.trigger.common import TriggerStageBase, apply_menu, beam_boost, detector_collections
 from fastsim.trigger.ecl_lines import _bhabha_kernel, cluster_cm
 from fastsim.trigger.finder2d import event_pairs
 from fastsim.trigger.fmath import asin
@@ -184,7 +185,7 @@ def _converted_photons(
     return mc.event_index()[sel[ok]], np.arctan2(py[ok], px[ok])
 
 
-class BelleTriggerStage:
+class BelleTriggerStage(TriggerStageBase):
     """Callable ``stage(batch, rng) -> batch`` adding Belle's trigger bits and ``trg_tracks``."""
 
     def __init__(self, card: dict[str, Any], cfg: dict[str, Any], particles: Any) -> None:
@@ -192,22 +193,8 @@ class BelleTriggerStage:
         self.belle = cfg["belle"]
         self.particles = particles
         self.geom = Geometry.from_card(card["detector"])
-        n_axial = int(self.geom.sl_axial.sum())
-        for key in ("short_superlayers", "full_superlayers"):
-            if not 1 <= self.belle[key] <= n_axial:
-                msg = f"trigger.belle.{key} = {self.belle[key]}: the detector has {n_axial} axial superlayers"
-                raise ValueError(msg)
-        self.betagamma = np.zeros(3)
-        if "beam" in card:
-            from fastsim.setup import build_beams
-
-            self.betagamma = np.asarray(build_beams(card).boost_betagamma, np.float64)
-
-    def __call__(self, batch: EventBatch, rng: np.random.Generator) -> EventBatch:
-        bits, cols = self.emulate(batch, rng)
-        batch.events.update(bits)
-        batch.collections.update(cols)
-        return batch
+        # (the superlayer counts against the detector: fastsim.trigger.check_card, at validation)
+        self.betagamma = beam_boost(card)
 
     def emulate(
         self, batch: EventBatch, rng: np.random.Generator
@@ -235,11 +222,7 @@ class BelleTriggerStage:
         off_all = np.concatenate([[0], np.cumsum(np.bincount(ev_all, minlength=n_ev))]).astype(np.int64)
         n_tof = _distinct_segments(off_all, np.ones(len(phi_all), np.bool_), phi_all, int(b["tof_segments"]))
 
-        clusters = batch.collections.get("clusters")
-        if clusters is None:
-            clusters = Collection.empty(
-                {"energy": np.float64, "theta": np.float64, "phi": np.float64, "region": np.int8}, n_ev
-            )
+        clusters, klm = detector_collections(batch)
         e = clusters["energy"]
         ev_c = clusters.event_index()
         energy = np.bincount(ev_c, e, n_ev)
@@ -249,9 +232,6 @@ class BelleTriggerStage:
             clusters.offsets, e > b["icn_threshold"], e_cm, th_cm, ph_cm, b["bhabha_e_min"],
             b["bhabha_e_sum"], math.radians(b["bhabha_dtheta_deg"]), math.radians(b["bhabha_dphi_deg"]),
         )  # fmt: skip
-        klm = batch.collections.get("klm")
-        if klm is None:
-            klm = Collection.empty({"n_layers": np.int16, "phi": np.float64}, n_ev)
         kl = klm_lines(
             klm,
             {"min_layers": b["klm_min_layers"], "efficiency": b["klm_efficiency"], "b2b_angle_deg": 150.0},
@@ -271,13 +251,7 @@ class BelleTriggerStage:
             "mu_pair": (n_full >= 1) & kl["klm_mu"] & timing,
             "bhabha": bhabha,
         }
-        triggered = np.zeros(n_ev, np.bool_)
-        for name, line in b["menu"].items():
-            fired = bits[name]
-            if line["prescale"] > 1:
-                fired = fired & (rng.random(n_ev) < 1.0 / line["prescale"])
-            if line["counts"]:
-                triggered |= fired
+        triggered = apply_menu(bits, b["menu"], rng, n_ev)
         events = {f"trg_{name}": np.asarray(bits[name], np.bool_) for name in BELLE_LINE_NAMES}
         events.update(
             triggered=triggered,

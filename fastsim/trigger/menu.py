@@ -32,6 +32,7 @@ import numpy as np
 
 from fastsim.events import Collection, EventBatch
 from fastsim.trigger.card import LINE_NAMES, TRIGGER_SCHEMA
+from fastsim.trigger.common import TriggerStageBase, apply_menu, beam_boost, detector_collections
 from fastsim.trigger.ecl_lines import ecl_lines
 from fastsim.trigger.finder2d import event_pairs, find_2d
 from fastsim.trigger.klm_lines import klm_lines
@@ -68,7 +69,7 @@ def _empty_collection(schema: dict[str, np.dtype], n_events: int) -> Collection:
     return Collection.empty(schema, n_events)
 
 
-class TriggerStage:
+class TriggerStage(TriggerStageBase):
     """Callable ``stage(batch, rng) -> batch`` adding the trigger bits and ``trg_tracks``."""
 
     def __init__(self, card: dict[str, Any], particles: Any) -> None:
@@ -78,17 +79,7 @@ class TriggerStage:
         self.particles = particles
         self.sg = SegmentGeometry.from_cards(Geometry.from_card(card["detector"]), self.cfg)
         self.mlp = MLP.load(self.cfg["neuro"]["weights"])
-        self.betagamma = np.zeros(3)
-        if "beam" in card:
-            from fastsim.setup import build_beams
-
-            self.betagamma = np.asarray(build_beams(card).boost_betagamma, np.float64)
-
-    def __call__(self, batch: EventBatch, rng: np.random.Generator) -> EventBatch:
-        bits, cols = self.emulate(batch, rng)
-        batch.events.update(bits)
-        batch.collections.update(cols)
-        return batch
+        self.betagamma = beam_boost(card)
 
     def emulate(
         self, batch: EventBatch, rng: np.random.Generator
@@ -149,26 +140,13 @@ class TriggerStage:
             "yy": (nz >= 2) & (openz > open_cut),
             "yyy": nz >= 3,
         }
-        clusters = batch.collections.get("clusters")
-        if clusters is None:
-            clusters = Collection.empty(
-                {"energy": np.float64, "theta": np.float64, "phi": np.float64, "region": np.int8}, n_ev
-            )
+        clusters, klm = detector_collections(batch)
         ecl = ecl_lines(clusters, cfg["ecl"], self.betagamma)
-        klm = batch.collections.get("klm")
-        if klm is None:
-            klm = Collection.empty({"n_layers": np.int16, "phi": np.float64}, n_ev)
         kl = klm_lines(klm, cfg["klm"], rng)
         for name in ("hie", "c4", "single_photon", "bhabha"):
             bits[name] = ecl[name]
         bits["klm_mu"], bits["klm_b2b"] = kl["klm_mu"], kl["klm_b2b"]
-        triggered = np.zeros(n_ev, np.bool_)
-        for name, line in cfg["menu"].items():
-            fired = bits[name]
-            if line["prescale"] > 1:
-                fired = fired & (rng.random(n_ev) < 1.0 / line["prescale"])
-            if line["counts"]:
-                triggered |= fired
+        triggered = apply_menu(bits, cfg["menu"], rng, n_ev)
         events = {f"trg_{name}": np.asarray(bits[name], np.bool_) for name in LINE_NAMES}
         events.update(
             triggered=triggered,

@@ -16,5 +16,6 @@ SEARCHES = Registry(
     "search",
     {
         "zprime_4mu": "analysis.zprime_4mu:ZPrime4Mu",
+        "b2ks_llp": "analysis.b2ks_llp:B2KSLLP",
     },
 )

@@ -44,7 +44,7 @@ import numpy as np
 from analysis import SEARCHES
 from analysis.interpretation import limit_table
 from analysis.samples import Samples, load_samples
-from analysis.search import Categories, Search
+from analysis.search import Categories, Channels, Search
 from fastsim.plotting import save_figure, styled
 
 __all__ = [
@@ -118,6 +118,93 @@ def read_compare(path: Path) -> dict[str, Any]:
         "mass_gev": m[order],
         "coupling": g[order],
     }
+
+
+def _coupling_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The rows with a coupling limit (a channel search's ``combined`` rows; every row else)."""
+    return [r for r in rows if r.get("channel", "combined") == "combined"]
+
+
+@styled
+def plot_channel_limits(
+    rows: list[dict[str, object]], out: Path, xlabel: str, cl: float, lumi_fb: float
+) -> Path:
+    """Expected limits on BR(production) x BR(decay) vs mass, one panel per channel, one line
+    per c*tau (a channel search's rows)."""
+    import matplotlib.pyplot as plt
+
+    chans = list(dict.fromkeys(str(r["channel"]) for r in rows if r.get("channel") not in (None, "combined")))
+    ncol = 4 if len(chans) > 4 else max(len(chans), 1)
+    nrow = -(-len(chans) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.8 * ncol, 4.4 * nrow + 0.8), squeeze=False, sharex=True)
+    ctaus = sorted({float(r["ctau_cm"]) for r in rows if r.get("channel") in chans})  # type: ignore[arg-type]
+    colours = plt.cm.viridis(np.linspace(0.0, 0.9, max(len(ctaus), 1)))
+    for ax, ch in zip(axes.ravel(), chans, strict=False):
+        drawn = False
+        for ct, colour in zip(ctaus, colours, strict=True):
+            rs = [r for r in rows if r.get("channel") == ch and float(r["ctau_cm"]) == ct]  # type: ignore[arg-type]
+            y = _col(rs, "br_ul_expected")
+            fin = np.isfinite(y)
+            m, y = _col(rs, "mass_gev")[fin], y[fin]
+            drawn |= bool(len(m))
+            for i, seg in enumerate(_segments(m)):
+                ax.plot(m[seg], y[seg], color=colour, lw=1.1,
+                        label=rf"$c\tau$ = {ct:g} cm" if i == 0 else None)  # fmt: skip
+        if drawn:
+            ax.set_yscale("log")
+        ax.set_title(ch, fontsize="medium")
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"{round(cl * 100)}% CL UL, BR x BR")
+    for ax in axes.ravel()[len(chans) :]:
+        ax.set_visible(False)
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=max(len(labels), 1), fontsize="small", frameon=False)
+    fig.suptitle(f"expected limits, fastsim, {lumi_fb:g} fb$^{{-1}}$", fontsize="medium")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    save_figure(fig, out)
+    return out
+
+
+@styled
+def plot_channel_efficiency(rows: list[dict[str, object]], out: Path, xlabel: str) -> Path:
+    """Signal efficiency vs c*tau at each simulated mass, one panel per channel (a channel
+    search's rows; the vertex region of each point as in limits.csv)."""
+    import matplotlib.pyplot as plt
+
+    sim = [r for r in rows if r.get("channel") not in (None, "combined") and r.get("simulated")]
+    chans = list(dict.fromkeys(str(r["channel"]) for r in sim))
+    ncol = 4 if len(chans) > 4 else max(len(chans), 1)
+    nrow = -(-len(chans) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.8 * ncol, 4.4 * nrow + 0.8), squeeze=False, sharey=True)
+    masses = sorted({float(r["mass_gev"]) for r in sim})  # type: ignore[arg-type]
+    colours = plt.cm.plasma(np.linspace(0.0, 0.9, max(len(masses), 1)))
+    for ax, ch in zip(axes.ravel(), chans, strict=False):
+        for m, colour in zip(masses, colours, strict=True):
+            rs = sorted((r for r in sim if r["channel"] == ch and float(r["mass_gev"]) == m),  # type: ignore[arg-type]
+                        key=lambda r: float(r["ctau_cm"]))  # type: ignore[arg-type]  # fmt: skip
+            if rs:
+                ax.plot(_col(rs, "ctau_cm"), _col(rs, "efficiency"), "o-", color=colour, ms=3, lw=1.1,
+                        label=f"{xlabel.split('[', maxsplit=1)[0].strip()} = {m:g} GeV")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_title(ch, fontsize="medium")
+    for ax in axes[-1]:
+        ax.set_xlabel(r"$c\tau$ [cm]")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("signal efficiency")
+    for ax in axes.ravel()[len(chans) :]:
+        ax.set_visible(False)
+    labels: dict[str, Any] = {}
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            labels.setdefault(lab, h)
+    fig.legend(list(labels.values()), list(labels), loc="lower center", ncol=min(len(labels), 5),
+               fontsize="small", frameon=False)  # fmt: skip
+    fig.suptitle("fastsim signal efficiency per channel", fontsize="medium")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    save_figure(fig, out)
+    return out
 
 
 def _col(rs: list[dict[str, object]], name: str) -> np.ndarray:
@@ -202,8 +289,10 @@ def write_hepdata(
     pct = f"{round(cl * 100)}%"
     sub = Submission()
     sub.comment = f"fastsim expected limits, {search.title} ({search.reference} selection)"
-    for model in dict.fromkeys(str(r["model"]) for r in rows):
-        rs = [r for r in rows if r["model"] == model]
+    for name, rs in _channel_tables(rows).items():
+        sub.add_table(_channel_hepdata_table(name, rs, search, lumi_fb, pct))
+    for model in dict.fromkeys(str(r["model"]) for r in _coupling_rows(rows)):
+        rs = [r for r in _coupling_rows(rows) if r["model"] == model]
         table = Table(f"{model} limits")
         table.description = (
             f"Expected {pct} CL upper limits on sigma x BF and on the coupling vs the mass, {model} model, "
@@ -234,9 +323,12 @@ def write_hepdata(
                     var.add_uncertainty(unc)
             return var
 
-        table.add_variable(
-            dependent(f"expected {pct} CL upper limit on sigma x BF", "xsec_bf_ul_fb_expected", "FB", True)
-        )
+        if "xsec_bf_ul_fb_expected" in rs[0]:
+            table.add_variable(
+                dependent(
+                    f"expected {pct} CL upper limit on sigma x BF", "xsec_bf_ul_fb_expected", "FB", True
+                )
+            )
         table.add_variable(
             dependent(f"expected {pct} CL upper limit on the coupling", "coupling_ul_expected", "", True)
         )
@@ -270,6 +362,59 @@ def write_hepdata(
         gc.collect()
         Path("submission.tar.gz").replace("hepdata_submission.tar.gz")
     return out_dir / "submission.yaml"
+
+
+def _channel_tables(rows: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:
+    """A channel search's per-channel rows by channel name (empty for other searches)."""
+    out: dict[str, list[dict[str, object]]] = {}
+    for r in rows:
+        ch = r.get("channel")
+        if ch is not None and ch != "combined":
+            out.setdefault(str(ch), []).append(r)
+    return out
+
+
+def _channel_hepdata_table(
+    name: str, rs: list[dict[str, object]], search: Search, lumi_fb: float, pct: str
+) -> Any:
+    """One HEPData table of a channel: the expected limit on BR x BR vs mass, one dependent
+    variable per c*tau with its +-1 and +-2 sigma bands."""
+    from hepdata_lib import Table, Uncertainty, Variable
+
+    table = Table(f"{name} limits")
+    table.description = (
+        f"Expected {pct} CL upper limits on BR x BR vs the mass, channel {name}, {search.title}, fastsim."
+    )
+    table.location = "fastsim simulation"
+    table.keywords["observables"] = ["BR"]
+    ctaus = sorted({float(r["ctau_cm"]) for r in rs})  # type: ignore[arg-type]
+    masses = sorted({float(r["mass_gev"]) for r in rs})  # type: ignore[arg-type]
+    mass = Variable("M(S)", is_independent=True, is_binned=False, units="GEV")
+    mass.values = masses
+    table.add_variable(mass)
+    for ct in ctaus:
+        by_m = {float(r["mass_gev"]): r for r in rs if float(r["ctau_cm"]) == ct}  # type: ignore[arg-type]
+        var = Variable(
+            f"expected {pct} CL upper limit on BR x BR, ctau = {ct:g} cm",
+            is_independent=False,
+            is_binned=False,
+        )
+        med = [float(by_m[m]["br_ul_expected"]) if m in by_m else float("nan") for m in masses]  # type: ignore[arg-type]
+        var.values = med
+        for qname, value, qunits in (("RE", search.channel, ""), ("CHANNEL", name, ""), ("CTAU", ct, "CM"),
+                                     ("LUMINOSITY", lumi_fb, "FB^-1"), ("CL", pct, "")):  # fmt: skip
+            var.add_qualifier(qname, value, qunits)
+        for label, lo, hi in (("1 sigma", "_m1s", "_p1s"), ("2 sigma", "_m2s", "_p2s")):
+            unc = Uncertainty(label, is_symmetric=False)
+            unc.values = [
+                (float(by_m[m]["br_ul_expected" + lo]) - v, float(by_m[m]["br_ul_expected" + hi]) - v)  # type: ignore[arg-type]
+                if m in by_m
+                else (0.0, 0.0)
+                for m, v in zip(masses, med, strict=True)
+            ]
+            var.add_uncertainty(unc)
+        table.add_variable(var)
+    return table
 
 
 def workspace_for(row: dict[str, object], lumi_fb: float, region: Any, cl: float = 0.90) -> dict[str, Any]:
@@ -446,7 +591,12 @@ def analyze(
         raise ValueError(f"{names}: {exc}") from None
     csv_path = out_dir / "limits.csv"
     _write_csv(rows, csv_path)
-    plot_limits(rows, out_dir / "limits", lumi_fb, stats.cl, search.observable_label, curves)
+    coupling_rows = _coupling_rows(rows)
+    if coupling_rows:
+        plot_limits(coupling_rows, out_dir / "limits", lumi_fb, stats.cl, search.observable_label, curves)
+    if isinstance(search.region, Channels):
+        plot_channel_limits(rows, out_dir / "br_limits.png", search.observable_label, stats.cl, lumi_fb)
+        plot_channel_efficiency(rows, out_dir / "efficiency.png", search.observable_label)
     write_hepdata(rows, out_dir / "hepdata", search, lumi_fb, stats.cl)
     summary: dict[str, Any] = {
         "analysis": name,
@@ -463,7 +613,14 @@ def analyze(
     if projections:
         prow = projection_table(search, samples, [float(x) for x in projections], projection_syst)
         _write_csv(prow, out_dir / "projections.csv")
-        plot_projections(prow, out_dir / "projections.png", search.observable_label, stats.cl, rows, lumi_fb)
+        plot_projections(
+            _coupling_rows(prow),
+            out_dir / "projections.png",
+            search.observable_label,
+            stats.cl,
+            coupling_rows,
+            lumi_fb,
+        )
         summary["projections_fb"] = [float(x) for x in projections]
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return csv_path

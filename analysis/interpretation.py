@@ -40,21 +40,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.channel_limits import channel_table
+from analysis.coupling import BAND_SUFFIXES, coupling_band, eff_at_ctau
 from analysis.limits import Limits, category_limits, upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import Resolution, robust_width, scan_masses, window_sums
-from analysis.search import Categories, MassWindows, Search, Statistics
+from analysis.search import Categories, Channels, MassWindows, Search, Statistics
 from analysis.yields import NB_PER_FB, efficiency
 from fastsim.models import get_model
 from fastsim.models.base import Model
 
-__all__ = ["BAND_SUFFIXES", "coupling_band", "limit_table", "model_resolution"]
+__all__ = ["BAND_SUFFIXES", "coupling_band", "eff_at_ctau", "limit_table", "model_resolution"]
 
-#: suffixes of the expected-limit columns, in the order of analysis.limits.BAND_SIGMAS
-BAND_SUFFIXES = ("_m2s", "_m1s", "", "_p1s", "_p2s")
 #: the order the columns are written in (the median first)
 _COLUMN_ORDER = (2, 0, 1, 3, 4)
-_N_COUPLING_SCAN = 600  # log-spaced couplings per decade range of the island search
 
 
 def model_resolution(samples: Samples, model: str) -> Resolution:
@@ -80,67 +79,6 @@ def _ctau_efficiency(v: SignalPoint, lo: float, hi: float) -> np.ndarray:
     inside = np.any((cm >= lo) & (cm <= hi), axis=1)
     w = (v.w * inside)[:, None] * v.life_w
     return np.where(v.sw_ctau > 0, w.sum(axis=0) / v.sw_ctau, 0.0)
-
-
-def eff_at_ctau(ctau_grid: np.ndarray, eff: np.ndarray, ctau: np.ndarray) -> np.ndarray:
-    """Efficiency at c*tau (cm) from its values on a grid: log eff interpolated linearly in
-    log c*tau inside (exact for the exponential fall at short lifetimes and for the 1/c*tau
-    tail), zero below, eff(max) * max/ctau above (see the module docstring)."""
-    ctau = np.asarray(ctau, np.float64)
-    log_eff = np.log(np.maximum(np.asarray(eff, np.float64), 1e-300))
-    out = np.exp(np.interp(np.log(ctau), np.log(ctau_grid), log_eff))
-    out = np.where(ctau < ctau_grid[0], 0.0, out)
-    return np.where(ctau > ctau_grid[-1], eff[-1] * ctau_grid[-1] / ctau, out)
-
-
-def coupling_band(
-    n_ul: float,
-    lumi_fb: float,
-    sigma_unit_nb: float,
-    model: Model,
-    ctau_grid: np.ndarray,
-    eff: np.ndarray,
-) -> tuple[float, float]:
-    """The excluded coupling interval (lower, upper) of a long-lived signal: the couplings g with
-    sigma(g) L eff(c*tau(g)) >= n_ul, sigma(g) = sigma(1) g^n, c*tau(g) from ``model`` (a point
-    at the mass in question).  (NaN, NaN) when no coupling is excluded."""
-    n = model.production_power
-    if not np.any(eff > 0) or not np.isfinite(n_ul):
-        return float("nan"), float("nan")
-    # couplings whose c*tau spans the grid, a decade beyond each end
-    g0 = model.coupling
-    k = model.width_power
-    c0 = model.ctau_cm
-    g_lo = g0 * (c0 / (ctau_grid[-1] * 1e3)) ** (1 / k)
-    g_hi = g0 * (c0 / (ctau_grid[0] / 10)) ** (1 / k)
-    lg = np.linspace(np.log(g_lo), np.log(g_hi), _N_COUPLING_SCAN)
-
-    def excess(log_g: np.ndarray) -> np.ndarray:
-        g = np.exp(log_g)
-        ctau = model.ctau_at(g)
-        return np.log(
-            np.maximum(sigma_unit_nb * g**n * NB_PER_FB * lumi_fb * eff_at_ctau(ctau_grid, eff, ctau), 1e-300)
-        ) - np.log(n_ul)
-
-    f = excess(lg)
-    ok = f >= 0
-    if not ok.any():
-        return float("nan"), float("nan")
-    edges = []
-    for i in (np.flatnonzero(ok)[0], np.flatnonzero(ok)[-1]):
-        j = i - 1 if i == np.flatnonzero(ok)[0] else i + 1
-        if j < 0 or j >= len(lg):
-            edges.append(float("nan"))  # excluded up to the end of the scanned range
-            continue
-        a, b = lg[j], lg[i]  # f(a) < 0 <= f(b): bisect in log g
-        for _ in range(60):
-            mid = 0.5 * (a + b)
-            if excess(np.array([mid]))[0] >= 0:
-                b = mid
-            else:
-                a = mid
-        edges.append(float(np.exp(b)))
-    return edges[0], edges[1]
 
 
 def _observed_at(masses: np.ndarray, observed: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
@@ -331,7 +269,13 @@ def limit_table(
         if not any(mod == model for mod, _ in samples.signal):
             continue
         obs = (observed or {}).get(model)
-        if isinstance(search.region, MassWindows):
+        if isinstance(search.region, Channels):
+            if obs is not None:
+                raise ValueError(
+                    "--observed: observed counts per channel are not supported yet (expected limits only)"
+                )
+            rows += channel_table(search.region, stats, samples, model)
+        elif isinstance(search.region, MassWindows):
             rows += _windows_table(search.region, stats, samples, model, obs)
         else:
             rows += _categories_table(search.region, stats, samples, model, obs)

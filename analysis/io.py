@@ -46,6 +46,12 @@ class ProcessInfo:
     x_pdg: int = 0  # PDG id of X in the record (0: unknown)
     ctau_cm: float = float("nan")  # c*tau the file's card gave X (reference of the mixture)
     ctau_mixture: tuple[float, ...] = ()  # c*tau components of the mixture X's decays were drawn from
+    #: branching fraction of a forced decay the sample's sigma includes (NaN: none given), so
+    #: that sigma_nb / signal_br is the rate per unit branching fraction
+    signal_br: float = float("nan")
+    #: a skimmed file (``run.skim``): the weight sums of every generated event (NaN: not skimmed)
+    sum_weight_generated: float = float("nan")
+    sum_weight2_generated: float = float("nan")
 
     @property
     def is_signal(self) -> bool:
@@ -96,6 +102,9 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
                     x_pdg=x_pdg,
                     ctau_cm=float(ctau) if ctau is not None else float("nan"),
                     ctau_mixture=tuple(float(c) for c in part.get("ctau_mixture", []) or []),
+                    signal_br=float(model.get("signal_br") or float("nan")),
+                    sum_weight_generated=float(p.get("sum_weight_generated", float("nan"))),
+                    sum_weight2_generated=float(p.get("sum_weight2_generated", float("nan"))),
                 )
             )
         except (TypeError, ValueError, AttributeError) as exc:

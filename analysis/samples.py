@@ -52,6 +52,19 @@ class SignalPoint:
     life_w: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     sw_ctau: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sw2_ctau: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: searches with channels (:class:`analysis.search.Channels`): per selected event the
+    #: candidates' channels and vertex radii (n, k) and the true decay's channel (n,); the
+    #: generated weight sums per true channel (n_channels,) and, long-lived, per true channel
+    #: and c*tau (n_channels, n_ctau)
+    category: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
+    radius: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    sideband: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), bool))
+    truth_category: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sw_category: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sw_ctau_category: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: per channel the cross section per unit branching fraction of the forced mode (nb) of
+    #: the sample that feeds it (NaN: none)
+    sigma_unit_category: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def long_lived(self) -> bool:
@@ -66,6 +79,10 @@ class Samples:
     signal: dict[tuple[str, float], SignalPoint] = field(default_factory=dict)
     bkg_observable: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
     bkg_yield: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: with channels: the background candidates' channels and vertex radii (n, k)
+    bkg_category: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
+    bkg_radius: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
+    bkg_sideband: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), bool))
     bkg_processes: list[ProcessInfo] = field(default_factory=list)
     bkg_expected_total: dict[str, float] = field(default_factory=dict)
     #: factor on the background's sum of squared yields (its Monte-Carlo variance); 1 at the
@@ -147,6 +164,9 @@ def load_samples(
     seen: dict[tuple[str, float], set[str]] = {}
     bo: list[np.ndarray] = []
     bw: list[np.ndarray] = []
+    bc: list[np.ndarray] = []
+    br: list[np.ndarray] = []
+    bs: list[np.ndarray] = []
     for path in files:
         file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
         dataset = file_dataset(path)[0] if per_file else ""
@@ -160,14 +180,17 @@ def load_samples(
             sw = np.zeros(n_pid)
             sw2 = np.zeros(n_pid)
             per: dict[int, dict[str, list[np.ndarray]]] = {
-                i: {"o": [], "w": [], "t": [], "l": []} for i in procs
+                i: {"o": [], "w": [], "t": [], "l": [], "c": [], "r": [], "s": [], "tc": []} for i in procs
             }
+            n_cat = len(getattr(search.region, "names", ())) if hasattr(search.region, "radius_bins") else 0
+            sw_cat = np.zeros((n_pid, max(n_cat, 1)))
             llp = {
                 i: (ctau_grid(p.ctau_mixture), np.asarray(p.ctau_mixture))
                 for i, p in procs.items()
                 if p.model in search.models and p.ctau_mixture and p.x_pdg
             }
             life_tot = {i: np.zeros((2, len(g))) for i, (g, _) in llp.items()}
+            life_cat = {i: np.zeros((max(n_cat, 1), len(g))) for i, (g, _) in llp.items()}
             for batch in iter_batches(path, chunk_size):
                 w = batch.events["weight"].astype(np.float64)
                 pid = batch.events["process_id"].astype(np.int64)
@@ -178,32 +201,71 @@ def load_samples(
                 sel = search.select(batch, signal_ids)
                 spid = pid[sel.index]
                 lw = {i: _lifetime_weights(batch, procs[i].x_pdg, g, mix) for i, (g, mix) in llp.items()}
+                tcat = search.truth_category(batch, signal_ids) if n_cat else None
+                if tcat is not None:
+                    has = tcat >= 0
+                    np.add.at(sw_cat, (pid[has], tcat[has]), w[has])
                 for i in procs:
                     m = spid == i
                     per[i]["o"].append(sel.observable[m])
                     per[i]["w"].append(w[sel.index][m])
                     per[i]["t"].append(sel.truth[m])
+                    if tcat is not None:
+                        per[i]["c"].append(sel.category[m])
+                        per[i]["r"].append(sel.radius[m])
+                        side = (
+                            sel.sideband if sel.sideband is not None else np.zeros(sel.observable.shape, bool)
+                        )
+                        per[i]["s"].append(side[m])
+                        per[i]["tc"].append(tcat[sel.index][m])
                     if i in llp:
                         mine = pid == i
                         wl = lw[i][mine] * w[mine, None]
                         life_tot[i][0] += wl.sum(axis=0)
                         life_tot[i][1] += (wl * wl).sum(axis=0)
                         per[i]["l"].append(lw[i][sel.index][m])
-            k = max((o.shape[1] for d in per.values() for o in d["o"] if o.ndim == 2), default=1)
+                        if tcat is not None:
+                            has = tcat[mine] >= 0
+                            np.add.at(life_cat[i], tcat[mine][has], wl[has])
             for i, p in procs.items():
-                obs = np.concatenate(per[i]["o"]) if per[i]["o"] else np.zeros((0, k))
+                if np.isfinite(p.sum_weight_generated):  # a skim: normalised to what was generated
+                    if p.is_signal and p.model in search.models:
+                        raise ValueError(
+                            f"{path}: signal process {p.name!r} is skimmed (run.skim is for backgrounds)"
+                        )
+                    sw[i], sw2[i] = p.sum_weight_generated, p.sum_weight2_generated
+                obs = _rows(per[i]["o"], np.nan)
                 wsel = np.concatenate(per[i]["w"]) if per[i]["w"] else np.zeros(0)
+                cat = _rows(per[i]["c"], -1).astype(np.int64)
+                rad = _rows(per[i]["r"], np.nan)
+                side = _rows(per[i]["s"], 1.0).astype(bool)
                 if p.is_signal and p.model in search.models:
                     key = (p.model, round(p.mass_gev, 6))
-                    if key in out.signal and (not per_file or dataset in seen[key]):
+                    if key in out.signal and (not per_file or dataset in seen[key]) and not n_cat:
                         raise ValueError(f"{path}: signal point {key} appears twice")
                     point = SignalPoint(
                         p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"])
                     )
+                    if n_cat:
+                        point.category, point.radius, point.sideband = cat, rad, side
+                        point.truth_category = (
+                            np.concatenate(per[i]["tc"]) if per[i]["tc"] else np.zeros(0, int)
+                        )
+                        point.sw_category = sw_cat[i].copy()
+                        point.sigma_unit_category = np.where(
+                            point.sw_category > 0, p.sigma_nb / _forced_br(p), np.nan
+                        )
                     if i in llp:
                         point.ctau = llp[i][0]
                         point.life_w = np.concatenate(per[i]["l"])
                         point.sw_ctau, point.sw2_ctau = life_tot[i]
+                        if n_cat:
+                            point.sw_ctau_category = life_cat[i]
+                    if n_cat and key in out.signal:  # another channel group of the point
+                        if per_file and len(datasets) > 1:
+                            raise ValueError(f"{path}: channels of several data sets: give --lumi")
+                        out.signal[key] = _merged_channels(out.signal[key], point, path)
+                        continue
                     if per_file:
                         point = _scaled(point, p.sigma_nb * file_lumi / sw[i] if sw[i] > 0 else 0.0)
                         if key in out.signal:
@@ -214,6 +276,9 @@ def load_samples(
                     scale = p.sigma_nb * file_lumi * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
                     bo.append(obs)
                     bw.append(wsel * scale)
+                    bc.append(cat)
+                    br.append(rad)
+                    bs.append(side)
                     out.bkg_processes.append(p)
                     out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
                         (wsel * scale).sum()
@@ -221,8 +286,11 @@ def load_samples(
         except (KeyError, IndexError) as exc:  # a field or collection the file lacks
             raise ValueError(f"{path}: missing or malformed field ({exc})") from None
     if bo:
-        out.bkg_observable = np.concatenate(bo)
+        out.bkg_observable = _rows(bo, np.nan)
         out.bkg_yield = np.concatenate(bw)
+        out.bkg_category = _rows(bc, -1).astype(np.int64)
+        out.bkg_radius = _rows(br, np.nan)
+        out.bkg_sideband = _rows(bs, 1.0).astype(bool)
     if per_file:
         for key, point in out.signal.items():
             missing = sorted(set(datasets) - seen[key])
@@ -235,6 +303,52 @@ def load_samples(
     return out
 
 
+def _forced_br(p: ProcessInfo) -> float:
+    """The branching fraction of the forced mode in a signal sample's sigma: the file's
+    ``signal_br``, else 1."""
+    return p.signal_br if np.isfinite(p.signal_br) and p.signal_br > 0 else 1.0
+
+
+def _merged_channels(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
+    """One signal point from two samples that feed disjoint channels (e.g. B+ -> K+ S and
+    B0 -> K*0 S at one mass); efficiencies are per channel, so the weights need no common
+    normalisation."""
+    if np.any((a.sw_category > 0) & (b.sw_category > 0)):
+        raise ValueError(f"{path}: signal point ({b.process.model}, {b.process.mass_gev:g}) appears twice")
+    if len(a.ctau) != len(b.ctau) or (len(a.ctau) and not np.allclose(a.ctau, b.ctau)):
+        raise ValueError(
+            f"{path}: signal point ({b.process.model}, {b.process.mass_gev:g}) has another c*tau mixture"
+        )
+    return replace(
+        a,
+        sw=a.sw + b.sw,
+        sw2=a.sw2 + b.sw2,
+        observable=_rows([a.observable, b.observable], np.nan),
+        w=np.concatenate([a.w, b.w]),
+        truth=np.concatenate([a.truth, b.truth]),
+        life_w=np.concatenate([a.life_w, b.life_w]) if len(a.ctau) else a.life_w,
+        sw_ctau=a.sw_ctau + b.sw_ctau,
+        sw2_ctau=a.sw2_ctau + b.sw2_ctau,
+        category=_rows([a.category, b.category], -1).astype(np.int64),
+        radius=_rows([a.radius, b.radius], np.nan),
+        sideband=_rows([a.sideband, b.sideband], 1.0).astype(bool),
+        truth_category=np.concatenate([a.truth_category, b.truth_category]),
+        sw_category=a.sw_category + b.sw_category,
+        sw_ctau_category=a.sw_ctau_category + b.sw_ctau_category,
+        sigma_unit_category=np.where(b.sw_category > 0, b.sigma_unit_category, a.sigma_unit_category),
+    )
+
+
+def _rows(blocks: list[np.ndarray], fill: float) -> np.ndarray:
+    """Row blocks (n_i, k_i) stacked, narrower ones padded with ``fill`` to the widest k."""
+    blocks = [b if b.ndim == 2 else b.reshape(-1, 1) for b in blocks]
+    k = max((b.shape[1] for b in blocks), default=1)
+    padded = [
+        np.pad(b.astype(np.float64), ((0, 0), (0, k - b.shape[1])), constant_values=fill) for b in blocks
+    ]
+    return np.concatenate(padded) if padded else np.zeros((0, k))
+
+
 def _scaled(point: SignalPoint, a: float) -> SignalPoint:
     """The point with every event weight multiplied by ``a`` (efficiencies unchanged)."""
     return replace(
@@ -244,6 +358,8 @@ def _scaled(point: SignalPoint, a: float) -> SignalPoint:
         w=point.w * a,
         sw_ctau=point.sw_ctau * a,
         sw2_ctau=point.sw2_ctau * a * a,
+        sw_category=point.sw_category * a,
+        sw_ctau_category=point.sw_ctau_category * a,
     )
 
 
@@ -265,10 +381,16 @@ def _merged(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
         a,
         sw=a.sw + b.sw,
         sw2=a.sw2 + b.sw2,
-        observable=cat(a.observable, b.observable),
+        observable=_rows([a.observable, b.observable], np.nan),
         w=np.concatenate([a.w, b.w]),
         truth=cat(a.truth, b.truth),
         life_w=cat(a.life_w, b.life_w) if len(a.ctau) else a.life_w,
         sw_ctau=a.sw_ctau + b.sw_ctau,
         sw2_ctau=a.sw2_ctau + b.sw2_ctau,
+        category=_rows([a.category, b.category], -1).astype(np.int64),
+        radius=_rows([a.radius, b.radius], np.nan),
+        sideband=_rows([a.sideband, b.sideband], 1.0).astype(bool),
+        truth_category=np.concatenate([a.truth_category, b.truth_category]),
+        sw_category=a.sw_category + b.sw_category,
+        sw_ctau_category=a.sw_ctau_category + b.sw_ctau_category,
     )

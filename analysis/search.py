@@ -9,8 +9,9 @@ A search declares
 * :meth:`Search.select`: the selection, vectorised over one batch of events, returning per
   selected event the candidates' observable values and the truth-matched value;
 * ``region``: its signal regions, :class:`MassWindows` (a peak search: windows of +-k sigma(m)
-  from a resolution model measured on the signal, scanned in mass) or :class:`Categories`
-  (disjoint bins, combined in one likelihood);
+  from a resolution model measured on the signal, scanned in mass), :class:`Categories`
+  (disjoint bins, combined in one likelihood) or :class:`Channels` (exclusive channels, each a
+  peak search, with limits per channel vs mass and lifetime and a combined coupling limit);
 * ``statistics``: default statistical settings (:class:`Statistics`).
 
 Everything else (classifying files into signal points and backgrounds from ``/meta``,
@@ -25,14 +26,14 @@ Units: GeV, cm, ns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from fastsim.events import EventBatch
 
-__all__ = ["Categories", "MassWindows", "Search", "Selected", "Statistics"]
+__all__ = ["Categories", "Channels", "MassWindows", "Search", "Selected", "Statistics"]
 
 
 @dataclass
@@ -48,6 +49,13 @@ class Selected:
     index: np.ndarray
     observable: np.ndarray
     truth: np.ndarray
+    #: (n, k) channel index of each candidate (:class:`Channels`; -1: none), or None
+    category: np.ndarray | None = None
+    #: (n, k) transverse radius (cm) of each candidate's vertex (:class:`Channels`), or None
+    radius: np.ndarray | None = None
+    #: (n, k) True for a candidate outside the signal box, in the looser box from which the
+    #: background is estimated (:class:`Channels` ``sideband_groups``), or None
+    sideband: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.observable = np.asarray(self.observable, np.float64)
@@ -55,6 +63,12 @@ class Selected:
             self.observable = self.observable[:, None]
         self.index = np.asarray(self.index, np.int64)
         self.truth = np.asarray(self.truth, np.float64)
+        if self.category is not None:
+            self.category = np.asarray(self.category, np.int64).reshape(self.observable.shape)
+        if self.radius is not None:
+            self.radius = np.asarray(self.radius, np.float64).reshape(self.observable.shape)
+        if self.sideband is not None:
+            self.sideband = np.asarray(self.sideband, bool).reshape(self.observable.shape)
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,49 @@ class Categories:
 
 
 @dataclass(frozen=True)
+class Channels:
+    """Exclusive channels, each a peak search in its own observable (a mass), with limits per
+    channel vs mass and the signal particle's c*tau, model-independent (on the product of
+    branching fractions), and the model's coupling from all channels together
+    (:mod:`analysis.channel_limits`).  Per candidate the search gives its channel
+    (``Selected.category``) and vertex radius (``Selected.radius``); per event the channel of
+    the signal particle's true decay (:meth:`Search.truth_category`), so that a sample in which
+    the particle decays several ways serves every channel: the efficiency of channel c is
+    counted over the events whose true decay is c.
+
+    ``names``: the channels; the window at mass m is m -+ k sigma_c(m, r) with sigma from the
+    truth-matched signal of channel c in the vertex-radius bins ``radius_bins`` (cm); the
+    background from a window ``smooth`` times wider; ``vetoes``: per channel, mass intervals
+    the scan skips; ``thresholds``: per channel, the lowest mass (GeV); ``daughter_br``: per
+    channel, (parent, daughters) of a decay whose branching fraction (from the decay table)
+    the quoted product includes (e.g. K*0 -> K+ pi-); ``model_final_states``: per channel, the
+    model's final-state name (:meth:`fastsim.models.base.Model.branching_fractions`);
+    ``production``: per channel, the model's production mode
+    (:meth:`fastsim.models.base.Model.production`)."""
+
+    names: tuple[str, ...] = ()
+    k: float = 2.0
+    smooth: float = 5.0
+    radius_bins: tuple[float, ...] = (0.0, 1000.0)
+    vetoes: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    daughter_br: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    model_final_states: dict[str, str] = field(default_factory=dict)
+    production: dict[str, str] = field(default_factory=dict)
+    #: groups of channels whose background in the signal box is the loose box's times the
+    #: group's fraction of background candidates in the signal box (``Selected.sideband``);
+    #: empty: the signal box's own background
+    sideband_groups: tuple[tuple[str, ...], ...] = ()
+    #: a second signal region with the vertex beyond this transverse radius (cm; 0: none):
+    #: per channel, mass and c*tau the region (every radius, or displaced) with the better
+    #: expected limit is quoted, and for the coupling the union of the two regions' islands
+    displaced_min_radius: float = 0.0
+    #: the coupling (all channels together) is computed at this many masses, evenly spaced over
+    #: the simulated range, and at the simulated masses
+    n_coupling_masses: int = 120
+
+
+@dataclass(frozen=True)
 class Statistics:
     """Confidence level, method (:data:`analysis.limits.METHODS`) and the relative systematic
     uncertainty of the background estimate."""
@@ -99,7 +156,7 @@ class Search:
     channel: ClassVar[str] = ""
     observable_label: ClassVar[str] = "$m_X$ [GeV]"
     models: ClassVar[tuple[str, ...]]
-    region: ClassVar[MassWindows | Categories] = MassWindows()
+    region: ClassVar[MassWindows | Categories | Channels] = MassWindows()
     statistics: ClassVar[Statistics] = Statistics()
     #: PDG ids of the signal particles in fastsim's own samples (external ones add theirs)
     signal_ids: ClassVar[tuple[int, ...]] = ()
@@ -108,6 +165,11 @@ class Search:
         """The selection on one batch; ``signal_ids`` are the PDG ids of the signal particle
         (for the truth match)."""
         raise NotImplementedError
+
+    def truth_category(self, batch: EventBatch, signal_ids: tuple[int, ...]) -> np.ndarray | None:
+        """Per event the :class:`Channels` index of the signal particle's true decay (-1: none);
+        None for searches without channels."""
+        return None
 
     def grid_selection(self, batch: EventBatch) -> np.ndarray:
         """Per-event mask of the selection without a signal-region cut (``grid.selection``)."""

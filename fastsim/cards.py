@@ -195,9 +195,26 @@ BEAM_SCHEMA = Section(
 )
 
 
+def _check_run(entry: dict[str, Any], path: tuple, origin: Any) -> None:
+    if entry["skim"] and not entry["selection"]:
+        p = (*path, "skim")
+        raise CardError("a skim needs run.selection (the events it keeps)", p, origin(p))
+
+
 def _check_particle(entry: dict[str, Any], path: tuple, origin: Any) -> None:
     if entry["ctau"] is not None and entry["width"] is not None:
         raise CardError("give either ctau or width, not both", path, origin(path))
+
+
+def _model_entry_problem(value: dict[str, Any]) -> str | None:
+    from fastsim.models import MODELS
+
+    name = value.get("name")
+    if name not in MODELS:
+        return f"model name {name!r} is not one of {sorted(MODELS)}"
+    if not isinstance(value.get("coupling"), (int, float)) or not isinstance(value.get("mass"), (int, float)):
+        return "a model entry needs numeric mass and coupling"
+    return None
 
 
 PARTICLE_SCHEMA = Section(
@@ -213,6 +230,20 @@ PARTICLE_SCHEMA = Section(
             Field(float, min=0.0, min_exclusive=True, unit="cm"),
             [],
             "draw c*t from an equal-weight mixture of exponentials with these c*tau (lifetime reweighting)",
+        ),
+        "drop_closed_modes": Field(
+            bool,
+            False,
+            "drop decay modes below their threshold at this mass (the others renormalised), e.g. "
+            "one list of final states over a mass axis; false: such a mode is an error",
+        ),
+        "model": Field(
+            dict,
+            None,
+            "the model point this particle belongs to, {name: <model>, mass: .., coupling: ..} "
+            "(written by the card's models: section; generators read their signal rate from it)",
+            nullable=True,
+            check=_model_entry_problem,
         ),
         "decays": ListOf(
             Section(
@@ -279,6 +310,7 @@ def _expand_models(raw: dict[str, Any], origin: Any) -> None:
             "mass": point.mass,
             "charge": point.particle.charge,
             "decays": [{"br": br, "daughters": list(ids)} for br, ids in point.decay_table()],
+            "model": {"name": name, **point.params},
         }
         if "ctau" not in own and "width" not in own:
             entry["ctau"] = point.ctau_cm
@@ -339,7 +371,14 @@ CARD_SCHEMA = Section(
                     "summarised per process (e.g. analysis.zprime_4mu:grid_selection)",
                     nullable=True,
                 ),
-            }
+                "skim": Field(
+                    bool,
+                    False,
+                    "write only the events run.selection accepts (a background skim: /meta keeps the "
+                    "generated counts and weight sums that normalise it; not for signal samples)",
+                ),
+            },
+            extra_check=_check_run,
         ),
         "dataset": Section(
             {

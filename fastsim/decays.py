@@ -83,6 +83,7 @@ __all__ = [
     "DecayTable",
     "decay_particles",
     "sm_decay_table",
+    "without_spin_columns",
 ]
 
 #: Particles left to the detector simulation (decays in flight): e, mu, pi+-, K+-, K_L0,
@@ -779,13 +780,16 @@ def decay_particles(
     first = np.flatnonzero(mc.fields["status"] == STATUS_FINAL)
     is_parton = np.isin(np.abs(mc.fields["id"][first]), _QUARKS)
     if not np.any(_decayable(mc.fields["id"][first], comp, props)) and not np.any(is_parton):
-        return mc
+        return without_spin_columns(mc)
     block0 = {k: v.copy() for k, v in mc.fields.items()}
     # internal columns, dropped when the record is assembled: the helicity state handed
     # from a decay to the daughter's decay (decay_models): 1 + rho00 (0: unpolarised) and
-    # the four-momentum of the particle's mother (E = 0: none)
+    # the four-momentum of the particle's mother (E = 0: none).  A generator that decays a
+    # particle itself may give them for the daughters it makes (e.g. ups4s_bbbar's signal B
+    # -> K*0 S: the K*0 has helicity 0).
     for name in _SPIN_COLUMNS:
-        block0[name] = np.zeros(mc.n_items)
+        if name not in block0:
+            block0[name] = np.zeros(mc.n_items)
     blocks: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = [
         (block0, mc.event_index(), mc.local_index())
     ]
@@ -827,12 +831,22 @@ def decay_particles(
 
     # assemble: every item goes to new_offsets[event] + local index
     offsets = offsets_from_counts(count)
-    out = {k: np.empty(int(offsets[-1]), dtype=v.dtype) for k, v in mc.fields.items()}
+    out = {
+        k: np.empty(int(offsets[-1]), dtype=v.dtype) for k, v in mc.fields.items() if k not in _SPIN_COLUMNS
+    }
     for fields, ev, loc in blocks:
         pos = offsets[ev] + loc
         for k, arr in out.items():
             arr[pos] = fields[k]
     return Collection(out, offsets)
+
+
+def without_spin_columns(mc: Collection) -> Collection:
+    """``mc`` without the internal helicity columns a generator may have given (they are the
+    decay stage's, never written)."""
+    if not any(k in mc.fields for k in _SPIN_COLUMNS):
+        return mc
+    return Collection({k: v for k, v in mc.fields.items() if k not in _SPIN_COLUMNS}, mc.offsets)
 
 
 def _run_generations(

@@ -25,6 +25,10 @@ __all__ = [
     "STATUS_BEAM",
     "STATUS_DECAYED",
     "STATUS_FINAL",
+    "VETO_CONVERSION",
+    "VETO_K0S",
+    "VETO_LAMBDA",
+    "VETO_MATERIAL",
     "Collection",
     "EventBatch",
 ]
@@ -34,6 +38,14 @@ __all__ = [
 STATUS_FINAL = 1
 STATUS_DECAYED = 2
 STATUS_BEAM = 4
+
+# Bits of the ``veto`` field of the ``vertices`` collection (the displaced-vertex finder,
+# fastsim.reco.displaced): the vertex is at a material layer, its pi pi mass in the K0S
+# window, its p pi mass in the Lambda window, or it looks like a photon conversion.
+VETO_MATERIAL = 1
+VETO_K0S = 2
+VETO_LAMBDA = 4
+VETO_CONVERSION = 8
 
 # Generator-level particle record.  Names follow the LHEH5 particle table
 # (arXiv:1905.05120; pylhe.lheh5): id, status, mother1, mother2, px, py, pz, e, m, lifetime,

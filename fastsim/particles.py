@@ -126,6 +126,8 @@ class ParticleTable:
         #: pdg -> c*tau values (cm) of an equal-weight mixture of exponentials from which the
         #: decay engine draws proper decay lengths instead of Exp(ctau) (lifetime reweighting)
         self.ctau_mixtures: dict[int, np.ndarray] = {}
+        #: pdg -> (model name, parameters) of a particle a card's ``models:`` section added
+        self.models: dict[int, tuple[str, dict]] = {}
         #: changes whenever a registration changes values; used by caches of users
         self.version = 0
         self.token = next(_TOKENS)

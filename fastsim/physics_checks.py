@@ -26,6 +26,7 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
         if entry["decays"] and not math.isclose(total_br, 1.0, rel_tol=1e-6):
             path = ("particles", pdg, "decays")
             raise CardError(f"branching fractions add up to {total_br:.6g}, not 1", path, origin(path))
+        n_open = 0
         for i, mode in enumerate(entry["decays"]):
             path = ("particles", pdg, "decays", i, "daughters")
             try:
@@ -42,7 +43,7 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
                     origin(path),
                 )
             threshold = float(masses.sum())
-            if entry["mass"] <= threshold:
+            if entry["mass"] <= threshold and not entry.get("drop_closed_modes"):
                 p = ("particles", pdg, "mass")
                 raise CardError(
                     f"mass {entry['mass']:g} GeV is below the threshold {threshold:.6g} GeV of decay mode {i} "
@@ -50,6 +51,12 @@ def check_card_physics(card: dict[str, Any], origin: Any) -> None:
                     p,
                     origin(p),
                 )
+            n_open += entry["mass"] > threshold
+        if entry["decays"] and n_open == 0:
+            p = ("particles", pdg, "mass")
+            raise CardError(
+                f"mass {entry['mass']:g} GeV is below the threshold of every decay mode", p, origin(p)
+            )
     beams = build_beams(card)
     for name, params in card["processes"].items():
         try:

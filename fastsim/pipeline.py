@@ -144,6 +144,10 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
             spin=spin,
         )
         batch.collections["mc"] = mc
+    elif "mc" in batch.collections:
+        from fastsim.decays import without_spin_columns
+
+        batch.collections["mc"] = without_spin_columns(batch["mc"])
     if ctx.before_stages is not None and ctx.stages:
         ctx.before_stages()
         ctx.before_stages = None

@@ -149,7 +149,11 @@ class RunSummary:
                     f"{selected * p['expected_events']:.4g} expected at the card's luminosity"
                 )
         rate = self.n_events / self.seconds if self.seconds > 0 else float("inf")
-        out.append(f"{self.n_events} events in {self.seconds:.1f} s ({rate:,.0f} events/s) -> {self.output}")
+        n_written = sum(int(p["n_events"]) for p in self.processes)
+        skim = f", {n_written} written (skim)" if n_written != self.n_events and self.processes else ""
+        out.append(
+            f"{self.n_events} events in {self.seconds:.1f} s ({rate:,.0f} events/s){skim} -> {self.output}"
+        )
         if self.resumed_chunks:
             out.append(f"(resumed: {self.resumed_chunks} chunks were already written)")
         return out
@@ -185,15 +189,20 @@ def run(
     # weighted counts of every boolean per-event flag (trigger bits ...) per process
     flags: dict[str, dict[str, float]] = {name: {} for name in card["processes"]}
     weights: dict[str, float] = dict.fromkeys(card["processes"], 0.0)
+    weights2: dict[str, float] = dict.fromkeys(card["processes"], 0.0)
+    generated: dict[str, int] = dict.fromkeys(card["processes"], 0)
+    skim = bool(run_cfg.get("skim"))
 
     def add_flags(process: str, rec: dict[str, Any]) -> None:
         weights[process] += rec["sum_weight"]
+        weights2[process] += rec.get("sum_weight2", 0.0)
         for k, v in rec["flags"].items():
             flags[process][k] = flags[process].get(k, 0.0) + v
 
     for task, rec in zip(tasks[:done], writer.chunk_records, strict=False):
         tallies[task.process] = tallies[task.process].merge(XsecTally(*rec["tally"]))
-        counts[task.process] += task.n_events
+        counts[task.process] += int(rec.get("n_written", task.n_events))
+        generated[task.process] += task.n_events
         add_flags(task.process, rec)
     total = sum(t.n_events for t in tasks)
     bar = tqdm(
@@ -206,16 +215,23 @@ def run(
         dynamic_ncols=True,
     )
 
-    def record(batch: EventBatch, tally: XsecTally) -> dict[str, Any]:
+    def record(batch: EventBatch, tally: XsecTally) -> tuple[EventBatch, dict[str, Any]]:
+        """The chunk to write (the skim's events only with ``run.skim``) and its record, whose
+        sums are over every generated event."""
         w = batch.events["weight"]
-        return {
+        rec = {
             "tally": [tally.n_trials, tally.sum_w, tally.sum_w2],
             "sum_weight": float(w.sum()),
+            "sum_weight2": float((w.astype(np.float64) ** 2).sum()),
             "flags": {k: float(w[v].sum()) for k, v in batch.events.items() if v.dtype == np.bool_},
         }
+        if skim:
+            batch = batch.select_events(np.flatnonzero(batch.events["selected"]))
+        rec["n_written"] = batch.n_events
+        return batch, rec
 
     def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
-        rec = record(batch, tally)
+        batch, rec = record(batch, tally)
         writer.append(batch, rec)
         written(task, batch, tally, rec)
 
@@ -223,7 +239,8 @@ def run(
         add_flags(task.process, rec)
         tallies[task.process] = tallies[task.process].merge(tally)
         counts[task.process] += batch.n_events
-        bar.update(batch.n_events)
+        generated[task.process] += task.n_events
+        bar.update(task.n_events)
         if on_chunk is not None:
             on_chunk(task.index)
 
@@ -257,7 +274,7 @@ def run(
                     if pending is not None:
                         pending[0].result()
                         written(*pending[1])
-                    rec = record(batch, tally)
+                    batch, rec = record(batch, tally)
                     pending = (io.submit(writer.append, batch, rec), (task, batch, tally, rec))
                     del batch
                 if pending is not None:
@@ -313,6 +330,17 @@ def run(
                 "sigma_err_nb": math.hypot(t.sigma_err_nb, file_err),
                 "n_trials": t.n_trials,
                 "n_events": counts[name],
+                # with run.skim, the file holds the selected events only: the generated count
+                # and weight sums normalise it (analysis.samples)
+                **(
+                    {
+                        "n_generated": generated[name],
+                        "sum_weight_generated": weights[name],
+                        "sum_weight2_generated": weights2[name],
+                    }
+                    if skim
+                    else {}
+                ),
                 # 1 fb^-1 = 1e6 nb^-1
                 "expected_events": t.sigma_nb * lumi * 1e6,
                 "model": gen.describe(),
@@ -334,7 +362,8 @@ def run(
         "beams": beams.describe(),
         "detector": card["detector"]["name"],
         "processes": processes,
+        **({"skim": card["run"]["selection"]} if skim else {}),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     path = writer.finalize(meta)
-    return RunSummary(path, sum(counts.values()), time.perf_counter() - t0, processes, done)
+    return RunSummary(path, sum(generated.values()), time.perf_counter() - t0, processes, done)

@@ -31,6 +31,9 @@ def build_particle_table(card: dict[str, Any]) -> ParticleTable:
             width=entry["width"],
             charge=entry["charge"],
         )
+        if entry.get("model"):
+            point = dict(entry["model"])
+            table.models[pdg] = (str(point.pop("name")), point)
         if entry["ctau_mixture"]:
             comps = np.array(entry["ctau_mixture"], dtype=np.float64)
             table.ctau_mixtures[pdg] = comps
@@ -60,11 +63,19 @@ def build_decay_table(card: dict[str, Any]) -> Any:
     from fastsim.decays import add_card_particle
 
     table = copy.deepcopy(_dec_table(card["decays"]["dec_file"]))
+    particles = build_particle_table(card)
     for pdg, entry in card.get("particles", {}).items():
         if entry["decays"]:
             modes = [(d["br"], tuple(d["daughters"])) for d in entry["decays"]]
+            if entry.get("drop_closed_modes"):
+                modes = [(br, ids) for br, ids in modes if _threshold(ids, particles) < entry["mass"]]
             add_card_particle(table, pdg, modes, entry["charge"], entry["mass"])
     return table
+
+
+def _threshold(ids: tuple[int, ...], particles: ParticleTable) -> float:
+    """Sum of the daughters' masses (GeV)."""
+    return float(particles.mass(np.array(ids, dtype=np.int64)).sum())
 
 
 def stable_ids(card: dict[str, Any]) -> frozenset[int]:

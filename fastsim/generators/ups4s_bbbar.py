@@ -35,11 +35,16 @@ Signal B (``signal_decay``, e.g. ``"B+ -> K+ S"`` or ``"B0 -> K*0 S"`` in DEC-fi
 EvtGen or PDG names, names of particles the card's models register, or PDG ids): only pairs
 of that B are made, one B of each pair (either, with equal probability) decays into the mode
 (its charge conjugate for the antiparticle; for B0 the flavour at decay after mixing), flat
-in phase space (a vector daughter decays unpolarised), at the B's decay vertex; the other B
-decays generically.  The signal B is the first B of the record (``delta_t_ps`` is then
-t_sig - t_tag).  Rate bookkeeping: the cross section reported is
-sigma(Upsilon(4S) -> that pair) x 2 x ``signal_br`` (the mode's branching fraction, from the
-user's model: 1 by default, so the sample is normalised per unit BR).
+in two-body phase space, at the B's decay vertex; the other B decays generically.  In
+P -> V + spin 0 (B0 -> K*0 S) the vector is in helicity 0, handed to its decay (K*0 -> K pi:
+cos^2 theta_hel) through the decay stage's helicity columns.  The signal B is the first B of
+the record (``delta_t_ps`` is then t_sig - t_tag).  Rate bookkeeping: the cross section
+reported is sigma(Upsilon(4S) -> that pair) x 2 x BR, BR = ``signal_br`` when the card gives
+it; otherwise, when a daughter is the particle of a card's ``models:`` point, the model's
+rate for the mode (``Model.production()``, e.g. the dark Higgs' BR(B+ -> K+ S) at its mass
+and sin theta), else 1 (the sample normalised per unit BR).  With a model point, ``/meta``
+names it (``signal_model``, ``x_pdg``, ``mass_gev``, ``coupling``): the analysis layer
+treats the process as that signal.
 
 Units: GeV, cm, ns; cross sections in nb; times in ps where the name says so.
 """
@@ -86,7 +91,12 @@ class Ups4SBBbar(Generator):
             str, "", "force one B of each pair into this mode, DEC syntax 'B+ -> K+ S' (empty: generic)"
         ),
         "signal_br": Field(
-            float, 1.0, "branching fraction of signal_decay (rate bookkeeping: sigma x 2 x BR)", min=0.0
+            float,
+            None,
+            "branching fraction of signal_decay (rate bookkeeping: sigma x 2 x BR); null: the model's "
+            "rate for the mode when a daughter is a particle of the card's models: section, else 1",
+            min=0.0,
+            nullable=True,
         ),
     }
 
@@ -112,6 +122,8 @@ class Ups4SBBbar(Generator):
             parse_signal_decay(params["signal_decay"], particles) if params["signal_decay"] else None
         )
         self.rate_factor = 1.0
+        self.signal_model: Any = None  # the model point of the signal's new particle
+        self.signal_br, self.signal_br_source = 1.0, "default (per unit branching fraction)"
         if self.signal is not None:
             parent, daughters = self.signal
             m_d = float(particles.mass(np.array(daughters)).sum())
@@ -120,8 +132,14 @@ class Ups4SBBbar(Generator):
                 raise ValueError(f"signal_decay: the parent must be a B+ or B0 (or anti), got {parent}")
             if m_d >= m_p:
                 raise ValueError(f"signal_decay: the daughters' masses ({m_d:.4f} GeV) exceed the B mass")
+            self.signal_model = _signal_model_point(daughters, particles)
+            if params["signal_br"] is not None:
+                self.signal_br, self.signal_br_source = float(params["signal_br"]), "card (signal_br)"
+            elif self.signal_model is not None:
+                self.signal_br = _model_rate(self.signal_model, parent, daughters, particles, self._conjugate)
+                self.signal_br_source = f"model {self.signal_model.name} (production)"
             r = R_CHARGED if abs(parent) == BP else R_NEUTRAL
-            self.rate_factor = r / (R_CHARGED + R_NEUTRAL) * 2 * float(params["signal_br"])
+            self.rate_factor = r / (R_CHARGED + R_NEUTRAL) * 2 * self.signal_br
 
     @staticmethod
     def _pstar(W: np.ndarray | float, m: float) -> np.ndarray:
@@ -269,6 +287,7 @@ class Ups4SBBbar(Generator):
         life[:, b1 + 1] = t[:, 1]
         if self.signal is not None:  # the signal daughters start at the B decay vertex
             k = len(self.signal[1])
+            self._vector_helicity(mc, n, nk, k, lab[:, 0])
             p_b = lab[:, 0]
             step = t[:, 0] / m_b
             for j, name in enumerate(("vx", "vy", "vz")):
@@ -305,6 +324,24 @@ class Ups4SBBbar(Generator):
         p_lab = kinematics.boost_to_frame_of(p_rest, p_b, mass=m_b)
         return [(d_ids[:, j], p_lab[:, j], masses[:, j], STATUS_FINAL, b_index, -1) for j in range(len(d))]
 
+    def _vector_helicity(self, mc: Any, n: int, nk: int, k: int, p_b: np.ndarray) -> None:
+        """P -> V + spin 0: the vector is in helicity 0 (angular momentum along the decay axis),
+        so its own decay (e.g. K*0 -> K+ pi-, VSS: cos^2 theta_hel) is not flat.  Handed to the
+        decay stage through its internal helicity columns (:mod:`fastsim.decays`): 1 + rho00
+        and the mother's (the B's) four-momentum, which fixes the helicity axis."""
+        daughters = self.signal[1]  # type: ignore[index]
+        spins = [_spin(d, self.particles) for d in daughters]
+        if k != 2 or sorted(spins) != [0.0, 1.0]:
+            return
+        j = nk - k + spins.index(1.0)
+        cols = {"_pol": np.zeros((n, nk)), "_mpx": np.zeros((n, nk)), "_mpy": np.zeros((n, nk))}
+        cols |= {"_mpz": np.zeros((n, nk)), "_me": np.zeros((n, nk))}
+        cols["_pol"][:, j] = 2.0  # 1 + rho00, rho00 = 1
+        for c, name in enumerate(("_mpx", "_mpy", "_mpz", "_me")):
+            cols[name][:, j] = p_b[:, c]
+        for name, v in cols.items():
+            mc.fields[name] = v.reshape(-1)
+
     def _conjugate(self, pdg: int) -> int:
         """The antiparticle's id (the particle itself when it is its own antiparticle)."""
         return -pdg if bool(self.particles.knows(np.array([-pdg]))[0]) else pdg
@@ -326,7 +363,71 @@ class Ups4SBBbar(Generator):
             "signal_decay": self.config["signal_decay"] or None,
             "signal_ids": [self.signal[0], list(self.signal[1])] if self.signal else None,
             "rate_factor": self.rate_factor,
+            "signal_br": self.signal_br if self.signal else None,
+            "signal_br_source": self.signal_br_source if self.signal else None,
+            **self._signal_meta(),
         }
+
+    def _signal_meta(self) -> dict[str, Any]:
+        """What the analysis layer reads to recognise a signal point (analysis/io.py)."""
+        point = self.signal_model
+        if point is None:
+            return {}
+        return {
+            "signal_model": point.name,
+            "x_pdg": point.particle.pdg,
+            "mass_gev": point.mass,
+            "coupling": point.coupling,
+            "decay": self.config["signal_decay"],
+            "ctau_cm": point.ctau_cm,
+            "branching_fractions": point.branching_fractions(),
+        }
+
+
+def _signal_model_point(daughters: tuple[int, ...], particles: Any) -> Any:
+    """The model point of the first daughter that a card's ``models:`` section registered."""
+    from fastsim.models import get_model
+
+    for d in daughters:
+        entry = getattr(particles, "models", {}).get(abs(d))
+        if entry is not None:
+            name, params = entry
+            return get_model(name)(params, particles)
+    return None
+
+
+def _model_rate(point: Any, parent: int, daughters: tuple[int, ...], particles: Any, conjugate: Any) -> float:
+    """The model's branching fraction of the mode (``point.production()``, keys in the same DEC
+    syntax, matched with the charge-conjugate mode too); a ValueError when the model has none."""
+    want = sorted(daughters)
+    for key, rate in point.production().items():
+        try:
+            kp, kd = parse_signal_decay(key, particles)
+        except ValueError:
+            continue  # a reference rate such as the inclusive b -> s S
+        if (kp == parent and sorted(kd) == want) or (
+            kp == conjugate(parent) and sorted(conjugate(x) for x in kd) == want
+        ):
+            return float(rate)
+    modes = ", ".join(point.production()) or "none"
+    raise ValueError(
+        f"signal_decay: model {point.name} gives no rate for this mode (its modes: {modes}); set signal_br"
+    )
+
+
+def _spin(pdg: int, particles: Any) -> float:
+    """Spin J of a particle: a model's new particle from its model, others from ``particle``."""
+    entry = getattr(particles, "models", {}).get(abs(pdg))
+    if entry is not None:
+        from fastsim.models import get_model
+
+        return float(get_model(entry[0]).particle.spin)
+    from particle import Particle
+
+    try:
+        return float(Particle.from_pdgid(pdg).J)
+    except Exception:  # noqa: BLE001 - an id particle does not know: treat as spin 0
+        return 0.0
 
 
 def parse_signal_decay(text: str, particles: Any) -> tuple[int, tuple[int, ...]]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from fastsim.events import STATUS_DECAYED, Collection
+from fastsim.events import STATUS_DECAYED, VETO_CONVERSION, VETO_K0S, VETO_LAMBDA, VETO_MATERIAL, Collection
 from fastsim.reco.helix import circle_seeds, phi_at_point, z_at_phi
 from fastsim.reco.vertex_fit import FIT_OK, fit_vertices
 
@@ -42,11 +42,6 @@ __all__ = [
     "find_displaced",
     "opposite_charge_pairs",
 ]
-
-VETO_MATERIAL = 1
-VETO_K0S = 2
-VETO_LAMBDA = 4
-VETO_CONVERSION = 8
 
 _F8 = np.dtype(np.float64)
 VERTEX_FIELDS: dict[str, np.dtype] = {

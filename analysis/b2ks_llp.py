@@ -24,8 +24,11 @@ unverified; [F] fastsim's choice, with the reason.
    variable].
 3. Vetoes from the vertex finder [P: "K0S, Lambda, conversions, material" are named among
    the backgrounds in bphysics.md sec. 1.5, the windows are fastsim's reco defaults]: material
-   layers (all channels: photon conversions and hadronic interactions), K0S (pi pi and mu mu
-   channels, on the pi pi mass), Lambda (pi pi, mu mu and K K, on the p pi mass).  The e e channel does not use the finder's low-mass conversion veto
+   layers (e e: photon conversions; pi pi and K K: hadronic interactions; not mu mu [F]: matter
+   makes no muon pairs at a rate that matters -- pair production by photons is suppressed by
+   (m_e / m_mu)^2 -- while the veto, whose window grows with the vertex's radial error, removes
+   half of the boosted S -> mu mu vertices between 1 and 20 cm), K0S (pi pi and mu mu channels,
+   on the pi pi mass), Lambda (pi pi, mu mu and K K, on the p pi mass).  The e e channel does not use the finder's low-mass conversion veto
    (m_ee < 30 MeV at a small opening angle) [F: it would remove the paper's lowest masses,
    0.025 GeV; photons convert in material, which the material veto removes].
 4. The kaon: a track with ``pid_K`` > 0.5 [M], |d0| < 0.5 cm, |z0| < 2 cm (from the B vertex)
@@ -81,7 +84,7 @@ _PID = {11: "pid_e", 13: "pid_mu", 211: "pid_pi", 321: "pid_K"}
 #: vetoes (bit masks of fastsim.reco.displaced) per hypothesis
 _VETOES = {
     11: VETO_MATERIAL,
-    13: VETO_MATERIAL | VETO_K0S | VETO_LAMBDA,
+    13: VETO_K0S | VETO_LAMBDA,
     211: VETO_MATERIAL | VETO_K0S | VETO_LAMBDA,
     321: VETO_MATERIAL | VETO_LAMBDA,
 }

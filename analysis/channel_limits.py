@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.coupling import BAND_SUFFIXES, coupling_band, eff_at_ctau
+from analysis.coupling import BAND_SUFFIXES, COLUMN_ORDER, coupling_band, eff_at_ctau, island_columns
 from analysis.limits import upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import robust_width
@@ -53,7 +53,6 @@ from fastsim.models import get_model
 
 __all__ = ["box_fraction", "channel_table", "daughter_branching_fraction"]
 
-_ORDER = (2, 0, 1, 3, 4)  # median first, then the bands
 _MIN_CANDIDATES = 5
 
 
@@ -174,6 +173,17 @@ def _background(
     return b, np.sqrt(b2 + (stats.rel_bkg_sys * b) ** 2)
 
 
+def _unvetoed(
+    region: Channels, name: str, masses: np.ndarray, sig: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The masses (and their sigma rows) whose widest window misses channel ``name``'s vetoes."""
+    keep = np.ones(len(masses), bool)
+    wide = region.k * np.nanmax(sig, axis=1) if len(masses) else np.zeros(0)
+    for vlo, vhi in region.vetoes.get(name, ()):
+        keep &= (masses + wide < vlo) | (masses - wide > vhi)
+    return masses[keep], sig[keep]
+
+
 def _scan(lo: float, hi: float, step_of: object) -> np.ndarray:
     out = [lo]
     while out[-1] < hi:
@@ -215,12 +225,7 @@ def channel_table(
         pooled = np.nanmedian(sig_sim, axis=1)
         masses = _scan(ms[0], ms[-1], lambda m, ms=ms, pooled=pooled: k * np.interp(m, ms, pooled))
         masses = np.union1d(masses, ms)
-        sig = _sigma_at(m_sim, table, c, masses)
-        keep = np.ones(len(masses), bool)
-        for vlo, vhi in region.vetoes.get(name, ()):
-            wide = k * np.nanmax(sig, axis=1)
-            keep &= (masses + wide < vlo) | (masses - wide > vhi)
-        masses, sig = masses[keep], sig[keep]
+        masses, sig = _unvetoed(region, name, masses, _sigma_at(m_sim, table, c, masses))
         if len(masses) == 0:
             continue
         sunit = np.exp(np.interp(masses, ms, np.log(us)))
@@ -261,7 +266,7 @@ def channel_table(
                     "background_err": float(db[j]),
                     "daughter_br": d_br,
                 }
-                for q in _ORDER:
+                for q in COLUMN_ORDER:
                     row[f"br_ul_expected{BAND_SUFFIXES[q]}"] = float(u[j, l, q])
                 rows.append(row)
     if llp and channels:
@@ -275,12 +280,7 @@ def channel_table(
             for c, (ms, us, effs) in channels.items():
                 name = region.names[c]
                 m = grid[(grid >= ms[0] - 1e-9) & (grid <= ms[-1] + 1e-9)]
-                sig = _sigma_at(m_sim, table, c, m)
-                keep = np.ones(len(m), bool)
-                for vlo, vhi in region.vetoes.get(name, ()):
-                    wide = k * np.nanmax(sig, axis=1)
-                    keep &= (m + wide < vlo) | (m - wide > vhi)
-                m, sig = m[keep], sig[keep]
+                m, sig = _unvetoed(region, name, m, _sigma_at(m_sim, table, c, m))
                 b, db = _background(samples, region, stats, c, m, smooth * k * sig, bins, r0)
                 eff = np.stack([np.interp(m, ms, effs[v_i][:, l]) for l in range(n_l)], axis=1)
                 sunit = np.exp(np.interp(m, ms, np.log(us)))
@@ -428,11 +428,6 @@ def _coupling_rows(
                 float(np.nanmax(upper[:, q])) if np.isfinite(upper[:, q]).any() else float("nan")
                 for q in range(5)
             ]
-        for q in _ORDER:
-            row[f"coupling_ul_expected{BAND_SUFFIXES[q]}"] = lo_q[q]
-        for q in _ORDER:
-            row[f"coupling_excl_max_expected{BAND_SUFFIXES[q]}"] = hi_q[q]
-        row["ctau_cm"] = float(point.ctau_at(lo_q[2])) if np.isfinite(lo_q[2]) else float("nan")
-        row["ctau_cm_at_excl_max"] = float(point.ctau_at(hi_q[2])) if np.isfinite(hi_q[2]) else float("nan")
+        island_columns(row, point, lo_q, hi_q)
         rows.append(row)
     return rows

@@ -17,10 +17,12 @@ import numpy as np
 from analysis.yields import NB_PER_FB
 from fastsim.models.base import Model
 
-__all__ = ["BAND_SUFFIXES", "coupling_band", "eff_at_ctau"]
+__all__ = ["BAND_SUFFIXES", "COLUMN_ORDER", "coupling_band", "eff_at_ctau", "island_columns"]
 
 #: suffixes of the expected-limit columns, in the order of analysis.limits.BAND_SIGMAS
 BAND_SUFFIXES = ("_m2s", "_m1s", "", "_p1s", "_p2s")
+#: the order the columns are written in (the median first)
+COLUMN_ORDER = (2, 0, 1, 3, 4)
 _N_COUPLING_SCAN = 600  # log-spaced couplings per decade range of the island search
 
 
@@ -83,3 +85,14 @@ def coupling_band(
                 a = mid
         edges.append(float(np.exp(b)))
     return edges[0], edges[1]
+
+
+def island_columns(row: dict[str, object], model: Model, lower: list[float], upper: list[float]) -> None:
+    """Write an island's edges per band (``lower``, ``upper``: in the order of BAND_SUFFIXES) and
+    the c*tau at the median edges into a limits.csv row."""
+    for b in COLUMN_ORDER:
+        row[f"coupling_ul_expected{BAND_SUFFIXES[b]}"] = lower[b]
+    for b in COLUMN_ORDER:
+        row[f"coupling_excl_max_expected{BAND_SUFFIXES[b]}"] = upper[b]
+    row["ctau_cm"] = float(model.ctau_at(lower[2])) if np.isfinite(lower[2]) else float("nan")
+    row["ctau_cm_at_excl_max"] = float(model.ctau_at(upper[2])) if np.isfinite(upper[2]) else float("nan")

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.channel_limits import channel_table
-from analysis.coupling import BAND_SUFFIXES, coupling_band, eff_at_ctau
+from analysis.coupling import BAND_SUFFIXES, COLUMN_ORDER, coupling_band, eff_at_ctau, island_columns
 from analysis.limits import Limits, category_limits, upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import Resolution, robust_width, scan_masses, window_sums
@@ -51,9 +51,6 @@ from fastsim.models import get_model
 from fastsim.models.base import Model
 
 __all__ = ["BAND_SUFFIXES", "coupling_band", "eff_at_ctau", "limit_table", "model_resolution"]
-
-#: the order the columns are written in (the median first)
-_COLUMN_ORDER = (2, 0, 1, 3, 4)
 
 
 def model_resolution(samples: Samples, model: str) -> Resolution:
@@ -94,9 +91,9 @@ def _add_limits(
 ) -> None:
     xs = lim.expected[j] / denom
     g = (xs / sig1_fb) ** (1.0 / power)
-    for b in _COLUMN_ORDER:
+    for b in COLUMN_ORDER:
         row[f"xsec_bf_ul_fb_expected{BAND_SUFFIXES[b]}"] = float(xs[b])
-    for b in _COLUMN_ORDER:
+    for b in COLUMN_ORDER:
         row[f"coupling_ul_expected{BAND_SUFFIXES[b]}"] = float(g[b])
     if np.isfinite(lim.observed[j]):
         xo = lim.observed[j] / denom
@@ -198,12 +195,7 @@ def _long_lived_columns(
         g1, g2 = coupling_band(float(lim.expected[j, b]), lumi, sig1_nb, point, grid, eff_curve)
         lower.append(g1)
         upper.append(g2)
-    for b in _COLUMN_ORDER:
-        row[f"coupling_ul_expected{BAND_SUFFIXES[b]}"] = lower[b]
-    for b in _COLUMN_ORDER:
-        row[f"coupling_excl_max_expected{BAND_SUFFIXES[b]}"] = upper[b]
-    row["ctau_cm"] = float(point.ctau_at(lower[2])) if np.isfinite(lower[2]) else float("nan")
-    row["ctau_cm_at_excl_max"] = float(point.ctau_at(upper[2])) if np.isfinite(upper[2]) else float("nan")
+    island_columns(row, point, lower, upper)
     if np.isfinite(lim.observed[j]):
         g1, g2 = coupling_band(float(lim.observed[j]), lumi, sig1_nb, point, grid, eff_curve)
         row["coupling_ul_observed"] = g1

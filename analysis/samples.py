@@ -315,28 +315,9 @@ def _merged_channels(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
     normalisation."""
     if np.any((a.sw_category > 0) & (b.sw_category > 0)):
         raise ValueError(f"{path}: signal point ({b.process.model}, {b.process.mass_gev:g}) appears twice")
-    if len(a.ctau) != len(b.ctau) or (len(a.ctau) and not np.allclose(a.ctau, b.ctau)):
-        raise ValueError(
-            f"{path}: signal point ({b.process.model}, {b.process.mass_gev:g}) has another c*tau mixture"
-        )
-    return replace(
-        a,
-        sw=a.sw + b.sw,
-        sw2=a.sw2 + b.sw2,
-        observable=_rows([a.observable, b.observable], np.nan),
-        w=np.concatenate([a.w, b.w]),
-        truth=np.concatenate([a.truth, b.truth]),
-        life_w=np.concatenate([a.life_w, b.life_w]) if len(a.ctau) else a.life_w,
-        sw_ctau=a.sw_ctau + b.sw_ctau,
-        sw2_ctau=a.sw2_ctau + b.sw2_ctau,
-        category=_rows([a.category, b.category], -1).astype(np.int64),
-        radius=_rows([a.radius, b.radius], np.nan),
-        sideband=_rows([a.sideband, b.sideband], 1.0).astype(bool),
-        truth_category=np.concatenate([a.truth_category, b.truth_category]),
-        sw_category=a.sw_category + b.sw_category,
-        sw_ctau_category=a.sw_ctau_category + b.sw_ctau_category,
-        sigma_unit_category=np.where(b.sw_category > 0, b.sigma_unit_category, a.sigma_unit_category),
-    )
+    joined = _joined(a, b, path)
+    joined.sigma_unit_category = np.where(b.sw_category > 0, b.sigma_unit_category, a.sigma_unit_category)
+    return joined
 
 
 def _rows(blocks: list[np.ndarray], fill: float) -> np.ndarray:
@@ -370,11 +351,19 @@ def _merged(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
         raise ValueError(
             f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) differs in coupling or decay between data sets"
         )
+    return _joined(a, b, path)
+
+
+def _joined(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
+    """One point with both points' events and summed generated weights (``a``'s process); both
+    must share the c*tau reweighting grid."""
     if len(a.ctau) != len(b.ctau) or (len(a.ctau) and not np.allclose(a.ctau, b.ctau)):
-        raise ValueError(f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) has another c*tau mixture")
+        raise ValueError(
+            f"{path}: signal point ({b.process.model}, {b.process.mass_gev:g}) has another c*tau mixture"
+        )
 
     def cat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Rows of both (a data set without selected events has (0, 1) arrays whatever the width)."""
+        """Rows of both (a sample without selected events has (0, 1) arrays whatever the width)."""
         return np.concatenate([v for v in (x, y) if len(v)] or [x])
 
     return replace(

@@ -206,6 +206,14 @@ def _check_particle(entry: dict[str, Any], path: tuple, origin: Any) -> None:
         raise CardError("give either ctau or width, not both", path, origin(path))
 
 
+def _decay_model_problem(value: str) -> str | None:
+    from fastsim.decay_models import SUPPORTED
+
+    if value != "PHSP" and value not in SUPPORTED:
+        return f"unknown decay model {value!r} (PHSP or one of {sorted(SUPPORTED)})"
+    return None
+
+
 def _model_entry_problem(value: dict[str, Any]) -> str | None:
     from fastsim.models import MODELS
 
@@ -250,6 +258,13 @@ PARTICLE_SCHEMA = Section(
                 {
                     "br": Field(float, doc="branching fraction", min=0.0, max=1.0),
                     "daughters": ListOf(Field(int), min_len=2, doc="PDG ids"),
+                    "model": Field(
+                        str,
+                        "PHSP",
+                        "matrix element of the decay (PHSP: phase space; the EvtGen-style models of "
+                        "fastsim.decay_models, e.g. HNL_NU_LL)",
+                        check=_decay_model_problem,
+                    ),
                 }
             ),
             default=[],
@@ -309,7 +324,10 @@ def _expand_models(raw: dict[str, Any], origin: Any) -> None:
             "name": point.particle.name,
             "mass": point.mass,
             "charge": point.particle.charge,
-            "decays": [{"br": br, "daughters": list(ids)} for br, ids in point.decay_table()],
+            "decays": [
+                {"br": br, "daughters": list(ids), "model": point.decay_model(ids)}
+                for br, ids in point.decay_table()
+            ],
             "model": {"name": name, **point.params},
         }
         if "ctau" not in own and "width" not in own:

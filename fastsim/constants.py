@@ -22,5 +22,7 @@ GEV2_TO_NB: float = (HBARC_GEV_CM**2) * 1e33
 ALPHA_EM: float = _c.fine_structure
 #: Fermi constant, GeV^-2 (PDG 2024)
 G_FERMI: float = _c.physical_constants["Fermi coupling constant"][0]
+#: sin^2 theta_W (MS-bar at M_Z, PDG 2024 "Electroweak model" review: 0.23121)
+SIN2_THETA_W: float = 0.23121
 #: 4*pi
 FOUR_PI: float = 4.0 * math.pi

@@ -33,6 +33,11 @@ d functions"); the parent density is rho00 (NaN -> unpolarised, rho00 = 1/3):
   amplitudes at params[3:9]; the time-dependent CP asymmetry is not simulated.
 - ``SVP_HELAMP``  P -> V gamma: isotropic, the vector (daughter 0) gets rho00 = 0.
 
+Heavy neutral lepton (fastsim's own name): ``HNL_NU_LL``  N -> nu l+ l- with the V-A
+four-fermion matrix element (``heavy_neutrino_msq``: Z exchange, plus W exchange when the
+neutrino's flavour is the lepton's); the modes of models that declare it
+(:meth:`fastsim.models.base.Model.decay_model`).  No params.
+
 Semileptonic P -> X l nu (daughters in any order, found by PDG id; X a pseudoscalar or a
 vector, decided by the particle's spin):  |M|^2 from the helicity amplitudes H+, H-, H0, Ht
 including the lepton-mass (helicity-flip) terms (J.G. Koerner, G.A. Schuler, Z. Phys. C 46
@@ -102,7 +107,7 @@ import numpy as np
 from fastsim import kinematics
 from fastsim.disk_cache import cached_float
 
-__all__ = ["SL_BOUND_MARGIN", "SUPPORTED", "model_weight"]
+__all__ = ["HEAVY_NEUTRINO", "SL_BOUND_MARGIN", "SUPPORTED", "heavy_neutrino_msq", "model_weight"]
 
 #: Safety factor on the numerically maximised semileptonic |M|^2.
 SL_BOUND_MARGIN: float = 1.05
@@ -111,7 +116,9 @@ _ANGULAR = frozenset(
     {"SVS", "VSS", "VSS_BMIX", "VSP_PWAVE", "VLL", "VVS_PWAVE", "SVV_HELAMP", "SVV_CP", "SVP_HELAMP"}
 )
 _SEMILEPTONIC = frozenset({"BGL", "HQET3", "HQET2", "SLPOLE", "SLBKPOLE"})
-SUPPORTED: frozenset[str] = _ANGULAR | _SEMILEPTONIC
+#: fastsim's own: a heavy neutral lepton's weak decay N -> nu l+ l- (``_heavy_neutrino``)
+HEAVY_NEUTRINO = "HNL_NU_LL"
+SUPPORTED: frozenset[str] = _ANGULAR | _SEMILEPTONIC | {HEAVY_NEUTRINO}
 
 _LEPTONS = frozenset({11, 13, 15})
 _NEUTRINOS = frozenset({12, 14, 16})
@@ -692,6 +699,61 @@ def _angular(model, params, daughter_ids, parent_p4, daughters_p4, parent_rho00,
     return w, rho
 
 
+# ====================================================================== heavy neutrino
+def heavy_neutrino_msq(
+    daughter_ids: tuple[int, ...], parent_p4: np.ndarray, daughters_p4: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """N -> nu l- l+ (daughters in any order): the spin-averaged |M|^2 / (64 G_F^2 |U|^2) and
+    its bound over the phase space (GeV^4).
+
+    The four-fermion amplitude (G_F / sqrt2) U [nu-bar g^a (1 - g5) N] [l-bar g_a (g_L (1 - g5) +
+    g_R (1 + g5)) l] with g_L = -1/2 + sin^2 theta_W, g_R = sin^2 theta_W (Z exchange; when the
+    neutrino's flavour is the lepton's, W exchange adds 1 to g_L after a Fierz rearrangement),
+    squared as in muon decay (where it gives 64 G_F^2 (p.k)(p'.k') and G_F^2 m^5 / (192 pi^3)):
+      g_L^2 (p_N.p_lbar)(p_nu.p_l) + g_R^2 (p_N.p_l)(p_nu.p_lbar) + g_L g_R m_l^2 (p_N.p_nu),
+    l = the charged lepton of the neutrino's lepton-number sign (l- for nu, l+ for nubar: the
+    CP image), lbar the other (Bondarenko et al., arXiv:1805.08567, sec. 3.2 and app. A; the
+    crossing of nu e -> nu e, 't Hooft PLB 37 (1971) 195).  Dirac N decays to nu, its
+    antiparticle to nubar; a Majorana N to both (its decay table lists both)."""
+    from fastsim.constants import SIN2_THETA_W
+
+    ids = np.asarray(daughter_ids)
+    nu = int(np.flatnonzero(np.isin(np.abs(ids), list(_NEUTRINOS)))[0])
+    lep = np.flatnonzero(np.isin(np.abs(ids), list(_LEPTONS)))
+    neg = int(lep[ids[lep] > 0][0])  # l- (PDG ids: positive for negative leptons)
+    pos = int(lep[ids[lep] < 0][0])
+    l_same, l_other = (neg, pos) if ids[nu] > 0 else (pos, neg)
+    g_l = -0.5 + SIN2_THETA_W + (1.0 if abs(int(ids[nu])) - 1 == abs(int(ids[neg])) else 0.0)
+    g_r = SIN2_THETA_W
+    m_l2 = float(_dot(daughters_p4[:, neg], daughters_p4[:, neg]).mean())
+    p_n, p_nu = parent_p4, daughters_p4[:, nu]
+    p_l, p_lbar = daughters_p4[:, l_same], daughters_p4[:, l_other]
+    msq = (
+        g_l * g_l * _dot(p_n, p_lbar) * _dot(p_nu, p_l)
+        + g_r * g_r * _dot(p_n, p_l) * _dot(p_nu, p_lbar)
+        + g_l * g_r * m_l2 * _dot(p_n, p_nu)
+    )
+    m_n2 = float(np.max(_dot(p_n, p_n)))
+    m_n, m_l = math.sqrt(m_n2), math.sqrt(max(m_l2, 0.0))
+    # in the N rest frame (p_N.p_i) = m_N E_i <= m_N^2 / 2 and (p_nu.p_l) = (m_nu,l^2 - m_l^2) / 2
+    # <= (m_N^2 - 2 m_N m_l) / 2; g_L g_R < 0 for Z exchange alone (the interference then only
+    # lowers |M|^2), (p_N.p_nu) <= m_N^2 / 2
+    dots = m_n2 / 2 * (m_n2 - 2 * m_n * m_l) / 2
+    bound = (g_l * g_l + g_r * g_r) * dots + max(g_l * g_r, 0.0) * m_l2 * m_n2 / 2
+    return msq, bound
+
+
+def _heavy_neutrino(
+    daughter_ids: tuple[int, ...], parent_p4: np.ndarray, daughters_p4: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    n, k = daughters_p4.shape[:2]
+    ids = np.abs(np.asarray(daughter_ids))
+    if k != 3 or np.isin(ids, list(_NEUTRINOS)).sum() != 1 or np.isin(ids, list(_LEPTONS)).sum() != 2:
+        return np.ones(n), np.full((n, k), np.nan)  # not nu l+ l-: phase space
+    msq, bound = heavy_neutrino_msq(daughter_ids, parent_p4, daughters_p4)
+    return np.clip(msq / bound, 0.0, 1.0), np.full((n, k), np.nan)
+
+
 # ====================================================================== entry point
 def model_weight(
     model: str,
@@ -719,6 +781,8 @@ def model_weight(
         return np.ones(0), np.full((0, k), np.nan)
     if model in _SEMILEPTONIC:
         return _semileptonic(model, params, parent_id, daughter_ids, parent_p4, daughters_p4)
+    if model == HEAVY_NEUTRINO:
+        return _heavy_neutrino(daughter_ids, parent_p4, daughters_p4)
     if model in _ANGULAR:
         rho00 = np.broadcast_to(np.asarray(parent_rho00, dtype=np.float64), (n,))
         gp = np.broadcast_to(np.asarray(grandparent_p4, dtype=np.float64), (n, 4))

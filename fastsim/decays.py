@@ -677,18 +677,21 @@ ME_MODE_PARTONS = 91
 
 
 def add_card_particle(
-    table: DecayTable, pdg: int, modes: Iterable[tuple[float, tuple[int, ...]]], charge: float, mass: float
+    table: DecayTable, pdg: int, modes: Iterable[tuple], charge: float, mass: float
 ) -> None:
-    """Set a card particle's modes on ``table``: the modes with quarks or gluons become
-    quark-level lines decayed by Pythia 8 (meMode 91: shower and hadronisation of the pair,
-    as EvtGen hands over PYTHIA lines), the rest stay with this engine."""
-    own, partonic = [], []
-    for br, daughters in modes:
+    """Set a card particle's modes ``(br, daughters[, model])`` on ``table``: the modes with
+    quarks or gluons become quark-level lines decayed by Pythia 8 (meMode 91: shower and
+    hadronisation of the pair, as EvtGen hands over PYTHIA lines), the rest stay with this
+    engine, with their matrix element (``model``: a name of :mod:`fastsim.decay_models`,
+    phase space by default)."""
+    own: list[DecayMode | tuple] = []
+    partonic = []
+    for br, daughters, *model in modes:
         ids = tuple(int(i) for i in daughters)
         if any(abs(i) in _PARTON_IDS for i in ids):
             partonic.append((float(br), ME_MODE_PARTONS, ids))
         else:
-            own.append((float(br), ids))
+            own.append(DecayMode(float(br), ids, model[0] if model else "PHSP"))
     table.remove(pdg)
     if partonic:
         table.pythia_lines[int(pdg)] = tuple(partonic)

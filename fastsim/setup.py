@@ -66,9 +66,9 @@ def build_decay_table(card: dict[str, Any]) -> Any:
     particles = build_particle_table(card)
     for pdg, entry in card.get("particles", {}).items():
         if entry["decays"]:
-            modes = [(d["br"], tuple(d["daughters"])) for d in entry["decays"]]
+            modes = [(d["br"], tuple(d["daughters"]), d.get("model", "PHSP")) for d in entry["decays"]]
             if entry.get("drop_closed_modes"):
-                modes = [(br, ids) for br, ids in modes if _threshold(ids, particles) < entry["mass"]]
+                modes = [m for m in modes if _threshold(m[1], particles) < entry["mass"]]
             add_card_particle(table, pdg, modes, entry["charge"], entry["mass"])
     return table
 

@@ -142,6 +142,11 @@ class Model:
         tot = self.width_gev
         return [(v / tot, k) for k, v in self.widths.items() if v > 0 and tot > 0]
 
+    def decay_model(self, final_state: tuple[int, ...]) -> str:
+        """The decay engine's matrix element for a final state (a model name of
+        :mod:`fastsim.decay_models`, e.g. ``"HNL_NU_LL"``); ``"PHSP"`` (phase space) by default."""
+        return "PHSP"
+
     def with_params(self, **changes: Any) -> Model:
         """The same model at other parameters."""
         return type(self)({**self.params, **changes}, self._particles)

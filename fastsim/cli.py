@@ -191,12 +191,34 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_options(items: list[str]) -> dict[str, Any]:
+    """Model parameters given as options of ``fastsim models NAME``: ``--KEY VALUE`` or
+    ``--KEY=VALUE`` (a YAML value, as ``--set KEY=VALUE``), ``--KEY`` alone for true (e.g.
+    ``--dirac``); the model's parameter schema validates them."""
+    pairs: list[str] = []
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if not item.startswith("--") or len(item) == 2:
+            raise CardError(f"unexpected argument {item!r}", file="command line")
+        key, eq, value = item[2:].partition("=")
+        if not eq:
+            has_value = i + 1 < len(items) and not items[i + 1].startswith("--")
+            value = items[i + 1] if has_value else "true"
+            i += has_value
+        pairs.append(f"{key}={value}")
+        i += 1
+    return _parse_set(pairs)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """``fastsim models`` lists the models; ``fastsim models NAME --mass M --coupling G`` prints a point."""
     from fastsim.models import MODELS, get_model
     from fastsim.registry import UnknownPlugin
 
     if args.name is None:
+        if getattr(args, "model_options", None):
+            raise CardError(f"unexpected arguments {' '.join(args.model_options)}", file="command line")
         for name in MODELS:
             cls = MODELS[name]
             pars = ", ".join(f"{k} [{f.unit}]" if f.unit else k for k, f in cls.parameters.items())
@@ -209,6 +231,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     except UnknownPlugin as exc:
         raise CardError(str(exc), file="command line") from None
     params = {k: v for k, v in _parse_set(args.set or []).items()}
+    params.update(_model_options(getattr(args, "model_options", None) or []))
     if args.mass is not None:
         params["mass"] = args.mass
     if args.coupling is not None:
@@ -327,7 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", help="model name (omit to list the models)")
     p.add_argument("--mass", type=float, help="mass of the new particle, GeV")
     p.add_argument("--coupling", type=float, help="the model's coupling")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="another model parameter")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="another model parameter (also as --KEY VALUE, or --KEY for true, e.g. --dirac)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_models)
 
@@ -345,7 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from fastsim.io import FileFormatError, OutputError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # options the parser does not know are model parameters of ``fastsim models NAME``
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "func", None) is not cmd_models:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.model_options = extra
     try:
         return int(args.func(args))
     except CardError as exc:

@@ -29,7 +29,7 @@ def _sample(m_n: float, ids: tuple[int, ...], masses: tuple[float, ...], n: int,
     p4 = kinematics.n_body_phase_space(np.full(n, m_n), np.asarray(masses), rng)
     parent = np.tile([0.0, 0.0, 0.0, m_n], (n, 1))
     nan4 = np.full((n, 4), np.nan)
-    w, _ = dm.model_weight(dm.HEAVY_NEUTRINO, (), 9900016, ids, parent, p4, np.full(n, np.nan), nan4)
+    w, _ = dm.model_weight(dm.HEAVY_NEUTRINO, (), 9900018, ids, parent, p4, np.full(n, np.nan), nan4)
     return p4, w, rng.random(n) < w
 
 
@@ -107,20 +107,20 @@ dataset: {{name: test, luminosity_fb: 1.0}}
 run: {{seed: 3, events: 20000, chunk_size: 20000, output: {tmp_path / "n.h5"}}}
 detector: {{enabled: false}}
 particles:
-  9900016:
+  9900018:
     name: N
     mass: 20.0
     ctau: 0.0
     decays: [{{br: 1.0, daughters: [16, 13, -13], model: HNL_NU_LL}}]
 processes:
-  gun: {{generator: particle_gun, pdg: 9900016, p_min: 1.0, p_max: 1.0}}
+  gun: {{generator: particle_gun, pdg: 9900018, p_min: 1.0, p_max: 1.0}}
 """
     )
     run(load_card(card), progress=False)
     with open_events(tmp_path / "n.h5") as f:
         mc = f.read_events()["mc"]
     p4 = np.stack([mc["px"], mc["py"], mc["pz"], mc["e"]], axis=1)
-    n = np.flatnonzero(mc["id"] == 9900016)
+    n = np.flatnonzero(mc["id"] == 9900018)
     ev = mc.event_index()
     parent = n[np.searchsorted(ev[n], ev)]  # the event's N for every item
     rest = kinematics.boost_to_rest_frame(p4, p4[parent])

@@ -20,6 +20,7 @@ GENERATORS = Registry(
     {
         "ee_mumu": "fastsim.generators.ee_mumu:EEMuMuBorn",
         "ee_tautau": "fastsim.generators.ee_tautau:EETauTau",
+        "ee_tautau_hnl": "fastsim.generators.ee_tautau_hnl:EETauTauHNL",
         "ee_qqbar": "fastsim.generators.ee_qqbar:EEQQbar",
         "ups4s_bbbar": "fastsim.generators.ups4s_bbbar:Ups4SBBbar",
         "ee_mumu_born": "fastsim.generators.ee_mumu_born:EEMuMuBornAnalytic",

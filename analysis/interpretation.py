@@ -38,6 +38,8 @@ Units: GeV, cm; cross sections in nb (inputs) and fb (limits); luminosity in fb^
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from analysis.channel_limits import channel_table
@@ -78,6 +80,23 @@ def _ctau_efficiency(v: SignalPoint, lo: float, hi: float) -> np.ndarray:
     return np.where(v.sw_ctau > 0, w.sum(axis=0) / v.sw_ctau, 0.0)
 
 
+def _full_selection(v: SignalPoint) -> SignalPoint:
+    """The point with its loose-only candidates (``sideband``) removed from the observable."""
+    if len(v.sideband) != len(v.observable) or not v.sideband.any():
+        return v
+    return replace(v, observable=np.where(v.sideband, np.nan, v.observable))
+
+
+def pass_fraction(samples: Samples) -> tuple[float, float]:
+    """Fraction of the simulated background events with a loose candidate that have one passing
+    the full selection, (n_pass + 1/2) / (n_loose + 1) (Jeffreys) with its binomial error."""
+    cand = np.isfinite(samples.bkg_observable)
+    n_loose = int(cand.any(axis=1).sum())
+    n_pass = int((cand & ~samples.bkg_sideband).any(axis=1).sum()) if len(samples.bkg_sideband) else n_loose
+    r = (n_pass + 0.5) / (n_loose + 1.0)
+    return r, float(np.sqrt(r * (1 - r) / (n_loose + 1.0)))
+
+
 def _observed_at(masses: np.ndarray, observed: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
     if observed is None:
         return None
@@ -116,6 +135,7 @@ def _windows_table(
     m_sim = np.array([m for m, _ in pts])
     lo, hi = res.window(m_sim, k)
     eff_sim, err_sim = [], []
+    pts = [(m, _full_selection(v)) for m, v in pts]
     for j, (_, v) in enumerate(pts):
         e, de = _point_efficiency(v, lo[j], hi[j])
         eff_sim.append(e)
@@ -139,10 +159,17 @@ def _windows_table(
     half = k * res(masses)
     blo = np.maximum(masses - region.smooth * half, region.min_mass)
     bhi = masses + region.smooth * half
-    bsw, bsw2 = window_sums(samples.bkg_observable, samples.bkg_yield, blo, bhi)
+    b_obs = samples.bkg_observable
+    if not region.sideband and len(samples.bkg_sideband) == len(b_obs):
+        b_obs = np.where(samples.bkg_sideband, np.nan, b_obs)
+    bsw, bsw2 = window_sums(b_obs, samples.bkg_yield, blo, bhi)
     if samples.mc_variance_scale != 1.0:
         bsw2 = bsw2 * samples.mc_variance_scale
     ratio = (whi - wlo) / (bhi - blo)
+    if region.sideband:  # loose selection x its pass fraction (Jeffreys, binomial error)
+        r, dr = pass_fraction(samples)
+        bsw2 = bsw2 * r * r + (bsw * dr) ** 2
+        bsw = bsw * r
     b = bsw * ratio
     db = np.sqrt(bsw2 * ratio**2 + (stats.rel_bkg_sys * b) ** 2)
     n_obs = _observed_at(masses, observed)

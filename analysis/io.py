@@ -7,7 +7,9 @@ generators write it, external samples take it from their card's ``signal`` keys)
 ``x_pdg``, ``mass_gev`` and ``coupling``; every other process is a background.  A signal
 particle whose proper decay lengths were drawn from a mixture of exponentials (the card's
 ``particles.<pdg>.ctau_mixture``, for lifetime reweighting) carries the mixture and its
-reference c*tau.
+reference c*tau.  A card that forces some of a model particle's decays
+(``particles.<pdg>.forced_decays``) has its process's cross section multiplied by the model's
+branching fraction of those decays.
 
 Units: GeV, cm, ns; cross sections in nb, luminosity in fb^-1 (1 fb^-1 = 1e6 nb^-1).
 """
@@ -86,13 +88,14 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
             part = particles.get(abs(x_pdg), {}) if kind != "background" else {}
             part = part if isinstance(part, dict) else {}
             ctau = part.get("ctau")
+            forced = _forced_fraction(kind, model, part) if part.get("forced_decays") else 1.0
             out.append(
                 ProcessInfo(
                     file=Path(path),
                     process_id=int(p["id"]),
                     name=str(p["name"]),
                     generator=str(p["generator"]),
-                    sigma_nb=float(p["sigma_nb"]),
+                    sigma_nb=float(p["sigma_nb"]) * forced,
                     sigma_err_nb=float(p.get("sigma_err_nb", 0.0)),
                     n_events=int(p["n_events"]),
                     model=kind,
@@ -110,6 +113,20 @@ def read_processes(path: str | Path) -> list[ProcessInfo]:
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{path}: malformed /meta process {p['name']!r} ({exc})") from None
     return out
+
+
+def _forced_fraction(model_name: str, description: dict[str, Any], particle: dict[str, Any]) -> float:
+    """The model's branching fraction of the decays a card forced (``forced_decays``): the
+    sample's events all decay that way, its rate counts only that fraction."""
+    from fastsim.models import get_model
+
+    params = {"mass": float(description["mass_gev"]), "coupling": float(description["coupling"])}
+    cls = get_model(model_name)
+    if "dirac" in cls.parameters and "dirac" in description:
+        params["dirac"] = bool(description["dirac"])
+    point = cls(params)
+    modes = {tuple(sorted(int(i) for i in d["daughters"])) for d in particle.get("decays") or []}
+    return float(sum(br for br, ids in point.decay_table() if tuple(sorted(ids)) in modes))
 
 
 def iter_batches(path: str | Path, chunk_size: int = 50_000) -> Iterator[EventBatch]:

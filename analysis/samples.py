@@ -210,13 +210,11 @@ def load_samples(
                     per[i]["o"].append(sel.observable[m])
                     per[i]["w"].append(w[sel.index][m])
                     per[i]["t"].append(sel.truth[m])
+                    side = sel.sideband if sel.sideband is not None else np.zeros(sel.observable.shape, bool)
+                    per[i]["s"].append(side[m])
                     if tcat is not None:
                         per[i]["c"].append(sel.category[m])
                         per[i]["r"].append(sel.radius[m])
-                        side = (
-                            sel.sideband if sel.sideband is not None else np.zeros(sel.observable.shape, bool)
-                        )
-                        per[i]["s"].append(side[m])
                         per[i]["tc"].append(tcat[sel.index][m])
                     if i in llp:
                         mine = pid == i
@@ -246,8 +244,9 @@ def load_samples(
                     point = SignalPoint(
                         p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"])
                     )
+                    point.sideband = side
                     if n_cat:
-                        point.category, point.radius, point.sideband = cat, rad, side
+                        point.category, point.radius = cat, rad
                         point.truth_category = (
                             np.concatenate(per[i]["tc"]) if per[i]["tc"] else np.zeros(0, int)
                         )

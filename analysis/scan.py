@@ -79,8 +79,11 @@ def window_sums(
     sw2 = np.zeros(len(lo))
     if cm.size == 0:
         return sw, sw2
-    # only events whose candidates can fall in some window take part
-    span = (np.nanmax(cm, axis=1) >= lo.min()) & (np.nanmin(cm, axis=1) <= hi.max())
+    # only events whose candidates can fall in some window take part (rows without a finite
+    # candidate, e.g. loose-only ones, never do)
+    top = np.max(np.where(np.isnan(cm), -np.inf, cm), axis=1)
+    bottom = np.min(np.where(np.isnan(cm), np.inf, cm), axis=1)
+    span = (top >= lo.min()) & (bottom <= hi.max())
     cm, w = cm[span], w[span]
     for j0 in range(0, len(lo), block):  # bounded memory: (block, n_events, n_candidates)
         sl = slice(j0, j0 + block)

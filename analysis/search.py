@@ -75,14 +75,19 @@ class Selected:
 class MassWindows:
     """A peak search: at mass m the window m -+ k sigma(m), sigma from the signal resolution
     (:class:`analysis.scan.Resolution`), scan points one half-width apart; the background of a
-    window from one ``smooth`` times wider (clipped at ``min_mass``), scaled by the width ratio;
-    scan windows overlapping a ``vetoes`` interval are skipped."""
+    window from one ``smooth`` times wider (clipped at ``min_mass``), scaled by the width ratio
+    (with ``sideband``: counted in the loose selection and scaled by its pass fraction); scan
+    windows overlapping a ``vetoes`` interval are skipped."""
 
     k: float = 2.0
     smooth: float = 5.0
     min_mass: float = 0.0
     vetoes: tuple[tuple[float, float], ...] = ()
     scan: bool = True
+    #: background from the search's loose selection (``Selected.sideband`` candidates too) times
+    #: the fraction of background events passing the full selection, over all masses (for
+    #: simulated backgrounds too small to populate the full selection)
+    sideband: bool = False
 
 
 @dataclass(frozen=True)

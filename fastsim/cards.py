@@ -239,6 +239,12 @@ PARTICLE_SCHEMA = Section(
             [],
             "draw c*t from an equal-weight mixture of exponentials with these c*tau (lifetime reweighting)",
         ),
+        "forced_decays": Field(
+            bool,
+            False,
+            "the decays listed are some of the model's, forced for statistics: the analysis counts "
+            "the process's rate times the model's branching fraction of them",
+        ),
         "drop_closed_modes": Field(
             bool,
             False,

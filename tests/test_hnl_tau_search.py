@@ -48,3 +48,61 @@ def test_search_declares_the_papers_models_and_cl() -> None:
     assert s.models == ("hnl_majorana", "hnl_dirac")
     assert s.statistics.cl == 0.95
     assert Path(__file__).exists()
+
+
+def test_forced_decays_scale_the_rate(tmp_path: Path) -> None:
+    """The same signal with N -> nu mu mu forced: the analysis's cross section is the full
+    sample's times the model's BR(nu mu mu) (both halves of the Majorana N)."""
+    from analysis.io import read_processes
+    from fastsim.cards import load_card
+    from fastsim.models.hnl_tau import HNLTau
+    from fastsim.run import run
+    from tests.conftest import REPO
+
+    forced = """
+    forced_decays: true
+    decays:
+      - {br: 0.5, daughters: [16, 13, -13], model: HNL_NU_LL}
+      - {br: 0.5, daughters: [-16, 13, -13], model: HNL_NU_LL}"""
+    sigma = {}
+    for tag, extra in (("all", ""), ("forced", forced)):
+        card = tmp_path / f"{tag}.yaml"
+        card.write_text(
+            f"""
+include: [{REPO}/cards/detectors/belle.yaml, {REPO}/cards/beams/kekb_y4s.yaml]
+dataset: {{name: test, luminosity_fb: 1.0}}
+run: {{seed: 4, events: 500, chunk_size: 500, output: {tmp_path / tag}.h5}}
+detector: {{enabled: false}}
+models:
+  hnl_tau: {{mass: 1.0, coupling: 1.0e-3}}
+particles:
+  9900018:
+    ctau: 10.0{extra}
+processes:
+  sig: {{generator: ee_tautau_hnl}}
+"""
+        )
+        run(load_card(card), progress=False)
+        sigma[tag] = read_processes(tmp_path / f"{tag}.h5")[0].sigma_nb
+    br = sum(
+        HNLTau({"mass": 1.0, "coupling": 1e-3}).branching_fraction(fs)
+        for fs in ((16, 13, -13), (-16, 13, -13))
+    )
+    assert sigma["forced"] / sigma["all"] == pytest.approx(br, rel=1e-9)
+
+
+def test_loose_selection_background_is_scaled_by_the_pass_fraction() -> None:
+    """MassWindows(sideband=True): 40 loose background events, 10 passing the full selection
+    -> pass fraction (10 + 1/2) / (40 + 1); the window's background is the loose count times it."""
+    import math
+
+    from analysis.interpretation import pass_fraction
+    from analysis.samples import Samples
+
+    s = Samples(lumi_fb=1.0)
+    s.bkg_observable = np.r_[np.full(10, 1.0), np.full(30, 1.2)][:, None]
+    s.bkg_sideband = np.r_[np.zeros(10, bool), np.ones(30, bool)][:, None]
+    s.bkg_yield = np.full(40, 3.0)
+    r, dr = pass_fraction(s)
+    assert r == pytest.approx(10.5 / 41)
+    assert dr == pytest.approx(math.sqrt(r * (1 - r) / 41))

@@ -48,7 +48,7 @@ from analysis.limits import upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import robust_width
 from analysis.search import Channels, Statistics
-from analysis.yields import NB_PER_FB
+from analysis.yields import NB_PER_FB, jeffreys_fraction
 from fastsim.models import get_model
 
 __all__ = ["box_fraction", "channel_table", "daughter_branching_fraction"]
@@ -140,8 +140,7 @@ def box_fraction(samples: Samples, region: Channels, c: int) -> tuple[float, flo
     mine = np.isin(samples.bkg_category, idx) & np.isfinite(samples.bkg_observable)
     n_loose = int(mine.any(axis=1).sum())
     n_box = int((mine & ~samples.bkg_sideband).any(axis=1).sum())
-    r = (n_box + 0.5) / (n_loose + 1.0)
-    return r, float(np.sqrt(r * (1 - r) / (n_loose + 1.0)))
+    return jeffreys_fraction(n_box, n_loose)
 
 
 def _background(

@@ -48,7 +48,7 @@ from analysis.limits import Limits, category_limits, upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import Resolution, robust_width, scan_masses, window_sums
 from analysis.search import Categories, Channels, MassWindows, Search, Statistics
-from analysis.yields import NB_PER_FB, efficiency
+from analysis.yields import NB_PER_FB, efficiency, jeffreys_fraction
 from fastsim.models import get_model
 from fastsim.models.base import Model
 
@@ -93,8 +93,7 @@ def pass_fraction(samples: Samples) -> tuple[float, float]:
     cand = np.isfinite(samples.bkg_observable)
     n_loose = int(cand.any(axis=1).sum())
     n_pass = int((cand & ~samples.bkg_sideband).any(axis=1).sum()) if len(samples.bkg_sideband) else n_loose
-    r = (n_pass + 0.5) / (n_loose + 1.0)
-    return r, float(np.sqrt(r * (1 - r) / (n_loose + 1.0)))
+    return jeffreys_fraction(n_pass, n_loose)
 
 
 def _observed_at(masses: np.ndarray, observed: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:

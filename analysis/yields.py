@@ -11,6 +11,7 @@ meaningful at eff = 0 or 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "cutflow_table",
     "efficiency",
     "expected_yield",
+    "jeffreys_fraction",
 ]
 
 #: 1 fb^-1 = 1e6 nb^-1: sigma[nb] x L[fb^-1] x NB_PER_FB = events
@@ -95,3 +97,10 @@ def cutflow_table(weights: np.ndarray, masks: dict[str, np.ndarray]) -> list[dic
             }
         )
     return rows
+
+
+def jeffreys_fraction(n_pass: int, n_total: int) -> tuple[float, float]:
+    """A pass fraction from counts, (n_pass + 1/2) / (n_total + 1) (the Jeffreys prior's
+    posterior mean, non-zero when nothing passes), and its binomial error."""
+    r = (n_pass + 0.5) / (n_total + 1.0)
+    return r, math.sqrt(r * (1 - r) / (n_total + 1.0))

@@ -47,7 +47,9 @@ def coupling_band(
 ) -> tuple[float, float]:
     """The excluded coupling interval (lower, upper) of a long-lived signal: the couplings g with
     sigma(g) L eff(c*tau(g)) >= n_ul, sigma(g) = sigma(1) g^n, c*tau(g) from ``model`` (a point
-    at the mass in question).  (NaN, NaN) when no coupling is excluded."""
+    at the mass in question).  (NaN, NaN) when no coupling is excluded; the upper edge is at most
+    the model's largest coupling (its schema's ``max``, e.g. |U|^2 = 1), where an island that
+    reaches it ends."""
     n = model.production_power
     if not np.any(eff > 0) or not np.isfinite(n_ul):
         return float("nan"), float("nan")
@@ -84,7 +86,14 @@ def coupling_band(
             else:
                 a = mid
         edges.append(float(np.exp(b)))
-    return edges[0], edges[1]
+    lower, upper = edges
+    g_max = model.parameters["coupling"].max  # a physical bound (|U|^2 <= 1, sin theta <= 1)
+    if g_max is not None:
+        if np.isfinite(lower) and lower > g_max:
+            return float("nan"), float("nan")
+        if (np.isfinite(upper) and upper > g_max) or (not np.isfinite(upper) and np.exp(lg[-1]) > g_max):
+            upper = float(g_max)
+    return lower, upper
 
 
 def island_columns(row: dict[str, object], model: Model, lower: list[float], upper: list[float]) -> None:

@@ -106,3 +106,21 @@ def test_loose_selection_background_is_scaled_by_the_pass_fraction() -> None:
     r, dr = pass_fraction(s)
     assert r == pytest.approx(10.5 / 41)
     assert dr == pytest.approx(math.sqrt(r * (1 - r) / 41))
+
+
+def test_island_upper_edge_stops_at_the_physical_coupling() -> None:
+    """|U|^2 <= 1 (the model's schema): an island that would reach beyond ends at 1; one whose
+    lower edge lies beyond 1 is no exclusion."""
+    from analysis.coupling import coupling_band
+    from fastsim.models import get_model
+
+    point = get_model("hnl_majorana")({"mass": 1.0, "coupling": 1.0})
+    grid = np.geomspace(1e-3, 1e4, 57)
+
+    def eff(ctau: np.ndarray) -> np.ndarray:  # decays between 0.001 and 80 cm at beta gamma 3
+        return np.exp(-1e-3 / (3 * ctau)) - np.exp(-80.0 / (3 * ctau))
+
+    lo, hi = coupling_band(3.0, 915.0, 1e-2, point, grid, eff(grid))
+    assert 0 < lo < 1e-3 and hi == 1.0
+    lo, hi = coupling_band(1e12, 915.0, 1e-2, point, grid, eff(grid))
+    assert np.isnan(lo) and np.isnan(hi)

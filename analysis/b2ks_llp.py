@@ -63,7 +63,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.search import Channels, Search, Selected, Statistics
+from analysis.search import Channels, Search, Selected, Statistics, nominal_beams, pdg_mass
 from fastsim.events import STATUS_DECAYED, VETO_K0S, VETO_LAMBDA, VETO_MATERIAL, EventBatch
 
 __all__ = ["B2KSLLP", "CHANNELS", "Cuts", "select", "truth_channel"]
@@ -92,12 +92,6 @@ _VETOES = {
 _FINAL_STATE = {11: "e+ e-", 13: "mu+ mu-", 211: "pi+ pi-", 321: "K+ K-"}
 S_PDG = 9900027  # the dark Higgs of fastsim.models.dark_higgs (the signal particle)
 K_STAR0 = 313
-
-
-def _mass_of(pdg: int) -> float:
-    from particle import Particle
-
-    return float(Particle.from_pdgid(pdg).mass) / 1000.0  # MeV -> GeV
 
 
 @dataclass(frozen=True)
@@ -137,16 +131,6 @@ def _inv_mass(p4: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(p4[..., 3] ** 2 - (p4[..., :3] ** 2).sum(axis=-1), 0.0))
 
 
-def nominal_beams(batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
-    """The mean e- and e+ beam four-momenta (1, 4) of the batch's records (local items 0, 1)."""
-    mc = batch["mc"]
-    o = mc.offsets[:-1]
-    out = []
-    for j in (0, 1):
-        out.append(np.array([[mc[f][o + j].mean() for f in ("px", "py", "pz", "e")]]))
-    return out[0], out[1]
-
-
 def select(batch: EventBatch, cuts: Cuts = Cuts(), s_ids: tuple[int, ...] = (S_PDG,)) -> Selected:
     """Candidates of the eight channels: per selected event the S-candidate masses
     (observable), the channel index of each candidate (``category``), the vertex radius
@@ -171,7 +155,7 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), s_ids: tuple[int, ...] = (S_P
     p1 = np.stack([vx["p1x"], vx["p1y"], vx["p1z"]], axis=1)
     p2 = np.stack([vx["p2x"], vx["p2y"], vx["p2z"]], axis=1)
     veto = vx["veto"].astype(np.int64)
-    s_v, s_h, s_m = [], [], []
+    s_v, s_h = [], []
     for h, pdg in enumerate(_HYPOTHESES):
         pid = tr[_PID[pdg]]
         if pdg == 13:  # one identified muon, the other track neither an electron nor a kaon
@@ -185,10 +169,8 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), s_ids: tuple[int, ...] = (S_P
             good &= ~((tr["pid_K"][g1] > cuts.pid_min) & (tr["pid_K"][g2] > cuts.pid_min))
         good &= (veto & _VETOES[pdg]) == 0
         idx = np.flatnonzero(good)
-        m = _mass_of(pdg)
         s_v.append(idx)
         s_h.append(np.full(len(idx), h))
-        s_m.append(_inv_mass(_p4(p1[idx], m) + _p4(p2[idx], m)))
     sv = np.concatenate(s_v)
     sh = np.concatenate(s_h)
     order = np.argsort(v_ev[sv], kind="stable")
@@ -197,7 +179,7 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), s_ids: tuple[int, ...] = (S_P
     s_p4 = np.empty((len(sv), 4))
     for h, pdg in enumerate(_HYPOTHESES):
         k = sh == h
-        m = _mass_of(pdg)
+        m = pdg_mass(pdg)
         s_p4[k] = _p4(p1[sv[k]], m) + _p4(p2[sv[k]], m)
     s_mass = _inv_mass(s_p4)
 
@@ -206,7 +188,7 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), s_ids: tuple[int, ...] = (S_P
     p_tr = np.stack([tr["px"], tr["py"], tr["pz"]], axis=1)
     kaon = np.flatnonzero(prompt & (tr["pid_K"] > cuts.pid_min) & ok_ev[t_ev])
     pion = np.flatnonzero(prompt & (tr["pid_pi"] > cuts.pid_min) & ok_ev[t_ev])
-    mk, mpi, mkst = _mass_of(321), _mass_of(211), _mass_of(K_STAR0)
+    mk, mpi, mkst = pdg_mass(321), pdg_mass(211), pdg_mass(K_STAR0)
     ik, ip = _pairs_in_event(t_ev[kaon], t_ev[pion], n_ev)
     ka, pi = kaon[ik], pion[ip]
     kst_p4 = _p4(p_tr[ka], mk) + _p4(p_tr[pi], mpi)
@@ -354,7 +336,7 @@ class B2KSLLP(Search):
         smooth=10.0,
         radius_bins=(0.0, 0.2, 1.0, 5.0, 20.0, 50.0, 1000.0),
         vetoes={name: ((3.00, 3.20), (3.60, 3.76)) for name, _, x in CHANNELS if x in (11, 13)},
-        thresholds={name: 2 * _mass_of(x) for name, _, x in CHANNELS},
+        thresholds={name: 2 * pdg_mass(x) for name, _, x in CHANNELS},
         daughter_br={name: (K_STAR0, (321, -211)) for name, b, _ in CHANNELS if b == 511},
         model_final_states={name: _FINAL_STATE[x] for name, _, x in CHANNELS},
         production={name: ("B+ -> K+ S" if b == 521 else "B0 -> K*0 S") for name, b, _ in CHANNELS},

@@ -42,7 +42,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.search import MassWindows, Search, Selected, Statistics
+from analysis.search import MassWindows, Search, Selected, Statistics, nominal_beams, pdg_mass
 from fastsim.events import VETO_MATERIAL, EventBatch
 
 __all__ = ["Cuts", "HNLTauSearch", "full_selection", "grid_selection", "select", "two_fold_mass"]
@@ -50,13 +50,7 @@ __all__ = ["Cuts", "HNLTauSearch", "full_selection", "grid_selection", "select",
 N_IDS = (9900018,)  # the N of fastsim.models.hnl_tau
 
 
-def _mass(pdg: int) -> float:
-    from particle import Particle
-
-    return float(Particle.from_pdgid(pdg).mass) / 1000.0  # MeV -> GeV
-
-
-M_MU, M_PI, M_TAU = _mass(13), _mass(211), _mass(15)
+M_MU, M_PI, M_TAU = pdg_mass(13), pdg_mass(211), pdg_mass(15)
 
 
 @dataclass(frozen=True)
@@ -109,7 +103,6 @@ def _p4(p: np.ndarray, m: float) -> np.ndarray:
 def select(batch: EventBatch, cuts: Cuts = Cuts(), n_ids: tuple[int, ...] = N_IDS) -> Selected:
     """The selection on one batch: per selected event the two m_N candidates and, for the
     signal, the truth-matched value (the candidates' mass when the DV is the N's decay)."""
-    from analysis.b2ks_llp import nominal_beams
     from fastsim.beams import lab_to_cm
 
     n_ev = batch.n_events

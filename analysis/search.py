@@ -33,7 +33,16 @@ import numpy as np
 
 from fastsim.events import EventBatch
 
-__all__ = ["Categories", "Channels", "MassWindows", "Search", "Selected", "Statistics"]
+__all__ = [
+    "Categories",
+    "Channels",
+    "MassWindows",
+    "Search",
+    "Selected",
+    "Statistics",
+    "nominal_beams",
+    "pdg_mass",
+]
 
 
 @dataclass
@@ -182,3 +191,19 @@ class Search:
         mask = np.zeros(batch.n_events, bool)
         mask[sel.index[np.any(np.isfinite(sel.observable), axis=1)]] = True
         return mask
+
+
+def pdg_mass(pdg: int) -> float:
+    """A particle's mass (GeV) from ``particle`` (PDG), for a search's mass hypotheses."""
+    from particle import Particle
+
+    return float(Particle.from_pdgid(pdg).mass) / 1000.0  # MeV -> GeV
+
+
+def nominal_beams(batch: EventBatch) -> tuple[np.ndarray, np.ndarray]:
+    """The e- and e+ beam four-momenta (1, 4) of a batch: the mean of its records' beam particles
+    (local items 0, 1), the nominal beams within the energy spread / sqrt(n), for the CM frame
+    of a search's candidates (:func:`fastsim.beams.lab_to_cm`)."""
+    mc = batch["mc"]
+    o = mc.offsets[:-1]
+    return tuple(np.array([[mc[f][o + j].mean() for f in ("px", "py", "pz", "e")]]) for j in (0, 1))  # type: ignore[return-value]

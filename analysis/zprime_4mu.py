@@ -46,7 +46,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from analysis.search import MassWindows, Search, Selected, Statistics
+from analysis.search import MassWindows, Search, Selected, Statistics, pdg_mass
 from fastsim.events import EventBatch
 from fastsim.models.leptophilic_scalar import LeptophilicScalar
 from fastsim.models.muonphilic_scalar import MuonphilicScalar
@@ -54,7 +54,7 @@ from fastsim.models.zprime import ZPrime
 
 __all__ = ["M_MU", "Cuts", "ZPrime4Mu", "grid_selection", "select"]
 
-M_MU = 0.1056583755  # GeV, PDG 2024 (muon-hypothesis track energies)
+M_MU = pdg_mass(13)  # GeV (muon-hypothesis track energies)
 #: PDG ids of X in fastsim's own signal samples (external samples add theirs from /meta)
 X_IDS = (ZPrime.particle.pdg, MuonphilicScalar.particle.pdg, LeptophilicScalar.particle.pdg)
 #: (pos, neg) track slots of the four X candidates: pairing A = (0,0),(1,1); pairing B = (0,1),(1,0)

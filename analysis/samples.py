@@ -83,6 +83,8 @@ class Samples:
     bkg_category: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
     bkg_radius: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
     bkg_sideband: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), bool))
+    #: per background candidate the number of its probe tracks passing (``Selected.probe_pass``)
+    bkg_probe_pass: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
     bkg_processes: list[ProcessInfo] = field(default_factory=list)
     bkg_expected_total: dict[str, float] = field(default_factory=dict)
     #: factor on the background's sum of squared yields (its Monte-Carlo variance); 1 at the
@@ -149,26 +151,36 @@ def load_samples(
     becomes one point whose expected yield is sum_d sigma_d eps_d L_d -- stored as the
     luminosity-weighted cross section sigma_eff = sum_d sigma_d L_d / L (its ``sigma_nb``) and
     the efficiency sum_d sigma_d eps_d L_d / (sigma_eff L) over L = the data sets' total.
-    Every data set must then hold every signal point (with the same coupling)."""
-    per_file = lumi_fb is None
-    datasets = {}
-    if per_file:
-        for path in files:
+    Every data set must then hold every signal point (with the same coupling).
+
+    ``lumi_fb`` given: the files at that luminosity; when they belong to several data sets,
+    each data set keeps its share of the total (L_d lumi_fb / sum_d L_d)."""
+    datasets: dict[str, float] = {}
+    for path in files:
+        try:
             name, lumi = file_dataset(path)
-            if datasets.get(name, lumi) != lumi:
-                raise ValueError(
-                    f"{path}: data set {name!r} with {lumi:g} fb^-1, another file says {datasets[name]:g}"
-                )
-            datasets[name] = lumi
-    out = Samples(lumi_fb=sum(datasets.values()) if per_file else float(lumi_fb))
+        except ValueError:
+            if lumi_fb is None:
+                raise
+            datasets = {}  # a file without a data set: every file at lumi_fb
+            break
+        if datasets.get(name, lumi) != lumi:
+            raise ValueError(
+                f"{path}: data set {name!r} with {lumi:g} fb^-1, another file says {datasets[name]:g}"
+            )
+        datasets[name] = lumi
+    per_file = lumi_fb is None or len(datasets) > 1
+    share = float(lumi_fb) / sum(datasets.values()) if lumi_fb is not None and per_file else 1.0
+    out = Samples(lumi_fb=float(lumi_fb) if lumi_fb is not None else sum(datasets.values()))
     seen: dict[tuple[str, float], set[str]] = {}
     bo: list[np.ndarray] = []
     bw: list[np.ndarray] = []
     bc: list[np.ndarray] = []
     br: list[np.ndarray] = []
     bs: list[np.ndarray] = []
+    bp: list[np.ndarray] = []
     for path in files:
-        file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
+        file_lumi = file_dataset(path)[1] * share if per_file else float(lumi_fb)  # type: ignore[arg-type]
         dataset = file_dataset(path)[0] if per_file else ""
         try:
             procs = {p.process_id: p for p in read_processes(path)}
@@ -180,7 +192,8 @@ def load_samples(
             sw = np.zeros(n_pid)
             sw2 = np.zeros(n_pid)
             per: dict[int, dict[str, list[np.ndarray]]] = {
-                i: {"o": [], "w": [], "t": [], "l": [], "c": [], "r": [], "s": [], "tc": []} for i in procs
+                i: {"o": [], "w": [], "t": [], "l": [], "c": [], "r": [], "s": [], "tc": [], "pp": []}
+                for i in procs
             }
             n_cat = len(getattr(search.region, "names", ())) if hasattr(search.region, "radius_bins") else 0
             sw_cat = np.zeros((n_pid, max(n_cat, 1)))
@@ -212,6 +225,10 @@ def load_samples(
                     per[i]["t"].append(sel.truth[m])
                     side = sel.sideband if sel.sideband is not None else np.zeros(sel.observable.shape, bool)
                     per[i]["s"].append(side[m])
+                    probes = (
+                        sel.probe_pass if sel.probe_pass is not None else np.zeros(sel.observable.shape, int)
+                    )
+                    per[i]["pp"].append(probes[m])
                     if tcat is not None:
                         per[i]["c"].append(sel.category[m])
                         per[i]["r"].append(sel.radius[m])
@@ -262,7 +279,7 @@ def load_samples(
                             point.sw_ctau_category = life_cat[i]
                     if n_cat and key in out.signal:  # another channel group of the point
                         if per_file and len(datasets) > 1:
-                            raise ValueError(f"{path}: channels of several data sets: give --lumi")
+                            raise ValueError(f"{path}: a channel search takes the files of one data set")
                         out.signal[key] = _merged_channels(out.signal[key], point, path)
                         continue
                     if per_file:
@@ -278,6 +295,7 @@ def load_samples(
                     bc.append(cat)
                     br.append(rad)
                     bs.append(side)
+                    bp.append(_rows(per[i]["pp"], 0).astype(np.int64))
                     out.bkg_processes.append(p)
                     out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
                         (wsel * scale).sum()
@@ -290,6 +308,7 @@ def load_samples(
         out.bkg_category = _rows(bc, -1).astype(np.int64)
         out.bkg_radius = _rows(br, np.nan)
         out.bkg_sideband = _rows(bs, 1.0).astype(bool)
+        out.bkg_probe_pass = _rows(bp, 0).astype(np.int64)
     if per_file:
         for key, point in out.signal.items():
             missing = sorted(set(datasets) - seen[key])

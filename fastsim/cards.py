@@ -121,21 +121,72 @@ def _merge_tracked(
                 origins[p] = f
 
 
-def _load_merged(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple, str]]:
-    """The merged content of a card and its includes, with the file behind each key."""
+def _is_include_axis(entry: Any) -> bool:
+    return isinstance(entry, dict) and set(entry) == {"values"}
+
+
+def _include_list(data: dict[str, Any], path: Path, top: bool) -> list[Any]:
+    includes = data.pop("include", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    ok = isinstance(includes, list) and all(
+        isinstance(i, str)
+        or (
+            _is_include_axis(i)
+            and isinstance(i["values"], list)
+            and i["values"]
+            and all(isinstance(v, str) for v in i["values"])
+        )
+        for i in includes
+    )
+    if not ok:
+        raise CardError(
+            "include must be a file name or a list of file names (a grid card may give one entry "
+            "as {values: [file, ...]})",
+            ("include",),
+            str(path),
+        )
+    if not top and any(_is_include_axis(i) for i in includes):
+        msg = "a grid axis over included cards is allowed only in the run card itself"
+        raise CardError(msg, ("include",), str(path))
+    return includes
+
+
+def include_axes(path: str | Path) -> list[tuple[int, list[str]]]:
+    """The grid axes over included cards of a run card: ``include: [a.yaml, {values: [b.yaml,
+    c.yaml]}]`` runs the grid once with b.yaml and once with c.yaml in that place (one data set
+    of a search per value: its beams and luminosity).  Returns (position in the list, file names)."""
+    p = Path(path).resolve()
+    includes = _include_list(_read_yaml(p), p, top=True)
+    return [(i, list(e["values"])) for i, e in enumerate(includes) if _is_include_axis(e)]
+
+
+def _load_merged(
+    path: Path, stack: tuple[Path, ...] = (), include_choice: dict[int, str] | None = None
+) -> tuple[dict[str, Any], dict[tuple, str]]:
+    """The merged content of a card and its includes, with the file behind each key;
+    ``include_choice``: for a grid axis over included cards (:func:`include_axes`), the file
+    taken at each axis position."""
     path = path.resolve()
     if path in stack:
         chain = " -> ".join(p.name for p in (*stack, path))
         raise CardError(f"include cycle: {chain}", ("include",), str(stack[-1]))
     data = _read_yaml(path)
-    includes = data.pop("include", [])
-    if isinstance(includes, str):
-        includes = [includes]
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise CardError("include must be a file name or a list of file names", ("include",), str(path))
+    includes = _include_list(data, path, top=not stack)
     merged: dict[str, Any] = {}
     origins: dict[tuple, str] = {}
-    for i, name in enumerate(includes):
+    for i, entry in enumerate(includes):
+        if _is_include_axis(entry):
+            if include_choice is None or i not in include_choice:
+                raise CardError(
+                    f"is a grid axis over included cards ({len(entry['values'])} files): run it with "
+                    "`fastsim grid`",
+                    ("include", i),
+                    str(path),
+                )
+            name = include_choice[i]
+        else:
+            name = entry
         try:
             inc = _resolve_include(name, path.parent)
         except FileNotFoundError:

@@ -6,6 +6,12 @@ Any value of a card may be written as a grid axis::
     mass: {linspace: [0.5, 4.5, 9]}       # numpy.linspace(start, stop, num)
     ctau: {logspace: [0.1, 1000.0, 50]}   # numpy.geomspace(start, stop, num): end values, not exponents
 
+One entry of the card's ``include`` list may be an axis over included cards,
+``include: [detectors/belle.yaml, {values: [datasets/belle_y4s.yaml, datasets/belle_y5s.yaml]}]``:
+the grid then runs once per included card (a search's data sets, each with its beams and
+luminosity; ``analysis`` combines the files by data set), each with its own seed derived from
+the card's seed and the value's position.
+
 The grid is the Cartesian product of the axes, in card order.  A lifetime axis
 (``particles.<pdg>.ctau``) costs almost nothing: the points that differ only in that
 lifetime share one simulation in which the particle's proper decay length is drawn from
@@ -40,7 +46,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from fastsim.cards import _load_merged, validate_card
+from fastsim.cards import _load_merged, _merge_tracked, include_axes, validate_card
 from fastsim.events import STATUS_DECAYED, EventBatch
 from fastsim.grid_axes import AXIS_KEYS, find_axes
 from fastsim.schema import CardError
@@ -109,11 +115,37 @@ def plan_grid(
     card_path: str | Path, overrides: dict[str, Any] | None = None
 ) -> tuple[list[tuple], list[GridTask]]:
     """Expand a grid card into simulation tasks (validated).  Returns (axis paths, tasks)."""
-    from fastsim.cards import _merge_tracked
+    inc_axes = include_axes(card_path)
+    paths: list[tuple] = []
+    tasks: list[GridTask] = []
+    n_points = 0
+    # a grid axis over included cards (one data set per value) is the outermost axis; each of
+    # its values runs with its own seed, derived from the card's seed and the value's index,
+    # so that the data sets' samples are independent
+    for k, combo in enumerate(itertools.product(*(v for _, v in inc_axes))):
+        choice = {i: name for (i, _), name in zip(inc_axes, combo, strict=True)}
+        raw, origins = _load_merged(Path(card_path), include_choice=choice)
+        if overrides:
+            _merge_tracked(raw, overrides, origins, {}, "command line")
+        if inc_axes and isinstance(raw.get("run"), dict) and isinstance(raw["run"].get("seed"), int):
+            seed = np.random.SeedSequence([raw["run"]["seed"], k]).generate_state(1)[0]
+            raw["run"]["seed"] = int(seed) % 2**31
+        fixed = {("include", i): name for i, name in choice.items()}
+        paths, new = _plan_variant(raw, origins, card_path, fixed, len(tasks), n_points)
+        tasks += new
+        n_points += sum(len(t.points) for t in new)
+    return paths, tasks
 
-    raw, origins = _load_merged(Path(card_path))
-    if overrides:
-        _merge_tracked(raw, overrides, origins, {}, "command line")
+
+def _plan_variant(
+    raw: dict[str, Any],
+    origins: dict[tuple, str],
+    card_path: str | Path,
+    fixed: dict[tuple, Any],
+    first_task: int,
+    first_point: int,
+) -> tuple[list[tuple], list[GridTask]]:
+    """The tasks of one merged card (one value of each axis over included cards, ``fixed``)."""
     paths, points = expand_grid(raw, origins)
     life = [p for p in paths if len(p) == 3 and p[0] == "particles" and p[2] == "ctau"]
     other = [p for p in paths if p not in life]
@@ -121,7 +153,7 @@ def plan_grid(
     for i, pt in enumerate(points):
         groups.setdefault(tuple(pt[p] for p in other), []).append(i)
     tasks = []
-    for gi, members in enumerate(groups.values()):
+    for gi, members in enumerate(groups.values(), start=first_task):
         base = copy.deepcopy(raw)
         for p in other:
             _set(base, p, points[members[0]][p])
@@ -132,10 +164,20 @@ def plan_grid(
             _set(base, p, float(np.exp(np.mean(np.log(comps)))))
             _set(base, ("particles", p[1], "ctau_mixture"), comps if len(comps) > 1 else [])
         card = validate_card(base, origins, str(card_path))
+        if mixtures and card["run"].get("skim"):
+            raise CardError(
+                "a skim keeps no generated weight sums per lifetime: a grid with a lifetime axis cannot skim",
+                ("run", "skim"),
+                origins.get(("run", "skim"), str(card_path)),
+            )
         reweight = [{int(p[1]): points[i][p] for p in life} for i in members]
-        params = [{".".join(map(str, p)): points[i][p] for p in paths} for i in members]
-        tasks.append(GridTask(gi, dict(card), members, params, reweight, mixtures))
-    return paths, tasks
+        params = [
+            {".".join(map(str, p)): v for p, v in (*fixed.items(), *((p, points[i][p]) for p in paths))}
+            for i in members
+        ]
+        ids = [first_point + i for i in members]
+        tasks.append(GridTask(gi, dict(card), ids, params, reweight, mixtures))
+    return [*fixed, *paths], tasks
 
 
 # --------------------------------------------------------------------- one task
@@ -193,6 +235,11 @@ def run_task(task: GridTask, out_dir: str) -> dict[str, Any]:
                 sw2[j] += (w * w).sum()
                 swp[j] += w[passed].sum()
                 sw2p[j] += (w[passed] ** 2).sum()
+    if task.card["run"].get("skim"):
+        # the file holds the selected events only: the efficiency's denominators are the
+        # generated weight sums (the grid refuses a skim with lifetime axes, plan_grid)
+        sw[:] = sum(p["sum_weight_generated"] for p in summary.processes)
+        sw2[:] = sum(p["sum_weight2_generated"] for p in summary.processes)
     rows = []
     for j in range(n_points):
         eff = swp[j] / sw[j] if sw[j] > 0 else 0.0

@@ -64,6 +64,33 @@ def test_expansion_and_grouping(tmp_path: Path) -> None:
     assert tasks[1].card["particles"][9900025]["mass"] == 1.0
 
 
+def test_axis_over_included_cards_runs_one_data_set_per_value(tmp_path: Path) -> None:
+    """include: [..., {values: [a, b]}]: one task group per data set, each with its beams and
+    luminosity, points numbered on, seeds derived from the card's (independent samples), and
+    the card refused by `fastsim run`."""
+    from fastsim.cards import load_card
+
+    text = CARD.format(events=100, mass="{values: [0.5, 1.0]}", ctau="10.0").replace(
+        "include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]",
+        "include: [detectors/belle.yaml, {values: [datasets/belle_y4s.yaml, datasets/belle_y5s.yaml]}]",
+    ).replace("dataset: {name: test, luminosity_fb: 10.0}\n", "")
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    axes, tasks = plan_grid(path)
+    assert axes == [("include", 1), ("particles", 9900025, "mass")]
+    assert len(tasks) == 4
+    assert [t.points for t in tasks] == [[0], [1], [2], [3]]
+    assert [t.params[0]["include.1"] for t in tasks] == ["datasets/belle_y4s.yaml"] * 2 + [
+        "datasets/belle_y5s.yaml"
+    ] * 2
+    assert [t.card["dataset"]["luminosity_fb"] for t in tasks] == [711.0, 711.0, 121.4, 121.4]
+    assert tasks[2].card["beam"]["her"]["energy"] > tasks[0].card["beam"]["her"]["energy"]
+    seeds = {t.card["run"]["seed"] for t in tasks}
+    assert len(seeds) == 2 and 5 not in seeds
+    with pytest.raises(CardError, match="grid axis over included cards"):
+        load_card(path)
+
+
 def test_bad_axis(tmp_path: Path) -> None:
     with pytest.raises(CardError, match="logspace"):
         plan_grid(card(tmp_path, "g.yaml", ctau="{logspace: [0.0, 100.0, 5]}"))

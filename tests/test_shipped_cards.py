@@ -24,6 +24,9 @@ def test_every_shipped_card_runs(card: Path, tmp_path: Path) -> None:
     raw = yaml.safe_load(card.read_text())
     if "grid" in raw:
         cmd = ["grid", str(card), "--quiet", "--set", "run.events=200", "--set", "run.chunk_size=200"]
+        for name, proc in (raw.get("processes") or {}).items():  # per-process counts too
+            if isinstance(proc, dict) and "events" in proc:
+                cmd += ["--set", f"processes.{name}.events=200"]
         cmd += ["-o", str(tmp_path / "grid")]
     else:
         cmd = ["run", str(card), "--quiet", "--events", "200", "-o", str(tmp_path / "out.h5")]

@@ -87,11 +87,21 @@ def _full_selection(v: SignalPoint) -> SignalPoint:
     return replace(v, observable=np.where(v.sideband, np.nan, v.observable))
 
 
-def pass_fraction(samples: Samples) -> tuple[float, float]:
+def pass_fraction(samples: Samples, probes: int = 0) -> tuple[float, float]:
     """Fraction of the simulated background events with a loose candidate that have one passing
-    the full selection, (n_pass + 1/2) / (n_loose + 1) (Jeffreys) with its binomial error."""
+    the full selection, (n_pass + 1/2) / (n_loose + 1) (Jeffreys) with its binomial error.
+
+    ``probes`` > 0 (:class:`analysis.search.MassWindows` ``sideband_probes``): factorised over
+    the probe tracks of each loose event's first candidate, r = f^probes with f the Jeffreys
+    fraction of passing probe tracks among probes x n_loose, and dr = probes f^(probes-1) df."""
     cand = np.isfinite(samples.bkg_observable)
     n_loose = int(cand.any(axis=1).sum())
+    if probes > 0:
+        has = cand.any(axis=1)
+        first = np.argmax(cand[has], axis=1)
+        passes = samples.bkg_probe_pass[has][np.arange(int(has.sum())), first] if n_loose else np.zeros(0)
+        f, df = jeffreys_fraction(int(np.clip(passes, 0, probes).sum()), probes * n_loose)
+        return f**probes, probes * f ** (probes - 1) * df
     n_pass = int((cand & ~samples.bkg_sideband).any(axis=1).sum()) if len(samples.bkg_sideband) else n_loose
     return jeffreys_fraction(n_pass, n_loose)
 
@@ -166,7 +176,7 @@ def _windows_table(
         bsw2 = bsw2 * samples.mc_variance_scale
     ratio = (whi - wlo) / (bhi - blo)
     if region.sideband:  # loose selection x its pass fraction (Jeffreys, binomial error)
-        r, dr = pass_fraction(samples)
+        r, dr = pass_fraction(samples, region.sideband_probes)
         bsw2 = bsw2 * r * r + (bsw * dr) ** 2
         bsw = bsw * r
     b = bsw * ratio

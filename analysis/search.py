@@ -65,6 +65,9 @@ class Selected:
     #: (n, k) True for a candidate outside the signal box, in the looser box from which the
     #: background is estimated (:class:`Channels` ``sideband_groups``), or None
     sideband: np.ndarray | None = None
+    #: (n, k) how many of the candidate's probe tracks pass the identification that the full
+    #: selection adds to the loose one (:class:`MassWindows` ``sideband_probes``), or None
+    probe_pass: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.observable = np.asarray(self.observable, np.float64)
@@ -78,6 +81,8 @@ class Selected:
             self.radius = np.asarray(self.radius, np.float64).reshape(self.observable.shape)
         if self.sideband is not None:
             self.sideband = np.asarray(self.sideband, bool).reshape(self.observable.shape)
+        if self.probe_pass is not None:
+            self.probe_pass = np.asarray(self.probe_pass, np.int64).reshape(self.observable.shape)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,12 @@ class MassWindows:
     #: the fraction of background events passing the full selection, over all masses (for
     #: simulated backgrounds too small to populate the full selection)
     sideband: bool = False
+    #: with ``sideband``: the pass fraction factorised over this many probe tracks per
+    #: candidate (``Selected.probe_pass``), r = f^probes with f the fraction of the loose
+    #: candidates' probe tracks that pass -- the tracks' identification being independent (as
+    #: in a per-track efficiency table), this measures r with probes x the loose events'
+    #: statistics; 0: the fraction of loose events passing the full selection
+    sideband_probes: int = 0
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ GENERATORS = Registry(
         "ee_mumu_zprime": "fastsim.generators.ee_llx:EEMuMuZprime",
         "ee_mumu_scalar": "fastsim.generators.ee_llx:EEMuMuScalar",
         "ee_ll_phil": "fastsim.generators.ee_ll_phil:EELLLeptophilic",
+        "ee_tautau_phil": "fastsim.generators.ee_tautau_phil:EETauTauPhiL",
         "ee_4mu": "fastsim.generators.ee_4mu:EE4Mu",
         "ee_mumugamma": "fastsim.generators.ee_mumugamma:EEMuMuGamma",
         "particle_gun": "fastsim.generators.particle_gun:ParticleGun",

@@ -55,11 +55,12 @@ from fastsim.models.zprime import ZPrime
 from fastsim.schema import Field
 from fastsim.spin import spin_from_helicity_density, spin_to_lab
 
-MUON, TAU, NU_MU, NU_TAU = 13, 15, 14, 16
+ELECTRON, MUON, TAU, NU_MU, NU_TAU = 11, 13, 15, 14, 16
 ZPRIME_ID = ZPrime.particle.pdg  # PDG-style ids of new particles (PDG MC numbering, 99xxxxx)
 SCALAR_ID = MuonphilicScalar.particle.pdg
 #: the decay a process generates -> the model's final states it sums
 _DECAY_STATES = {
+    "ee": ((-ELECTRON, ELECTRON),),
     "mumu": ((-MUON, MUON),),
     "tautau": ((-TAU, TAU),),
     "nunu": ((NU_MU, -NU_MU), (NU_TAU, -NU_TAU)),
@@ -248,7 +249,9 @@ class _EELLX(MEProcess):
         self.decay = cfg.get("decay", "mumu")
         self.m_l = self.m_mu if self.lepton == "mu" else self.m_tau
         lid = MUON if self.lepton == "mu" else TAU
-        if self.decay == "mumu":
+        if self.decay == "ee":
+            self.md, did = self.m_e, ELECTRON
+        elif self.decay == "mumu":
             self.md, did = self.m_mu, MUON
         elif self.decay == "tautau":
             self.md, did = self.m_tau, TAU

@@ -1,0 +1,170 @@
+"""e+e- -> tau+ tau- phi_L, phi_L -> l+ l-: the leptophilic scalar signal of the Belle and BaBar
+searches (Belle arXiv:2207.07476, BaBar arXiv:2005.01885).
+
+Amplitude: the exact tree-level e+e- -> gamma*/Z -> tau+ tau- phi_L of
+:mod:`fastsim.generators.ee_llx` (the tau mass kept in spinors, propagators and phase space;
+phi_L off the tau- or the tau+ line, the two diagrams interfering), with the phi_L -> l+ l-
+decay inside the amplitude in the narrow-width approximation, so that
+sigma = sigma(e+e- -> tau tau phi_L) x BR(phi_L -> l+ l-).  Couplings of the model
+(:mod:`fastsim.models.leptophilic_scalar`): xi m_tau / v at the production vertex, xi m_l / v
+at the decay vertex.  The tau pair's spin state (polarisations and correlations from the
+helicity amplitudes: the scalar emission flips a helicity, so the correlation differs from
+gamma* -> tau tau) goes to the tau decay engine (``_EELLX.spin_state``).
+
+``decay``: ``ee``, ``mumu``, or ``ll`` -- the phi_L -> l+ l- decays a four-track search sees:
+e+ e- below 2 m_mu; mu+ mu- above, where e+ e- is Gamma(ee)/Gamma(mumu) = (m_e/m_mu)^2
+beta_e^3/beta_mu^3 <= 2.4e-5 of it and left out.  phi_L -> gamma gamma (below 2 m_mu, a few %
+there) and tau tau (above 2 m_tau) are not generated; they count in the BR.
+
+The phi_L decays at a displaced vertex: its proper decay length c t is drawn from Exp(c tau)
+-- the model's c tau at (mass, coupling), or the particle table's where the card sets it
+(``particles.9900026.ctau``) -- or from the grid's mixture (``ctau_mixture``, lifetime
+reweighting), and its decay products (with their FSR photons) start at
+x + (p / m) c t, t + (E / m) t / c.
+
+Vacuum polarisation (``vacuum_polarization``): |M|^2 x 1/|1 - Pi(s_hat)|^2 (the running of
+alpha in the s-channel photon, :mod:`fastsim.generators.vacuum_polarization`; applied to the
+Z part too, which is ~1e-3 of the rate at 10.58 GeV).
+
+The model point: the generator's ``mass`` and ``coupling``, or, when they are omitted, the
+card's ``models: {leptophilic_scalar: {...}}`` point (which also registers phi_L, so that a
+grid can put a lifetime axis on ``particles.9900026.ctau``).
+
+Units: GeV, cm, ns; cross sections in nb.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fastsim.constants import C_CM_PER_NS
+from fastsim.events import STATUS_DECAYED, Collection, EventBatch
+from fastsim.generators.base import XsecTally
+from fastsim.generators.ee_llx import _EELLX, _X_PARAMS
+from fastsim.generators.vacuum_polarization import pi_gamma
+from fastsim.models.leptophilic_scalar import LeptophilicScalar
+from fastsim.schema import Field
+
+__all__ = ["EETauTauPhiL"]
+
+ELECTRON, MUON = 11, 13
+
+
+class EETauTauPhiL(_EELLX):
+    name = "ee_tautau_phil"
+    doc = (
+        "e+e- -> tau+ tau- phi_L (leptophilic scalar), phi_L -> e+e- or mu+mu- in the amplitude, "
+        "displaced by its lifetime, tau spin state to the tau decays"
+    )
+    params: ClassVar[dict[str, Field]] = {
+        **_X_PARAMS,
+        "mass": Field(
+            float, None, "phi_L mass (omitted: the card's leptophilic_scalar point)", unit="GeV",
+            min=0.0, min_exclusive=True, nullable=True,
+        ),
+        "coupling": Field(
+            float, None, "xi (Yukawa xi m_l / v; omitted: the card's point); sigma scales as xi^2",
+            min=0.0, min_exclusive=True, nullable=True,
+        ),
+        "decay": Field(
+            str, "ll", "phi_L decay generated (ll: e+e- below 2 m_mu, mu+mu- above)", choices=("ee", "mumu", "ll")
+        ),
+        "vacuum_polarization": Field(bool, True, "running alpha in the s-channel photon, 1/|1 - Pi(s)|^2"),
+    }  # fmt: skip
+    vector = False
+    model_class = LeptophilicScalar
+    x_id = LeptophilicScalar.particle.pdg
+
+    def setup(self) -> None:
+        cfg = self.config
+        if cfg["mass"] is None or cfg["coupling"] is None:
+            point = self._card_point()
+            cfg["mass"] = point["mass"] if cfg["mass"] is None else cfg["mass"]
+            cfg["coupling"] = point["coupling"] if cfg["coupling"] is None else cfg["coupling"]
+        self.requested_decay = cfg["decay"]
+        if cfg["decay"] == "ll":
+            cfg["decay"] = "ee" if cfg["mass"] < 2 * self.m_mu else "mumu"
+        cfg["lepton"] = "tau"
+        super().setup()
+        self.vp_on = bool(cfg["vacuum_polarization"])
+        known = bool(self.particles.knows(np.array([self.x_id]))[0])
+        self.ctau_cm = float(self.particles.ctau(np.array([self.x_id]))[0]) if known else self.model.ctau_cm
+        mix = self.particles.ctau_mixtures.get(self.x_id)
+        self.ctau_mixture = None if mix is None or len(mix) == 0 else np.asarray(mix, np.float64)
+
+    def _card_point(self) -> dict[str, float]:
+        points = [
+            p for name, p in getattr(self.particles, "models", {}).values() if name == LeptophilicScalar.name
+        ]
+        if len(points) != 1:
+            raise ValueError(
+                "ee_tautau_phil: give mass and coupling, or one leptophilic_scalar point in the card's models:"
+            )
+        return {"mass": float(points[0]["mass"]), "coupling": float(points[0]["coupling"])}
+
+    def couplings(self) -> tuple[float, float, float]:
+        model: LeptophilicScalar = self.model  # type: ignore[assignment]
+        decay = model.yukawa(ELECTRON if self.decay == "ee" else MUON)
+        return model.yukawa(15), decay, decay
+
+    def me2(self, p: np.ndarray, M: np.ndarray) -> np.ndarray:
+        out = super().me2(p, M)
+        if self.vp_on:
+            out = out / np.abs(1.0 - pi_gamma(M * M)) ** 2
+        return out
+
+    def generate(self, n_events: int, rng: np.random.Generator) -> tuple[EventBatch, XsecTally]:
+        batch, tally = super().generate(n_events, rng)
+        mc = displace_decay(batch["mc"], self.x_id, self._decay_lengths(batch.n_events, rng))
+        return EventBatch(batch.n_events, batch.events, {**batch.collections, "mc": mc}), tally
+
+    def _decay_lengths(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Proper decay lengths c t (cm) of the n phi_L: Exp(c tau) or the grid's mixture."""
+        if self.ctau_mixture is not None:
+            comps = self.ctau_mixture[rng.integers(len(self.ctau_mixture), size=n)]
+            return rng.standard_exponential(n) * comps
+        return rng.standard_exponential(n) * self.ctau_cm
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "decay": self.decay,
+            "decay_requested": self.requested_decay,
+            "ctau_cm": self.ctau_cm,
+            "vacuum_polarization": self.vp_on,
+        }
+
+
+def displace_decay(mc: Collection, pdg: int, ct: np.ndarray) -> Collection:
+    """The record with each event's decayed particle ``pdg`` given the proper decay length
+    ``ct`` (n,) (cm, stored in its ``lifetime``) and every descendant (its decay products and
+    their radiation) moved to its decay vertex x + (p / m) c t, time t + (E / m) c t / c."""
+    f = {k: v.copy() for k, v in mc.fields.items()}
+    ev = mc.event_index()
+    base = mc.offsets[:-1]
+    rows = np.flatnonzero((f["id"] == pdg) & (f["status"] == STATUS_DECAYED))
+    if len(rows) == 0:
+        return mc
+    owner = np.full(mc.n_events, -1, np.int64)
+    owner[ev[rows]] = rows
+    f["lifetime"][rows] = ct[ev[rows]]
+    # descendants: follow mother1 up to the particle (a few generations: decay products, FSR)
+    mother = np.where(f["mother1"] >= 0, base[ev] + f["mother1"], -1)
+    target = owner[ev]
+    desc = np.zeros(len(ev), bool)
+    anc = mother.copy()
+    for _ in range(8):
+        hit = (anc >= 0) & (anc == target)
+        desc |= hit
+        anc = np.where(anc >= 0, mother[np.maximum(anc, 0)], -1)
+        if not np.any(anc >= 0):
+            break
+    r = target[desc]
+    m = f["m"][r].astype(np.float64)
+    step = f["lifetime"][r] / m  # c t / m: displacement = p c t / m
+    for c, name in enumerate(("vx", "vy", "vz")):
+        f[name][desc] = f[name][r] + (f[("px", "py", "pz")[c]][r] * step)
+    f["vt"][desc] = f["vt"][r] + f["e"][r] * step / C_CM_PER_NS
+    return Collection(f, mc.offsets)

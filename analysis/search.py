@@ -12,7 +12,9 @@ A search declares
   from a resolution model measured on the signal, scanned in mass), :class:`Categories`
   (disjoint bins, combined in one likelihood) or :class:`Channels` (exclusive channels, each a
   peak search, with limits per channel vs mass and lifetime and a combined coupling limit);
-* ``statistics``: default statistical settings (:class:`Statistics`).
+* ``statistics``: default statistical settings (:class:`Statistics`);
+* optionally ``mva_features`` and :meth:`Search.features`: per-event features of its
+  preselected events for a multivariate classifier (:mod:`analysis.mva`, ``fastsim train``).
 
 Everything else (classifying files into signal points and backgrounds from ``/meta``,
 yields, efficiencies with errors, background estimates, limits, the coupling interpretation
@@ -185,6 +187,9 @@ class Search:
     statistics: ClassVar[Statistics] = Statistics()
     #: PDG ids of the signal particles in fastsim's own samples (external ones add theirs)
     signal_ids: ClassVar[tuple[int, ...]] = ()
+    #: names of the per-event features of a multivariate classifier (:mod:`analysis.mva`), in
+    #: the column order of :meth:`features`; empty: the search defines none
+    mva_features: ClassVar[tuple[str, ...]] = ()
 
     def select(self, batch: EventBatch, signal_ids: tuple[int, ...]) -> Selected:
         """The selection on one batch; ``signal_ids`` are the PDG ids of the signal particle
@@ -195,6 +200,13 @@ class Search:
         """Per event the :class:`Channels` index of the signal particle's true decay (-1: none);
         None for searches without channels."""
         return None
+
+    def features(self, batch: EventBatch, signal_ids: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The classifier features of the events the search considers (its preselection):
+        (event indices in the batch (n,), features (n, len(mva_features)) float64, the columns
+        in :attr:`mva_features` order, units as the search states them).  ``fastsim train``
+        (:func:`analysis.mva.train_search`) calls it batch by batch."""
+        raise NotImplementedError(f"search {self.name} defines no classifier features")
 
     def grid_selection(self, batch: EventBatch) -> np.ndarray:
         """Per-event mask of the selection without a signal-region cut (``grid.selection``)."""

@@ -1,4 +1,4 @@
-"""Command line: ``fastsim run | validate | info | grid | analyze | models | convert``.
+"""Command line: ``fastsim run | validate | info | grid | analyze | train | models | convert``.
 
 Bad input (a malformed or unphysical card, a corrupt or foreign HDF5 file) ends with a
 one-line message naming the file, key or event and the reason, and exit status 2.
@@ -191,6 +191,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """``fastsim train SEARCH FILES... -o MODEL.json``: a classifier on a search's features."""
+    from analysis import SEARCHES
+    from analysis.mva import train_search
+    from fastsim.registry import UnknownPlugin
+
+    try:
+        search = SEARCHES[args.name]()
+        files = [Path(f) for f in args.files]
+        for f in files:
+            if not f.is_file():
+                raise ValueError(f"{f}: no such file")
+        train_search(search, files, Path(args.output), seed=args.seed, classes=args.classes, quiet=args.quiet)
+    except (UnknownPlugin, ValueError, OSError, NotImplementedError) as exc:
+        raise CardError(str(exc), file="fastsim train") from None
+    if not args.quiet:
+        print(f"wrote {args.output}")
+    return 0
+
+
 def _model_options(items: list[str]) -> dict[str, Any]:
     """Model parameters given as options of ``fastsim models NAME``: ``--KEY VALUE`` or
     ``--KEY=VALUE`` (a YAML value, as ``--set KEY=VALUE``), ``--KEY`` alone for true (e.g.
@@ -345,6 +365,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(
+        "train", help="train a classifier (LightGBM) on a search's features: signal vs background"
+    )
+    p.add_argument("name", help="search, e.g. zprime_4mu (fastsim analyze --list names them)")
+    p.add_argument("files", nargs="+", help="signal and background HDF5 files (told apart by their /meta)")
+    p.add_argument("-o", "--output", required=True, help="the classifier file to write (JSON)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the train/test split and of LightGBM")
+    p.add_argument(
+        "--classes",
+        choices=("binary", "process"),
+        default="binary",
+        help="binary: signal vs background; process: one class per background process and the signal",
+    )
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("models", help="list the models, or print one point's widths, c*tau, BRs and rates")
     p.add_argument("name", nargs="?", help="model name (omit to list the models)")

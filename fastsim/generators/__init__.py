@@ -29,6 +29,7 @@ GENERATORS = Registry(
         "ee_ll_phil": "fastsim.generators.ee_ll_phil:EELLLeptophilic",
         "ee_tautau_phil": "fastsim.generators.ee_tautau_phil:EETauTauPhiL",
         "ee_4mu": "fastsim.generators.ee_4mu:EE4Mu",
+        "ee_eell": "fastsim.generators.ee_eell:EEEELL",
         "ee_mumugamma": "fastsim.generators.ee_mumugamma:EEMuMuGamma",
         "particle_gun": "fastsim.generators.particle_gun:ParticleGun",
         # external samples (fastsim/external/)

@@ -70,10 +70,14 @@ def test_axis_over_included_cards_runs_one_data_set_per_value(tmp_path: Path) ->
     the card refused by `fastsim run`."""
     from fastsim.cards import load_card
 
-    text = CARD.format(events=100, mass="{values: [0.5, 1.0]}", ctau="10.0").replace(
-        "include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]",
-        "include: [detectors/belle.yaml, {values: [datasets/belle_y4s.yaml, datasets/belle_y5s.yaml]}]",
-    ).replace("dataset: {name: test, luminosity_fb: 10.0}\n", "")
+    text = (
+        CARD.format(events=100, mass="{values: [0.5, 1.0]}", ctau="10.0")
+        .replace(
+            "include: [detectors/belle2.yaml, beams/superkekb_y4s.yaml]",
+            "include: [detectors/belle.yaml, {values: [datasets/belle_y4s.yaml, datasets/belle_y5s.yaml]}]",
+        )
+        .replace("dataset: {name: test, luminosity_fb: 10.0}\n", "")
+    )
     path = tmp_path / "g.yaml"
     path.write_text(text)
     axes, tasks = plan_grid(path)

@@ -176,7 +176,17 @@ def _windows_table(
         bsw2 = bsw2 * samples.mc_variance_scale
     ratio = (whi - wlo) / (bhi - blo)
     if region.sideband:  # loose selection x its pass fraction (Jeffreys, binomial error)
-        r, dr = pass_fraction(samples, region.sideband_probes)
+        if region.local_pass_fraction > 0:
+            full = np.where(samples.bkg_sideband, np.nan, b_obs) if len(samples.bkg_sideband) else b_obs
+            ones = np.ones(len(b_obs))
+            flo = np.maximum(masses - region.local_pass_fraction * half, region.min_mass)
+            fhi = masses + region.local_pass_fraction * half
+            n_loose = window_sums(b_obs, ones, flo, fhi)[0]
+            n_pass = window_sums(full, ones, flo, fhi)[0]
+            r = (n_pass + 0.5) / (n_loose + 1.0)
+            dr = np.sqrt(r * (1 - r) / (n_loose + 1.0))
+        else:
+            r, dr = pass_fraction(samples, region.sideband_probes)
         bsw2 = bsw2 * r * r + (bsw * dr) ** 2
         bsw = bsw * r
     b = bsw * ratio
@@ -207,8 +217,11 @@ def _windows_table(
             row["n_observed"] = float(n_obs[j])
         _add_limits(row, lim, j, float(denom[j]), float(sig1_nb[j] * NB_PER_FB), power)
         if llp:
-            _long_lived_columns(row, cls, float(m), lim, j, lumi, float(sig1_nb[j]), grid,
-                                np.array([np.interp(m, m_sim, curves[:, i]) for i in range(len(grid))]))  # fmt: skip
+            curve = np.array([np.interp(m, m_sim, curves[:, i]) for i in range(len(grid))])
+            g_ext, c_ext = grid, curve
+            if region.prompt_below_grid:  # the prompt plateau below the grid's first c*tau
+                g_ext, c_ext = np.r_[1e-30, grid], np.r_[curve[0], curve]
+            _long_lived_columns(row, cls, float(m), lim, j, lumi, float(sig1_nb[j]), g_ext, c_ext)
         rows.append(row)
     return rows
 

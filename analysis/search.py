@@ -110,6 +110,15 @@ class MassWindows:
     #: in a per-track efficiency table), this measures r with probes x the loose events'
     #: statistics; 0: the fraction of loose events passing the full selection
     sideband_probes: int = 0
+    #: a long-lived signal whose c*tau falls below the lifetime grid's smallest value has that
+    #: value's efficiency (the selection takes prompt decays and the grid starts in the prompt
+    #: regime); False: no efficiency below the grid (a displaced-vertex search)
+    prompt_below_grid: bool = False
+    #: with ``sideband``, > 0: the pass fraction measured around each window, in a range of
+    #: this many window half-widths either side (events with a loose candidate there, and with
+    #: a passing one), not over all masses -- for a loose selection whose composition changes
+    #: with mass (e.g. photon conversions at low m(e e)); 0: over all masses
+    local_pass_fraction: float = 0.0
 
 
 @dataclass(frozen=True)

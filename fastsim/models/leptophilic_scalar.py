@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+from particle import Particle
+
 from fastsim.constants import ALPHA_EM, G_FERMI
 from fastsim.models.base import Model, NewParticle
 from fastsim.models.muonphilic_scalar import a_half
@@ -33,6 +35,7 @@ __all__ = ["VEV_GEV", "LeptophilicScalar"]
 
 #: Higgs vacuum expectation value v = (sqrt(2) G_F)^(-1/2), GeV (G_F from PDG via scipy)
 VEV_GEV = (math.sqrt(2.0) * G_FERMI) ** -0.5
+M_TAU_GEV = Particle.from_pdgid(15).mass / 1000.0  # PDG, via particle (MeV -> GeV)
 ELECTRON, MUON, TAU, PHOTON = 11, 13, 15, 22
 
 
@@ -44,7 +47,15 @@ class LeptophilicScalar(Model):
     particle = NewParticle(9900026, "phi_L", spin=0.0)
     parameters: ClassVar[dict[str, Field]] = {
         "mass": Field(float, doc="phi_L mass", unit="GeV", min=0.0, min_exclusive=True),
-        "coupling": Field(float, doc="xi: the Yukawa couplings are xi m_l / v", min=0.0, min_exclusive=True),
+        # max: the tau Yukawa xi m_tau / v perturbative, below sqrt(4 pi) -> xi < sqrt(4 pi) v / m_tau
+        # = 491 [D] (a coupling island of a search ends there)
+        "coupling": Field(
+            float,
+            doc="xi: the Yukawa couplings are xi m_l / v",
+            min=0.0,
+            min_exclusive=True,
+            max=math.sqrt(4 * math.pi) * VEV_GEV / M_TAU_GEV,
+        ),
     }
     references = ("arXiv:1712.10022", "hep-ph/0503172", "arXiv:2207.07476")
 

@@ -18,5 +18,6 @@ SEARCHES = Registry(
         "zprime_4mu": "analysis.zprime_4mu:ZPrime4Mu",
         "b2ks_llp": "analysis.b2ks_llp:B2KSLLP",
         "hnl_tau": "analysis.hnl_tau:HNLTauSearch",
+        "phil_tautau": "analysis.phil_tautau:PhiLTauTau",
     },
 )

@@ -106,6 +106,25 @@ def pass_fraction(samples: Samples, probes: int = 0) -> tuple[float, float]:
     return jeffreys_fraction(n_pass, n_loose)
 
 
+def local_pass_fractions(
+    loose: np.ndarray, full: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per range [lo_j, hi_j]: the fraction of the background events with a loose candidate
+    there that have a full-selection one there, (n_pass + 1/2) / (n_loose + 1) (Jeffreys), and
+    its binomial error.  ``loose``, ``full``: (n, k) candidate masses (NaN: none)."""
+    ones = np.ones(len(loose))
+    n_loose = window_sums(loose, ones, lo, hi)[0]
+    n_pass = window_sums(full, ones, lo, hi)[0]
+    r = (n_pass + 0.5) / (n_loose + 1.0)
+    return r, np.sqrt(r * (1 - r) / (n_loose + 1.0))
+
+
+def prompt_extended(grid: np.ndarray, curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A lifetime grid (cm) and efficiency curve extended below the grid with its first value
+    (the prompt plateau, :class:`analysis.search.MassWindows` ``prompt_below_grid``)."""
+    return np.r_[1e-30, grid], np.r_[curve[0], curve]
+
+
 def _observed_at(masses: np.ndarray, observed: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
     if observed is None:
         return None
@@ -178,13 +197,8 @@ def _windows_table(
     if region.sideband:  # loose selection x its pass fraction (Jeffreys, binomial error)
         if region.local_pass_fraction > 0:
             full = np.where(samples.bkg_sideband, np.nan, b_obs) if len(samples.bkg_sideband) else b_obs
-            ones = np.ones(len(b_obs))
             flo = np.maximum(masses - region.local_pass_fraction * half, region.min_mass)
-            fhi = masses + region.local_pass_fraction * half
-            n_loose = window_sums(b_obs, ones, flo, fhi)[0]
-            n_pass = window_sums(full, ones, flo, fhi)[0]
-            r = (n_pass + 0.5) / (n_loose + 1.0)
-            dr = np.sqrt(r * (1 - r) / (n_loose + 1.0))
+            r, dr = local_pass_fractions(b_obs, full, flo, masses + region.local_pass_fraction * half)
         else:
             r, dr = pass_fraction(samples, region.sideband_probes)
         bsw2 = bsw2 * r * r + (bsw * dr) ** 2
@@ -220,7 +234,7 @@ def _windows_table(
             curve = np.array([np.interp(m, m_sim, curves[:, i]) for i in range(len(grid))])
             g_ext, c_ext = grid, curve
             if region.prompt_below_grid:  # the prompt plateau below the grid's first c*tau
-                g_ext, c_ext = np.r_[1e-30, grid], np.r_[curve[0], curve]
+                g_ext, c_ext = prompt_extended(grid, curve)
             _long_lived_columns(row, cls, float(m), lim, j, lumi, float(sig1_nb[j]), g_ext, c_ext)
         rows.append(row)
     return rows

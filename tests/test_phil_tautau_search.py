@@ -91,3 +91,38 @@ def test_a_wrong_classifier_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(bad))
     with pytest.raises(ValueError, match=r"bad\.json"):
         PhiLTauTau(classifier=path).classifier  # noqa: B018
+
+
+def test_local_pass_fractions_count_each_range() -> None:
+    """Two populations, pass probability 0.01 below 1 GeV and 0.2 above: the fraction around
+    each mass is its own population's, against a direct count per range."""
+    from analysis.interpretation import local_pass_fractions
+
+    rng = np.random.default_rng(4)
+    m = rng.uniform(0.0, 2.0, 200_000)
+    passed = rng.random(len(m)) < np.where(m < 1.0, 0.01, 0.2)
+    loose, full = m[:, None], np.where(passed, m, np.nan)[:, None]
+    lo, hi = np.array([0.2, 1.2, 0.9]), np.array([0.8, 1.8, 1.1])
+    r, dr = local_pass_fractions(loose, full, lo, hi)
+    for j in range(3):
+        inside = (m >= lo[j]) & (m <= hi[j])
+        assert r[j] == pytest.approx((passed[inside].sum() + 0.5) / (inside.sum() + 1))
+    assert abs(r[0] - 0.01) < 3 * dr[0] and abs(r[1] - 0.2) < 3 * dr[1]
+
+
+def test_prompt_plateau_gives_the_prompt_coupling_limit() -> None:
+    """A flat efficiency eps over the lifetime grid: with the prompt plateau the lower edge of
+    the excluded xi is the prompt one, sqrt(n_ul / (sigma(xi=1) L eps)), although c*tau(xi) is
+    far below the grid; without it nothing is excluded."""
+    from analysis.coupling import coupling_band
+    from analysis.interpretation import prompt_extended
+    from analysis.yields import NB_PER_FB
+    from fastsim.models import get_model
+
+    point = get_model("leptophilic_scalar")({"mass": 1.0, "coupling": 1.0})
+    grid = np.geomspace(1e-4, 100.0, 7)
+    eps, n_ul, sig1, lumi = 0.1, 3.0, 1.5e-6, 626.0
+    lo, _ = coupling_band(n_ul, lumi, sig1, point, *prompt_extended(grid, np.full(7, eps)))
+    assert lo == pytest.approx(np.sqrt(n_ul / (sig1 * NB_PER_FB * lumi * eps)), rel=1e-3)
+    assert point.ctau_at(lo) < 1e-4
+    assert np.isnan(coupling_band(n_ul, lumi, sig1, point, grid, np.full(7, eps))[0])

@@ -151,27 +151,18 @@ def load_samples(
     becomes one point whose expected yield is sum_d sigma_d eps_d L_d -- stored as the
     luminosity-weighted cross section sigma_eff = sum_d sigma_d L_d / L (its ``sigma_nb``) and
     the efficiency sum_d sigma_d eps_d L_d / (sigma_eff L) over L = the data sets' total.
-    Every data set must then hold every signal point (with the same coupling).
-
-    ``lumi_fb`` given: the files at that luminosity; when they belong to several data sets,
-    each data set keeps its share of the total (L_d lumi_fb / sum_d L_d)."""
-    datasets: dict[str, float] = {}
-    for path in files:
-        try:
+    Every data set must then hold every signal point (with the same coupling)."""
+    per_file = lumi_fb is None
+    datasets = {}
+    if per_file:
+        for path in files:
             name, lumi = file_dataset(path)
-        except ValueError:
-            if lumi_fb is None:
-                raise
-            datasets = {}  # a file without a data set: every file at lumi_fb
-            break
-        if datasets.get(name, lumi) != lumi:
-            raise ValueError(
-                f"{path}: data set {name!r} with {lumi:g} fb^-1, another file says {datasets[name]:g}"
-            )
-        datasets[name] = lumi
-    per_file = lumi_fb is None or len(datasets) > 1
-    share = float(lumi_fb) / sum(datasets.values()) if lumi_fb is not None and per_file else 1.0
-    out = Samples(lumi_fb=float(lumi_fb) if lumi_fb is not None else sum(datasets.values()))
+            if datasets.get(name, lumi) != lumi:
+                raise ValueError(
+                    f"{path}: data set {name!r} with {lumi:g} fb^-1, another file says {datasets[name]:g}"
+                )
+            datasets[name] = lumi
+    out = Samples(lumi_fb=sum(datasets.values()) if per_file else float(lumi_fb))
     seen: dict[tuple[str, float], set[str]] = {}
     bo: list[np.ndarray] = []
     bw: list[np.ndarray] = []
@@ -180,7 +171,7 @@ def load_samples(
     bs: list[np.ndarray] = []
     bp: list[np.ndarray] = []
     for path in files:
-        file_lumi = file_dataset(path)[1] * share if per_file else float(lumi_fb)  # type: ignore[arg-type]
+        file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
         dataset = file_dataset(path)[0] if per_file else ""
         try:
             procs = {p.process_id: p for p in read_processes(path)}
@@ -279,7 +270,7 @@ def load_samples(
                             point.sw_ctau_category = life_cat[i]
                     if n_cat and key in out.signal:  # another channel group of the point
                         if per_file and len(datasets) > 1:
-                            raise ValueError(f"{path}: a channel search takes the files of one data set")
+                            raise ValueError(f"{path}: channels of several data sets: give --lumi")
                         out.signal[key] = _merged_channels(out.signal[key], point, path)
                         continue
                     if per_file:

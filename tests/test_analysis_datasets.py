@@ -68,16 +68,3 @@ def test_a_signal_point_missing_in_one_data_set_is_an_error(sample: Path, tmp_pa
         f["meta"].attrs["processes"] = json.dumps(procs)
     with pytest.raises(ValueError, match="missing in data set"):
         analyze("zprime_4mu", [sample, other], None, tmp_path / "x")
-
-
-def test_lumi_option_keeps_the_data_sets_shares(sample: Path, tmp_path: Path) -> None:
-    """--lumi L over two data sets: each keeps its share, so the result is the combination at
-    the data sets' own luminosities scaled to L (efficiencies equal, background x L / total)."""
-    la, lb = 178.0, 300.0
-    other = _as_dataset(sample, tmp_path / "b.h5", "test B", lb)
-    own = _rows(analyze("zprime_4mu", [sample, other], None, tmp_path / "own"))
-    scaled = _rows(analyze("zprime_4mu", [sample, other], 2 * (la + lb), tmp_path / "scaled"))
-    for o, s in zip(own, scaled, strict=True):
-        assert float(s["efficiency"]) == pytest.approx(float(o["efficiency"]), rel=1e-9)
-        assert float(s["background"]) == pytest.approx(2 * float(o["background"]), rel=1e-9)
-        assert float(s["sigma_bf_unit_coupling_fb"]) == pytest.approx(float(o["sigma_bf_unit_coupling_fb"]))

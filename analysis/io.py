@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from fastsim.events import EventBatch
 from fastsim.io import open_events
 from fastsim.models import ALIASES, MODELS
 
-__all__ = ["ProcessInfo", "iter_batches", "read_processes"]
+__all__ = ["ProcessInfo", "file_processes", "iter_batches", "read_processes", "weighted_batches"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,28 @@ def iter_batches(path: str | Path, chunk_size: int = 50_000) -> Iterator[EventBa
     """Stream a file in blocks of ``chunk_size`` events (memory independent of the file size)."""
     with open_events(path) as f:
         yield from f.iter_chunks(chunk_size)
+
+
+def file_processes(
+    path: str | Path, signal_ids: tuple[int, ...]
+) -> tuple[dict[int, ProcessInfo], tuple[int, ...]]:
+    """A file's processes by id (checked: at least one, no negative id) and the signal particle
+    ids to look for: ``signal_ids`` (a search's) and the file's own signal particles."""
+    procs = {p.process_id: p for p in read_processes(path)}
+    if not procs or min(procs) < 0:
+        raise ValueError(f"{path}: no processes (or a negative process id) in /meta")
+    ids = set(signal_ids) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}
+    return procs, tuple(sorted(ids))
+
+
+def weighted_batches(
+    path: str | Path, n_processes: int, chunk_size: int = 50_000
+) -> Iterator[tuple[EventBatch, np.ndarray, np.ndarray]]:
+    """:func:`iter_batches` with each batch's event weights (float64) and process ids (int64),
+    the ids checked against the ``n_processes`` of ``/meta``."""
+    for batch in iter_batches(path, chunk_size):
+        w = batch.events["weight"].astype(np.float64)
+        pid = batch.events["process_id"].astype(np.int64)
+        if len(pid) and (pid.min() < 0 or pid.max() >= n_processes):
+            raise ValueError(f"{path}: /events/process_id names a process that /meta does not list")
+        yield batch, w, pid

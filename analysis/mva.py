@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import ks_2samp
 
-from analysis.io import iter_batches, read_processes
+from analysis.io import file_processes, weighted_batches
 from analysis.search import Search
 from fastsim.io import open_events
 
@@ -467,20 +467,11 @@ def search_training_data(
     labels: list[str] = []  # per block: the process's class name
     for path, lumi in zip(files, lumis, strict=True):
         try:
-            procs = {p.process_id: p for p in read_processes(path)}
-            if not procs or min(procs) < 0:
-                raise ValueError(f"{path}: no processes (or a negative process id) in /meta")
-            signal_ids = tuple(
-                sorted(set(search.signal_ids) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg})
-            )
+            procs, signal_ids = file_processes(path, search.signal_ids)
             n_pid = max(procs) + 1
             sw = np.zeros(n_pid)
             blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-            for batch in iter_batches(path, chunk_size):
-                w = batch.events["weight"].astype(np.float64)
-                pid = batch.events["process_id"].astype(np.int64)
-                if len(pid) and (pid.min() < 0 or pid.max() >= n_pid):
-                    raise ValueError(f"{path}: /events/process_id names a process that /meta does not list")
+            for batch, w, pid in weighted_batches(path, n_pid, chunk_size):
                 sw += np.bincount(pid, w, n_pid)
                 index, X = search.features(batch, signal_ids)
                 index = np.asarray(index, np.int64)

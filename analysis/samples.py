@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.io import ProcessInfo, iter_batches, read_processes
+from analysis.io import ProcessInfo, file_processes, weighted_batches
 from analysis.search import Search
 from analysis.yields import NB_PER_FB
 from fastsim.events import STATUS_DECAYED, EventBatch
@@ -174,11 +174,7 @@ def load_samples(
         file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
         dataset = file_dataset(path)[0] if per_file else ""
         try:
-            procs = {p.process_id: p for p in read_processes(path)}
-            if not procs or min(procs) < 0:
-                raise ValueError(f"{path}: no processes (or a negative process id) in /meta")
-            ids = set(search.signal_ids) | {abs(p.x_pdg) for p in procs.values() if p.x_pdg}
-            signal_ids = tuple(sorted(ids))
+            procs, signal_ids = file_processes(path, search.signal_ids)
             n_pid = max(procs) + 1
             sw = np.zeros(n_pid)
             sw2 = np.zeros(n_pid)
@@ -195,11 +191,7 @@ def load_samples(
             }
             life_tot = {i: np.zeros((2, len(g))) for i, (g, _) in llp.items()}
             life_cat = {i: np.zeros((max(n_cat, 1), len(g))) for i, (g, _) in llp.items()}
-            for batch in iter_batches(path, chunk_size):
-                w = batch.events["weight"].astype(np.float64)
-                pid = batch.events["process_id"].astype(np.int64)
-                if len(pid) and (pid.min() < 0 or pid.max() >= n_pid):
-                    raise ValueError(f"{path}: /events/process_id names a process that /meta does not list")
+            for batch, w, pid in weighted_batches(path, n_pid, chunk_size):
                 sw += np.bincount(pid, w, n_pid)
                 sw2 += np.bincount(pid, w * w, n_pid)
                 sel = search.select(batch, signal_ids)

@@ -189,3 +189,43 @@ def test_ll_picks_mu_pairs_above_threshold_and_point_from_the_card_models() -> N
     assert (g.mx, g.g, g.decay) == (0.5, 2.0, "mumu")
     with pytest.raises(ValueError, match="leptophilic_scalar point"):
         EETauTauPhiL({"isr": False}, beams_no_spread(), ParticleTable())
+
+
+def test_decay_all_is_the_production_cross_section_decayed_by_the_decay_stage(tmp_path) -> None:
+    """decay: all -> sigma(tau tau phi_L) = sigma x BR(mu mu) / BR(mu mu) point by point (same
+    seed, same points), phi_L undecayed by the generator; through a card with the model's
+    point the decay stage decays it by the model's BRs (at 0.1 GeV: e e 95 %, gamma gamma 5 %)."""
+    from fastsim.cards import load_card
+    from fastsim.io import open_events
+    from fastsim.run import run
+
+    table = ParticleTable()
+    table.register(9900026, "phi_L", mass=1.0, ctau=1e-6, width=None, charge=0.0)
+    cfg = {"mass": 1.0, "coupling": 1.0, "isr": False, "fsr": False, "z_exchange": False, "vacuum_polarization": False,
+           "decay": "all"}  # fmt: skip
+    assert EETauTauPhiL(cfg, beams_no_spread(), ParticleTable()).check()  # phi_L's decays unknown
+    g_all = EETauTauPhiL(cfg, beams_no_spread(), table)
+    _, t_mumu = generator(1.0, decay="mumu").generate(3000, np.random.default_rng(9))
+    _, t_all = g_all.generate(3000, np.random.default_rng(9))
+    br = g_all.model.branching_fraction((-13, 13))
+    assert t_all.sigma_nb * br == pytest.approx(t_mumu.sigma_nb, rel=1e-9)
+    card = tmp_path / "c.yaml"
+    card.write_text(
+        "include: [detectors/belle.yaml, datasets/belle_y4s.yaml]\n"
+        "run: {seed: 4, events: 3000, chunk_size: 3000, output: x.h5}\n"
+        "models: {leptophilic_scalar: {mass: 0.1, coupling: 1.0}}\n"
+        "processes: {s: {generator: ee_tautau_phil, decay: all}}\n"
+    )
+    out = tmp_path / "x.h5"
+    run(load_card(card), output=out, workers=1, progress=False)
+    with open_events(out) as f:
+        mc = next(f.iter_chunks(10_000))["mc"]
+    phi = np.flatnonzero(mc["id"] == 9900026)
+    assert len(phi) == 3000 and np.all(mc["status"][phi] == 2)
+    ev, base = mc.event_index(), mc.offsets[:-1]
+    kids = np.flatnonzero(mc["mother1"] >= 0)
+    kids = kids[base[ev[kids]] + mc["mother1"][kids] == phi[ev[kids]]]
+    with_e = np.zeros(mc.n_events, bool)
+    with_e[ev[kids[np.abs(mc["id"][kids]) == 11]]] = True  # (an e e decay may add FSR photons)
+    assert abs((1 - with_e.mean()) - 0.046) < 0.015  # BR(gamma gamma) 4.6 %, binomial error 0.4 %
+    assert mc["lifetime"][phi].mean() == pytest.approx(1.098, rel=0.1)  # c*tau at 0.1 GeV, xi = 1

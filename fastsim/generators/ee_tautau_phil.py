@@ -14,7 +14,12 @@ gamma* -> tau tau) goes to the tau decay engine (``_EELLX.spin_state``).
 ``decay``: ``ee``, ``mumu``, or ``ll`` -- the phi_L -> l+ l- decays a four-track search sees:
 e+ e- below 2 m_mu; mu+ mu- above, where e+ e- is Gamma(ee)/Gamma(mumu) = (m_e/m_mu)^2
 beta_e^3/beta_mu^3 <= 2.4e-5 of it and left out.  phi_L -> gamma gamma (below 2 m_mu, a few %
-there) and tau tau (above 2 m_tau) are not generated; they count in the BR.
+there) and tau tau (above 2 m_tau) are not generated; they count in the BR.  ``all``: every
+decay -- phi_L leaves the generator undecayed (sigma = sigma(e+e- -> tau tau phi_L)) and the
+decay stage decays it by the model's table (the card's ``models: {leptophilic_scalar: ...}``
+point registers it), isotropically, which is exact for a scalar in the narrow-width limit (the
+production kinematics are those of the ``ll`` amplitude, whose decay integrates out; taus from
+phi_L decay unpolarised).
 
 The phi_L decays at a displaced vertex: its proper decay length c t is drawn from Exp(c tau)
 -- the model's c tau at (mass, coupling), or the particle table's where the card sets it
@@ -40,7 +45,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fastsim.constants import C_CM_PER_NS
-from fastsim.events import STATUS_DECAYED, Collection, EventBatch
+from fastsim.events import STATUS_DECAYED, STATUS_FINAL, Collection, EventBatch
 from fastsim.generators.base import XsecTally
 from fastsim.generators.ee_llx import _EELLX, _X_PARAMS
 from fastsim.generators.vacuum_polarization import pi_gamma
@@ -69,7 +74,8 @@ class EETauTauPhiL(_EELLX):
             min=0.0, min_exclusive=True, nullable=True,
         ),
         "decay": Field(
-            str, "ll", "phi_L decay generated (ll: e+e- below 2 m_mu, mu+mu- above)", choices=("ee", "mumu", "ll")
+            str, "ll", "phi_L decay generated (ll: e+e- below 2 m_mu, mu+mu- above; all: by the decay stage)",
+            choices=("ee", "mumu", "ll", "all"),
         ),
         "vacuum_polarization": Field(bool, True, "running alpha in the s-channel photon, 1/|1 - Pi(s)|^2"),
     }  # fmt: skip
@@ -84,7 +90,8 @@ class EETauTauPhiL(_EELLX):
             cfg["mass"] = point["mass"] if cfg["mass"] is None else cfg["mass"]
             cfg["coupling"] = point["coupling"] if cfg["coupling"] is None else cfg["coupling"]
         self.requested_decay = cfg["decay"]
-        if cfg["decay"] == "ll":
+        self.decay_all = cfg["decay"] == "all"
+        if cfg["decay"] in ("ll", "all"):
             cfg["decay"] = "ee" if cfg["mass"] < 2 * self.m_mu else "mumu"
         cfg["lepton"] = "tau"
         super().setup()
@@ -115,8 +122,38 @@ class EETauTauPhiL(_EELLX):
             out = out / np.abs(1.0 - pi_gamma(M * M)) ** 2
         return out
 
+    def weight_factor(self) -> float:
+        if self.decay_all:  # sigma(tau tau phi_L): the amplitude's decay integrated out
+            return super().weight_factor() / self.widths[self.decay] * self.gamma_tot
+        return super().weight_factor()
+
+    def record_entries(self, p_lab: np.ndarray) -> list[tuple]:
+        entries = super().record_entries(p_lab)
+        if not self.decay_all:
+            return entries
+        x_id, x_p4, x_m, _status, m1, m2 = entries[2]
+        return [*entries[:2], (x_id, x_p4, x_m, STATUS_FINAL, m1, m2)]  # decayed by the decay stage
+
+    def _final_positions(self, off: int) -> list[int]:
+        if not self.decay_all:
+            return super()._final_positions(off)
+        return [2 + off, 3 + off, -1, -1]  # the taus; phi_L's daughters come from the decay stage
+
+    def check(self) -> list[tuple[str, str]]:
+        out = list(super().check())
+        if self.decay_all and not bool(self.particles.knows(np.array([self.x_id]))[0]):
+            out.append(
+                (
+                    "decay",
+                    "decay: all needs the card's models: {leptophilic_scalar: ...} point (phi_L's decays)",
+                )
+            )
+        return out
+
     def generate(self, n_events: int, rng: np.random.Generator) -> tuple[EventBatch, XsecTally]:
         batch, tally = super().generate(n_events, rng)
+        if self.decay_all:
+            return batch, tally
         mc = displace_decay(batch["mc"], self.x_id, self._decay_lengths(batch.n_events, rng))
         return EventBatch(batch.n_events, batch.events, {**batch.collections, "mc": mc}), tally
 
@@ -130,8 +167,11 @@ class EETauTauPhiL(_EELLX):
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
-            "decay": self.decay,
+            "decay": "all" if self.decay_all else self.decay,
             "decay_requested": self.requested_decay,
+            "sigma_is": "sigma(e+e- -> tau tau phi_L)"
+            if self.decay_all
+            else f"sigma(e+e- -> tau tau phi_L) x BR(phi_L -> {self.decay})",
             "ctau_cm": self.ctau_cm,
             "vacuum_polarization": self.vp_on,
         }

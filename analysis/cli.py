@@ -308,6 +308,9 @@ def write_hepdata(
             name: str, key: str, units: str, bands: bool, rs: list[dict[str, object]] = rs, model: str = model
         ) -> Variable:
             var = Variable(name, is_independent=False, is_binned=False, units=units)
+            # a band of zero width (an island edge at the model's bound) is written without
+            # errors: hepdata-lib's per-bin notice about it would flood the terminal
+            var.zero_uncertainties_warning = False
             var.values = [float(r[key]) for r in rs]  # type: ignore[arg-type]
             for qname, value, qunits in (("RE", search.channel, ""), ("model", model, ""),
                                          ("SQRT(S)", 10.58, "GEV"), ("LUMINOSITY", lumi_fb, "FB^-1"),
@@ -400,6 +403,7 @@ def _channel_hepdata_table(
             is_binned=False,
         )
         med = [float(by_m[m]["br_ul_expected"]) if m in by_m else float("nan") for m in masses]  # type: ignore[arg-type]
+        var.zero_uncertainties_warning = False
         var.values = med
         for qname, value, qunits in (("RE", search.channel, ""), ("CHANNEL", name, ""), ("CTAU", ct, "CM"),
                                      ("LUMINOSITY", lumi_fb, "FB^-1"), ("CL", pct, "")):  # fmt: skip

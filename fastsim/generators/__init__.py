@@ -28,6 +28,7 @@ GENERATORS = Registry(
         "ee_mumu_scalar": "fastsim.generators.ee_llx:EEMuMuScalar",
         "ee_ll_phil": "fastsim.generators.ee_ll_phil:EELLLeptophilic",
         "ee_tautau_phil": "fastsim.generators.ee_tautau_phil:EETauTauPhiL",
+        "ee_gamma_alp": "fastsim.generators.ee_gamma_alp:EEGammaALP",
         "ee_4mu": "fastsim.generators.ee_4mu:EE4Mu",
         "ee_eell": "fastsim.generators.ee_eell:EEEELL",
         "ee_mumugamma": "fastsim.generators.ee_mumugamma:EEMuMuGamma",

@@ -24,6 +24,7 @@ MODELS = Registry(
         "muonphilic_scalar": "fastsim.models.muonphilic_scalar:MuonphilicScalar",
         "leptophilic_scalar": "fastsim.models.leptophilic_scalar:LeptophilicScalar",
         "dark_higgs": "fastsim.models.dark_higgs:DarkHiggs",
+        "alp": "fastsim.models.alp:ALP",
         "hnl_tau": "fastsim.models.hnl_tau:HNLTau",
         "hnl_majorana": "fastsim.models.hnl_tau:HNLTauMajorana",
         "hnl_dirac": "fastsim.models.hnl_tau:HNLTauDirac",

@@ -32,6 +32,7 @@ GENERATORS = Registry(
         "ee_4mu": "fastsim.generators.ee_4mu:EE4Mu",
         "ee_eell": "fastsim.generators.ee_eell:EEEELL",
         "ee_mumugamma": "fastsim.generators.ee_mumugamma:EEMuMuGamma",
+        "ee_gammagamma": "fastsim.generators.ee_gammagamma:EEGammaGamma",
         "particle_gun": "fastsim.generators.particle_gun:ParticleGun",
         # external samples (fastsim/external/)
         "lhe": "fastsim.external.lhe:LHEGenerator",

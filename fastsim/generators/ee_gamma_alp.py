@@ -48,7 +48,7 @@ import numpy as np
 from fastsim.constants import ALPHA_EM
 from fastsim.events import STATUS_DECAYED, STATUS_FINAL, EventBatch
 from fastsim.generators.base import XsecTally
-from fastsim.generators.ee_tautau_phil import displace_decay
+from fastsim.generators.displaced import DecayLength, displace_decay
 from fastsim.generators.phase_space import Channel, Mass, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess
 from fastsim.generators.vacuum_polarization import pi_gamma
@@ -127,10 +127,8 @@ class EEGammaALP(MEProcess):
             )
         )
         self.phase_space = MultiChannel([Channel(tree, self.final_masses, self.m_e)])
-        known = bool(self.particles.knows(np.array([ALP_ID]))[0])
-        self.ctau_cm = float(self.particles.ctau(np.array([ALP_ID]))[0]) if known else self.model.ctau_cm
-        mix = self.particles.ctau_mixtures.get(ALP_ID)
-        self.ctau_mixture = None if mix is None or len(mix) == 0 else np.asarray(mix, np.float64)
+        self.decay_length = DecayLength(ALP_ID, self.particles, self.model.ctau_cm)
+        self.ctau_cm = self.decay_length.ctau_cm
 
     def _card_point(self) -> dict[str, float]:
         points = [p for name, p in getattr(self.particles, "models", {}).values() if name == ALP.name]
@@ -175,15 +173,8 @@ class EEGammaALP(MEProcess):
 
     def generate(self, n_events: int, rng: np.random.Generator) -> tuple[EventBatch, XsecTally]:
         batch, tally = super().generate(n_events, rng)
-        mc = displace_decay(batch["mc"], ALP_ID, self._decay_lengths(batch.n_events, rng))
+        mc = displace_decay(batch["mc"], ALP_ID, self.decay_length.sample(batch.n_events, rng))
         return EventBatch(batch.n_events, batch.events, {**batch.collections, "mc": mc}), tally
-
-    def _decay_lengths(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Proper decay lengths c t (cm) of the n ALPs: Exp(c tau) or the grid's mixture."""
-        if self.ctau_mixture is not None:
-            comps = self.ctau_mixture[rng.integers(len(self.ctau_mixture), size=n)]
-            return rng.standard_exponential(n) * comps
-        return rng.standard_exponential(n) * self.ctau_cm
 
     def describe(self) -> dict[str, Any]:
         return {

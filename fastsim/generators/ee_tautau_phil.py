@@ -44,9 +44,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fastsim.constants import C_CM_PER_NS
-from fastsim.events import STATUS_DECAYED, STATUS_FINAL, Collection, EventBatch
+from fastsim.events import STATUS_FINAL, EventBatch
 from fastsim.generators.base import XsecTally
+from fastsim.generators.displaced import DecayLength, displace_decay
 from fastsim.generators.ee_llx import _EELLX, _X_PARAMS
 from fastsim.generators.vacuum_polarization import pi_gamma
 from fastsim.models.leptophilic_scalar import LeptophilicScalar
@@ -96,10 +96,8 @@ class EETauTauPhiL(_EELLX):
         cfg["lepton"] = "tau"
         super().setup()
         self.vp_on = bool(cfg["vacuum_polarization"])
-        known = bool(self.particles.knows(np.array([self.x_id]))[0])
-        self.ctau_cm = float(self.particles.ctau(np.array([self.x_id]))[0]) if known else self.model.ctau_cm
-        mix = self.particles.ctau_mixtures.get(self.x_id)
-        self.ctau_mixture = None if mix is None or len(mix) == 0 else np.asarray(mix, np.float64)
+        self.decay_length = DecayLength(self.x_id, self.particles, self.model.ctau_cm)
+        self.ctau_cm = self.decay_length.ctau_cm
 
     def _card_point(self) -> dict[str, float]:
         points = [
@@ -154,15 +152,8 @@ class EETauTauPhiL(_EELLX):
         batch, tally = super().generate(n_events, rng)
         if self.decay_all:
             return batch, tally
-        mc = displace_decay(batch["mc"], self.x_id, self._decay_lengths(batch.n_events, rng))
+        mc = displace_decay(batch["mc"], self.x_id, self.decay_length.sample(batch.n_events, rng))
         return EventBatch(batch.n_events, batch.events, {**batch.collections, "mc": mc}), tally
-
-    def _decay_lengths(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Proper decay lengths c t (cm) of the n phi_L: Exp(c tau) or the grid's mixture."""
-        if self.ctau_mixture is not None:
-            comps = self.ctau_mixture[rng.integers(len(self.ctau_mixture), size=n)]
-            return rng.standard_exponential(n) * comps
-        return rng.standard_exponential(n) * self.ctau_cm
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -175,36 +166,3 @@ class EETauTauPhiL(_EELLX):
             "ctau_cm": self.ctau_cm,
             "vacuum_polarization": self.vp_on,
         }
-
-
-def displace_decay(mc: Collection, pdg: int, ct: np.ndarray) -> Collection:
-    """The record with each event's decayed particle ``pdg`` given the proper decay length
-    ``ct`` (n,) (cm, stored in its ``lifetime``) and every descendant (its decay products and
-    their radiation) moved to its decay vertex x + (p / m) c t, time t + (E / m) c t / c."""
-    f = {k: v.copy() for k, v in mc.fields.items()}
-    ev = mc.event_index()
-    base = mc.offsets[:-1]
-    rows = np.flatnonzero((f["id"] == pdg) & (f["status"] == STATUS_DECAYED))
-    if len(rows) == 0:
-        return mc
-    owner = np.full(mc.n_events, -1, np.int64)
-    owner[ev[rows]] = rows
-    f["lifetime"][rows] = ct[ev[rows]]
-    # descendants: follow mother1 up to the particle (a few generations: decay products, FSR)
-    mother = np.where(f["mother1"] >= 0, base[ev] + f["mother1"], -1)
-    target = owner[ev]
-    desc = np.zeros(len(ev), bool)
-    anc = mother.copy()
-    for _ in range(8):
-        hit = (anc >= 0) & (anc == target)
-        desc |= hit
-        anc = np.where(anc >= 0, mother[np.maximum(anc, 0)], -1)
-        if not np.any(anc >= 0):
-            break
-    r = target[desc]
-    m = f["m"][r].astype(np.float64)
-    step = f["lifetime"][r] / m  # c t / m: displacement = p c t / m
-    for c, name in enumerate(("vx", "vy", "vz")):
-        f[name][desc] = f[name][r] + (f[("px", "py", "pz")[c]][r] * step)
-    f["vt"][desc] = f["vt"][r] + f["e"][r] * step / C_CM_PER_NS
-    return Collection(f, mc.offsets)

@@ -207,6 +207,7 @@ class Hadronizer:
                 if not self.pythia.readString(s):
                     raise ValueError(f"Pythia 8 rejected the channel {s!r}")
         self.no_decay = sorted({abs(int(i)) for i in no_decay} | {abs(p) for p in self.channels})
+        self._no_decay_set = set(self.no_decay)
         self._decaying: set[int] = set()
         for pid in self.no_decay:
             if pd.isParticle(pid):
@@ -270,10 +271,14 @@ class Hadronizer:
 
     # ------------------------------------------------------------------ internals
     def _allow_decays(self, species: Iterable[int]) -> None:
+        """Let Pythia decay ``species`` (and, as at set-up, what it decays with its own
+        tables); the species of an earlier call go back to their set-up state: not decayed
+        if fastsim's table covers them (``no_decay``), decayed by Pythia otherwise -- so that
+        a call never changes what later calls do (results independent of a process's history)."""
         want = set(species)
         pd = self.pythia.particleData
         for s in self._decaying - want:
-            pd.mayDecay(s, False)
+            pd.mayDecay(s, s not in self._no_decay_set)
         for s in want - self._decaying:
             pd.mayDecay(s, True)
         self._decaying = want

@@ -307,3 +307,37 @@ def test_signal_b_forces_one_b_and_books_the_rate(beams: BeamSetup) -> None:
         flight = np.array([f["vx"][k] - f["vx"][j], f["vy"][k] - f["vy"][j], f["vz"][k] - f["vz"][j]])
         p = np.array([f["px"][j], f["py"][j], f["pz"][j]])
         assert np.allclose(flight, p / f["m"][j] * f["lifetime"][j], atol=1e-9)
+
+
+def test_hadronisation_does_not_depend_on_earlier_decays_at_rest() -> None:
+    """A process's earlier Pythia calls leave no trace: q qbar pairs fragment into the same
+    hadrons, with the same seed, before and after Pythia decayed an Omega_c0 (a particle
+    DECAY_BELLE2.DEC does not decay: Pythia's own table) and an eta_c (quark-level lines) at
+    rest.  (Before the fix, the Omega_c0 stayed undecayed in every later fragmentation, and a
+    worker's output depended on the chunks it had run: issue found in session 9.)"""
+    from fastsim.decays import DEFAULT_STABLE
+
+    had = sm_decay_table().hadronizer(DEFAULT_STABLE)
+    rng = np.random.default_rng(5)
+    n = 400
+    q = rng.integers(1, 5, n)
+    m = np.array([had.parton_mass(x) for x in range(9)])[q]
+    e = 5.29  # GeV, each parton in the pair's rest frame
+    c = rng.uniform(-1, 1, n)
+    pz = np.sqrt(e * e - m * m)
+    p = np.zeros((n, 2, 4))
+    p[:, 0, 0], p[:, 0, 2], p[:, 0, 3] = pz * np.sqrt(1 - c * c), pz * c, e
+    p[:, 1, :3], p[:, 1, 3] = -p[:, 0, :3], e
+
+    def fragment() -> tuple[np.ndarray, np.ndarray]:
+        block = had.hadronize_pairs(q, p, np.random.default_rng(11))
+        return block.id, block.p4
+
+    ids0, p40 = fragment()
+    assert had.decays_itself(4332)  # Omega_c0: Pythia's own table
+    had.decay_at_rest(np.array([4332, 441]), np.array([2.6952, 2.9839]), np.random.default_rng(3))
+    ids1, p41 = fragment()
+    assert np.array_equal(ids0, ids1) and np.array_equal(p40, p41)
+    # the state that changed before the fix: Pythia still decays the Omega_c0 itself
+    assert had.pythia.particleData.mayDecay(4332)
+    assert not had.pythia.particleData.mayDecay(441)  # fastsim's table decays the eta_c

@@ -269,7 +269,7 @@ class PhiLTauTau(Search):
     #: times the fraction of preselected events with a candidate above the classifier cut,
     #: measured within 25 window half-widths [F: the simulated background is a small fraction
     #: of the data's, and the preselection's composition changes with m(l l): below 0.2 GeV
-    #: (photon conversions) 1 of 6939 events passes, above 30 of 3641]
+    #: (photon conversions) 1 of 6956 events passes, above 27 of 3636]
     #: the lifetime grid starts at 1e-4 cm, prompt for this selection (no vertex requirement):
     #: shorter c*tau (phi_L -> mu mu at xi ~ 1) have its efficiency
     region: ClassVar[MassWindows] = MassWindows(

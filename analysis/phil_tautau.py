@@ -138,16 +138,11 @@ def preselect(batch: EventBatch, cuts: Cuts = Cuts()) -> tuple[np.ndarray, np.nd
 
 def _conversion(batch: EventBatch, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where the track pair (global indices) made a reconstructed vertex at a material layer."""
-    tr, vx = batch["tracks"], batch["vertices"]
-    v_ev = vx.event_index()
-    g1 = tr.offsets[v_ev] + vx["track1"]
-    g2 = tr.offsets[v_ev] + vx["track2"]
-    bad = (vx["veto"].astype(np.int64) & VETO_MATERIAL) != 0
-    n = len(tr["charge"]) + 1
-    key = np.sort(np.stack([g1[bad], g2[bad]], axis=1), axis=1)
-    codes = key[:, 0] * n + key[:, 1]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    return np.isin(lo * n + hi, codes)
+    v = _pair_vertex(batch, a, b)
+    veto = batch["vertices"]["veto"].astype(np.int64)
+    if len(veto) == 0:
+        return np.zeros(v.shape, bool)
+    return (v >= 0) & ((veto[np.maximum(v, 0)] & VETO_MATERIAL) != 0)
 
 
 def features(batch: EventBatch, cuts: Cuts = Cuts()) -> tuple[np.ndarray, np.ndarray]:

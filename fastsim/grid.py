@@ -203,6 +203,23 @@ def _event_weights(
     return w
 
 
+def weighted_efficiency(
+    sum_w_pass: float, sum_w: float, sum_w2_pass: float, sum_w2: float
+) -> tuple[float, float]:
+    """Efficiency and its weighted-binomial error from weight sums (all and passing events).
+
+    The variance is the sum over events of w^2 (pass - eff)^2. When (almost) every event passes,
+    sum_w2 - sum_w2_pass is a difference of two nearly equal sums that rounding can take below
+    zero (a skimmed grid takes sum_w2 from the generator's totals, summed in another order); the
+    variance is clipped at zero.
+    """
+    if sum_w <= 0:
+        return 0.0, 0.0
+    eff = sum_w_pass / sum_w
+    var = sum_w2_pass * (1 - eff) ** 2 + max(sum_w2 - sum_w2_pass, 0.0) * eff**2
+    return eff, math.sqrt(max(var, 0.0)) / sum_w
+
+
 def run_task(task: GridTask, out_dir: str) -> dict[str, Any]:
     """Simulate one task and evaluate its points; writes ``task_NNNN.h5`` and ``.json``."""
     from fastsim.cards import Card
@@ -242,9 +259,7 @@ def run_task(task: GridTask, out_dir: str) -> dict[str, Any]:
         sw2[:] = sum(p["sum_weight2_generated"] for p in summary.processes)
     rows = []
     for j in range(n_points):
-        eff = swp[j] / sw[j] if sw[j] > 0 else 0.0
-        # weighted binomial error: sum over events of w^2 (pass - eff)^2
-        var = sw2p[j] * (1 - eff) ** 2 + (sw2[j] - sw2p[j]) * eff**2
+        eff, eff_err = weighted_efficiency(swp[j], sw[j], sw2p[j], sw2[j])
         rows.append(
             {
                 "point": task.points[j],
@@ -252,7 +267,7 @@ def run_task(task: GridTask, out_dir: str) -> dict[str, Any]:
                 "sigma_nb": sigma,
                 "sigma_err_nb": sigma_err,
                 "efficiency": eff,
-                "efficiency_err": math.sqrt(var) / sw[j] if sw[j] > 0 else 0.0,
+                "efficiency_err": eff_err,
                 "effective_events": sw[j] ** 2 / sw2[j] if sw2[j] > 0 else 0.0,
                 "expected_events": sigma * lumi * 1e6 * eff,  # 1 fb^-1 = 1e6 nb^-1
                 # 90% CL upper limit on sigma x BR (fb) of a background-free counting search with

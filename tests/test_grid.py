@@ -204,3 +204,18 @@ def test_worker_death_is_retried_and_resume_runs_only_missing(tmp_path: Path) ->
     after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "killed").glob("task_*.h5")}
     assert [k for k in before if before[k] != after[k]] == ["task_0002.h5"]
     assert read_csv(tmp_path / "killed" / "grid.csv") == read_csv(tmp_path / "ref" / "grid.csv")
+
+
+def test_weighted_efficiency_error_against_binomial_and_rounding() -> None:
+    """Unit weights give the binomial error sqrt(e(1-e)/n); every event passing gives zero
+    error even when the all-event sum of w^2 is rounded below the passing one (CI found a
+    skimmed grid whose variance came out -1e-16 and failed in math.sqrt)."""
+    from fastsim.grid import weighted_efficiency
+
+    eff, err = weighted_efficiency(30.0, 100.0, 30.0, 100.0)
+    assert eff == pytest.approx(0.3)
+    assert err == pytest.approx(np.sqrt(0.3 * 0.7 / 100), rel=1e-12)
+    w = np.random.default_rng(1).uniform(0.1, 3.0, 200)
+    total = float(np.sum(w * w))
+    eff, err = weighted_efficiency(float(w.sum()), float(w.sum()), total, total * (1 - 1e-15))
+    assert eff == pytest.approx(1.0) and err == 0.0

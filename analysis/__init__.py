@@ -19,5 +19,6 @@ SEARCHES = Registry(
         "b2ks_llp": "analysis.b2ks_llp:B2KSLLP",
         "hnl_tau": "analysis.hnl_tau:HNLTauSearch",
         "phil_tautau": "analysis.phil_tautau:PhiLTauTau",
+        "alp_3gamma": "analysis.alp_3gamma:ALP3Gamma",
     },
 )

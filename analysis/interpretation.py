@@ -44,7 +44,7 @@ import numpy as np
 
 from analysis.channel_limits import channel_table
 from analysis.coupling import BAND_SUFFIXES, COLUMN_ORDER, coupling_band, eff_at_ctau, island_columns
-from analysis.limits import Limits, category_limits, upper_limits
+from analysis.limits import BAND_SIGMAS, Limits, category_limits, upper_limits
 from analysis.samples import Samples, SignalPoint
 from analysis.scan import Resolution, robust_width, scan_masses, window_sums
 from analysis.search import Categories, Channels, MassWindows, Search, Statistics
@@ -206,8 +206,22 @@ def _windows_table(
     b = bsw * ratio
     db = np.sqrt(bsw2 * ratio**2 + (stats.rel_bkg_sys * b) ** 2)
     n_obs = _observed_at(masses, observed)
-    lim = upper_limits(b, db, n_obs, stats.cl, stats.method)
-    denom = lumi * np.where(eff > 0, eff, np.nan)
+    per_cat: dict[str, np.ndarray] = {}
+    if region.categories:  # one likelihood over the categories per window
+        if region.sideband or observed is not None:
+            raise ValueError("MassWindows.categories: no sideband estimate and no --observed counts yet")
+        eff_c, b_c, db_c = _category_windows(
+            region, stats, samples, pts, lo, hi, m_sim, masses, blo, bhi, ratio
+        )
+        lim = _combined_category_limits(eff_c * lumi, b_c, db_c, stats.cl)
+        denom = np.ones(len(masses))  # the limits are on sigma x BF (fb) already
+        b, db = b_c.sum(axis=1), np.sqrt((db_c**2).sum(axis=1))
+        for c, name in enumerate(region.categories):
+            per_cat[f"efficiency_{name}"] = eff_c[:, c]
+            per_cat[f"background_{name}"] = b_c[:, c]
+    else:
+        lim = upper_limits(b, db, n_obs, stats.cl, stats.method)
+        denom = lumi * np.where(eff > 0, eff, np.nan)
     llp = all(v.long_lived for _, v in pts)
     if llp:
         grid = pts[0][1].ctau
@@ -227,6 +241,8 @@ def _windows_table(
             "background_err": float(db[j]),
             "sigma_bf_unit_coupling_fb": float(sig1_nb[j] * NB_PER_FB),
         }
+        for key, col in per_cat.items():
+            row[key] = float(col[j])
         if n_obs is not None:
             row["n_observed"] = float(n_obs[j])
         _add_limits(row, lim, j, float(denom[j]), float(sig1_nb[j] * NB_PER_FB), power)
@@ -238,6 +254,52 @@ def _windows_table(
             _long_lived_columns(row, cls, float(m), lim, j, lumi, float(sig1_nb[j]), g_ext, c_ext)
         rows.append(row)
     return rows
+
+
+def _category_windows(
+    region: MassWindows,
+    stats: Statistics,
+    samples: Samples,
+    pts: list[tuple[float, SignalPoint]],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    m_sim: np.ndarray,
+    masses: np.ndarray,
+    blo: np.ndarray,
+    bhi: np.ndarray,
+    ratio: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per scan mass and category (n, n_cat): the signal efficiency (interpolated between the
+    simulated masses' windows), the background in the window (from the ``smooth`` times wider
+    one, scaled by the width ratio) and its error (MC statistics and the relative systematic)."""
+    n_cat = len(region.categories)
+    eff_sim = np.zeros((len(pts), n_cat))
+    for j, (_, v) in enumerate(pts):
+        for c in range(n_cat):
+            obs = np.where(v.category == c, v.observable, np.nan)
+            sw, _ = window_sums(obs, v.w, lo[j : j + 1], hi[j : j + 1])
+            eff_sim[j, c] = sw[0] / v.sw if v.sw > 0 else 0.0
+    eff = np.stack([np.interp(masses, m_sim, eff_sim[:, c]) for c in range(n_cat)], axis=1)
+    b = np.zeros((len(masses), n_cat))
+    db = np.zeros((len(masses), n_cat))
+    b_obs = samples.bkg_observable
+    for c in range(n_cat):
+        obs = np.where(samples.bkg_category == c, b_obs, np.nan)
+        bsw, bsw2 = window_sums(obs, samples.bkg_yield, blo, bhi)
+        if samples.mc_variance_scale != 1.0:
+            bsw2 = bsw2 * samples.mc_variance_scale
+        b[:, c] = bsw * ratio
+        db[:, c] = np.sqrt(bsw2 * ratio**2 + (stats.rel_bkg_sys * b[:, c]) ** 2)
+    return eff, b, db
+
+
+def _combined_category_limits(signal: np.ndarray, b: np.ndarray, db: np.ndarray, cl: float) -> Limits:
+    """Per row (mass) the limit on the signal strength of the categories combined
+    (:func:`analysis.limits.category_limits`): expected (n, 5), observed NaN."""
+    exp = np.full((len(signal), len(BAND_SIGMAS)), np.inf)
+    for j in range(len(signal)):
+        exp[j] = category_limits(signal[j], b[j], db[j], None, cl).expected[0]
+    return Limits(exp, np.full(len(signal), np.nan), cl, "asymptotic")
 
 
 def _long_lived_columns(

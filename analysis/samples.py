@@ -183,6 +183,8 @@ def load_samples(
                 for i in procs
             }
             n_cat = len(getattr(search.region, "names", ())) if hasattr(search.region, "radius_bins") else 0
+            # candidate categories of a peak search (MassWindows.categories): kept per candidate
+            win_cat = bool(getattr(search.region, "categories", ()))
             sw_cat = np.zeros((n_pid, max(n_cat, 1)))
             llp = {
                 i: (ctau_grid(p.ctau_mixture), np.asarray(p.ctau_mixture))
@@ -212,6 +214,8 @@ def load_samples(
                         sel.probe_pass if sel.probe_pass is not None else np.zeros(sel.observable.shape, int)
                     )
                     per[i]["pp"].append(probes[m])
+                    if win_cat:
+                        per[i]["c"].append(sel.category[m])
                     if tcat is not None:
                         per[i]["c"].append(sel.category[m])
                         per[i]["r"].append(sel.radius[m])
@@ -245,6 +249,8 @@ def load_samples(
                         p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"])
                     )
                     point.sideband = side
+                    if win_cat:
+                        point.category = cat
                     if n_cat:
                         point.category, point.radius = cat, rad
                         point.truth_category = (

@@ -119,6 +119,11 @@ class MassWindows:
     #: a passing one), not over all masses -- for a loose selection whose composition changes
     #: with mass (e.g. photon conversions at low m(e e)); 0: over all masses
     local_pass_fraction: float = 0.0
+    #: disjoint candidate categories (e.g. the e+e- and mu+mu- channels of one resonance):
+    #: each candidate's category is ``Selected.category``; per window each category has its own
+    #: efficiency and background, combined in one likelihood (one bin per category,
+    #: :func:`analysis.limits.category_limits`); empty: one count per window
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

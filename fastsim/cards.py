@@ -390,6 +390,10 @@ def _expand_models(raw: dict[str, Any], origin: Any) -> None:
         if "ctau" not in own and "width" not in own:
             entry["ctau"] = point.ctau_cm
         particles[pdg] = {**entry, **own}
+        # further stable states of the model's decays (e.g. a dark-matter fermion and its
+        # antiparticle), unless the card sets them itself
+        for extra_pdg, extra in point.extra_particles().items():
+            particles.setdefault(extra_pdg, {**extra, "decays": []})
 
 
 def _trigger_spec() -> Section:

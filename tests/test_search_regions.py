@@ -202,3 +202,65 @@ def test_a_category_search_through_analyze(sample: Path, tmp_path: Path) -> None
         assert xs <= best * 1.001
         g = float(r["coupling_ul_expected"])
         assert g**2 * float(r["sigma_bf_unit_coupling_fb"]) == pytest.approx(xs, rel=1e-9)
+
+
+class _TwoChannelPeak(Search):
+    """A peak search with two candidate categories (MassWindows.categories), for the test below."""
+
+    name = "toy_two_channel_peak"
+    title = "toy: one resonance in two channels"
+    channel = "X --> A, B"
+    models = ("zprime",)
+    region: ClassVar[MassWindows] = MassWindows(k=2.0, smooth=5.0, categories=("a", "b"))
+
+
+def test_mass_window_categories_combine_per_window() -> None:
+    """Per window and category the efficiency and background are the direct counts; the limit
+    is the categories' joint likelihood (category_limits with those numbers), and a category
+    without signal leaves the other's limit unchanged.  Synthetic samples, 2 masses."""
+    from analysis.interpretation import limit_table
+    from analysis.io import ProcessInfo
+    from analysis.samples import Samples, SignalPoint
+
+    rng = np.random.default_rng(3)
+    res = 0.01
+    samples = Samples(lumi_fb=100.0)
+    for m in (1.0, 2.0):
+        n = 4000
+        obs = rng.normal(m, res, n)[:, None]
+        cat = (rng.random(n) < 0.3).astype(np.int64)[:, None]  # 70 % in a, 30 % in b
+        proc = ProcessInfo(Path("x.h5"), 0, "sig", "toy", 1e-3, 0.0, n, "zprime", m, 0.01, "mumu")
+        point = SignalPoint(proc, float(2 * n), float(2 * n), obs, np.ones(n), obs[:, 0].copy())
+        point.category = cat  # half of the generated events selected: efficiency 0.5 in total
+        samples.signal[("zprime", m)] = point
+    nb = 20000
+    b_obs = rng.uniform(0.5, 2.5, nb)[:, None]
+    b_cat = (rng.random(nb) < 0.8).astype(np.int64)[:, None]  # 20 % in a, 80 % in b
+    samples.bkg_observable, samples.bkg_category = b_obs, b_cat
+    samples.bkg_yield = np.full(nb, 0.05)
+    rows = [r for r in limit_table(_TwoChannelPeak(), samples) if r["simulated"]]
+    assert len(rows) == 2
+    for r in rows:
+        m, lo, hi = r["mass_gev"], r["window_lo_gev"], r["window_hi_gev"]
+        v = samples.signal[("zprime", m)]
+        inside = (v.observable[:, 0] >= lo) & (v.observable[:, 0] <= hi)
+        for c, name in enumerate(("a", "b")):
+            assert r[f"efficiency_{name}"] == pytest.approx((inside & (v.category[:, 0] == c)).sum() / v.sw)
+            half = hi - lo
+            blo, bhi = m - 2.5 * half, m + 2.5 * half  # the 5x wider window
+            in_b = (b_obs[:, 0] >= blo) & (b_obs[:, 0] <= bhi) & (b_cat[:, 0] == c)
+            assert r[f"background_{name}"] == pytest.approx(0.05 * in_b.sum() * half / (bhi - blo), rel=1e-9)
+        # the limit: the joint likelihood with these numbers (MC error of the background:
+        # sum of w^2 in the wide window x the width ratio^2, plus 10 % systematic)
+        s = np.array([r["efficiency_a"], r["efficiency_b"]]) * 100.0
+        b = np.array([r["background_a"], r["background_b"]])
+        ratio = 1.0 / 5.0
+        n_wide = b / (0.05 * ratio)
+        db = np.sqrt(0.05**2 * n_wide * ratio**2 + (0.10 * b) ** 2)
+        direct = category_limits(s, b, db, None, 0.90).expected[0, 2]
+        assert r["xsec_bf_ul_fb_expected"] == pytest.approx(direct, rel=1e-6)
+        assert r["efficiency"] == pytest.approx(r["efficiency_a"] + r["efficiency_b"], rel=1e-9)
+    # a channel without signal does not change the other's limit
+    only_a = category_limits(np.array([30.0, 0.0]), np.array([50.0, 400.0]), np.array([5.0, 40.0]))
+    alone = category_limits(np.array([30.0]), np.array([50.0]), np.array([5.0]))
+    assert only_a.expected[0, 2] == pytest.approx(alone.expected[0, 2], rel=1e-6)

@@ -98,6 +98,13 @@ class Model:
         fraction or a cross section in nb, as the channel name says)."""
         return {}
 
+    def extra_particles(self) -> dict[int, dict[str, Any]]:
+        """Further new states this point's decays produce, beside :attr:`particle` (e.g. a
+        dark-matter fermion): PDG id -> ``{"name", "mass" (GeV), "charge" (e)}``, each stable;
+        antiparticles listed with their own (negative) id.  None by default.  The card's
+        ``models:`` section adds them to the run's particle table (fastsim/cards.py)."""
+        return {}
+
     def check(self) -> list[tuple[str, str]]:
         """Problems of this point as (parameter, reason); by default: no open decay channel."""
         if self.width_gev <= 0:

@@ -43,7 +43,8 @@ from typing import ClassVar
 import numpy as np
 
 from analysis.search import MassWindows, Search, Selected, Statistics, nominal_beams, pdg_mass
-from fastsim.events import VETO_MATERIAL, EventBatch
+from analysis.tracks import material_conversion, pair_vertex
+from fastsim.events import EventBatch
 
 __all__ = ["FEATURES", "Cuts", "PhiLTauTau", "features", "grid_selection", "preselect"]
 
@@ -124,25 +125,16 @@ def preselect(batch: EventBatch, cuts: Cuts = Cuts()) -> tuple[np.ndarray, np.nd
     m = np.sqrt(np.maximum(tot[..., 3] ** 2 - np.sum(tot[..., :3] ** 2, axis=-1), 0.0))
     # a pair with a reconstructed (displaced) vertex: the mass from the momenta at the vertex
     # (at the beam line the helices' directions of a displaced pair are off by the bending)
-    v_idx = _pair_vertex(batch, a, b)
+    v_idx = pair_vertex(batch, a, b)
     if len(batch["vertices"]["r"]):
         vx = batch["vertices"]
         has = v_idx >= 0
         vi = np.maximum(v_idx, 0)
         m = np.where(has, np.where(ee, vx["m_ee"][vi], vx["m_mumu"][vi]), m)
-    good = (ee | mumu) & ~(ee & (m < cuts.m_ee_min)) & ~(ee & _conversion(batch, a, b))
+    good = (ee | mumu) & ~(ee & (m < cuts.m_ee_min)) & ~(ee & material_conversion(batch, a, b))
     m = np.where(good, m, np.nan)
     keep = good.any(axis=1)
     return events[keep], m[keep], pairs[keep]
-
-
-def _conversion(batch: EventBatch, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """True where the track pair (global indices) made a reconstructed vertex at a material layer."""
-    v = _pair_vertex(batch, a, b)
-    veto = batch["vertices"]["veto"].astype(np.int64)
-    if len(veto) == 0:
-        return np.zeros(v.shape, bool)
-    return (v >= 0) & ((veto[np.maximum(v, 0)] & VETO_MATERIAL) != 0)
 
 
 def features(batch: EventBatch, cuts: Cuts = Cuts()) -> tuple[np.ndarray, np.ndarray]:
@@ -224,27 +216,9 @@ def _candidate_features(batch: EventBatch, events: np.ndarray, pairs: np.ndarray
     return np.concatenate([np.repeat(ev_x[:, None, :], 4, axis=1), pair_cols], axis=-1)
 
 
-def _pair_vertex(batch: EventBatch, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Index of the reconstructed vertex of each track pair (global track indices), -1: none."""
-    tr, vx = batch["tracks"], batch["vertices"]
-    v_ev = vx.event_index()
-    g1 = tr.offsets[v_ev] + vx["track1"]
-    g2 = tr.offsets[v_ev] + vx["track2"]
-    n = len(tr["charge"]) + 1
-    codes = np.minimum(g1, g2) * n + np.maximum(g1, g2)
-    order = np.argsort(codes, kind="stable")
-    want = np.minimum(a, b) * n + np.maximum(a, b)
-    out = np.full(want.shape, -1, np.int64)
-    if len(codes):
-        k = np.clip(np.searchsorted(codes[order], want), 0, len(codes) - 1)
-        hit = codes[order][k] == want
-        out[hit] = order[k][hit]
-    return out
-
-
 def _pair_radius(batch: EventBatch, pairs: np.ndarray) -> np.ndarray:
     """(n, 4) transverse radius (cm) of the reconstructed vertex of each track pair, -1: none."""
-    v = _pair_vertex(batch, pairs[..., 0], pairs[..., 1])
+    v = pair_vertex(batch, pairs[..., 0], pairs[..., 1])
     r = batch["vertices"]["r"]
     return np.where(v >= 0, r[np.maximum(v, 0)] if len(r) else -1.0, -1.0)
 

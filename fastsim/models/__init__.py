@@ -28,6 +28,7 @@ MODELS = Registry(
         "hnl_tau": "fastsim.models.hnl_tau:HNLTau",
         "hnl_majorana": "fastsim.models.hnl_tau:HNLTauMajorana",
         "hnl_dirac": "fastsim.models.hnl_tau:HNLTauDirac",
+        "dark_photon": "fastsim.models.dark_photon:DarkPhoton",
     },
 )
 

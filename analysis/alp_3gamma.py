@@ -45,12 +45,11 @@ import numpy as np
 from analysis.search import MassWindows, Search, Selected, Statistics, nominal_beams
 from fastsim.events import EventBatch
 from fastsim.models.alp import ALP
-from fastsim.reco.lists import LIST_CODES
 
 __all__ = ["ALP3Gamma", "Cuts", "grid_selection", "select"]
 
 ALP_ID = ALP.particle.pdg
-GAMMA_LIST = LIST_CODES["gamma"]  # the reco photon list
+GAMMA_LIST = 6  # the reco photon list's code (fastsim.reco.lists.LIST_CODES, a test checks it)
 #: the three pairings (i, j) of the a candidate and the recoil photon k
 _PAIRINGS = ((1, 2, 0), (0, 2, 1), (0, 1, 2))
 

@@ -20,5 +20,7 @@ SEARCHES = Registry(
         "hnl_tau": "analysis.hnl_tau:HNLTauSearch",
         "phil_tautau": "analysis.phil_tautau:PhiLTauTau",
         "alp_3gamma": "analysis.alp_3gamma:ALP3Gamma",
+        "darkphoton_ll": "analysis.darkphoton_ll:DarkPhotonLL",
+        "darkphoton_invisible": "analysis.darkphoton_invisible:DarkPhotonInvisible",
     },
 )

@@ -243,6 +243,17 @@ def load_samples(
                 side = _rows(per[i]["s"], 1.0).astype(bool)
                 if p.is_signal and p.model in search.models:
                     key = (p.model, round(p.mass_gev, 6))
+                    other_decay = key in out.signal and out.signal[key].process.decay != p.decay
+                    if other_decay and not n_cat:  # another decay channel of the same point
+                        point = SignalPoint(
+                            p, float(sw[i]), float(sw2[i]), obs, wsel, np.concatenate(per[i]["t"])
+                        )
+                        point.sideband, point.category = side, cat
+                        if per_file:  # weights in events, as every point of a per-file analysis
+                            point = _scaled(point, p.sigma_nb * file_lumi / sw[i] if sw[i] > 0 else 0.0)
+                            seen.setdefault(key, set()).add(dataset)
+                        out.signal[key] = _decays_joined(out.signal[key], point, path, in_events=per_file)
+                        continue
                     if key in out.signal and (not per_file or dataset in seen[key]) and not n_cat:
                         raise ValueError(f"{path}: signal point {key} appears twice")
                     point = SignalPoint(
@@ -359,6 +370,31 @@ def _merged(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:
             f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) differs in coupling or decay between data sets"
         )
     return _joined(a, b, path)
+
+
+def _decays_joined(a: SignalPoint, b: SignalPoint, path: Path, in_events: bool = False) -> SignalPoint:
+    """One signal point from samples of its different decay channels (e.g. A' -> e+e- and
+    A' -> mu+mu- generated as two processes): both samples' weights in common units -- nb
+    (sigma x BR of the channel over its generated weight sum; idempotent for a point already
+    joined), or expected events when ``in_events`` (both already scaled so, a per-file
+    analysis) -- and the point's rate the sum of the channels', so that an efficiency is
+    relative to the summed sigma x BR."""
+    pa, pb = a.process, b.process
+    if not np.isclose(pa.coupling, pb.coupling, rtol=1e-9):
+        raise ValueError(f"{path}: signal point ({pb.model}, {pb.mass_gev:g}) has two couplings")
+    if not in_events:
+        a = _scaled(a, pa.sigma_nb / a.sw if a.sw > 0 else 0.0)
+        b = _scaled(b, pb.sigma_nb / b.sw if b.sw > 0 else 0.0)
+    joined = _joined(a, b, path)
+    decays = "+".join(sorted(set(pa.decay.split("+")) | {pb.decay}))
+    proc = replace(
+        pa,
+        sigma_nb=pa.sigma_nb + pb.sigma_nb,
+        sigma_err_nb=float(np.hypot(pa.sigma_err_nb, pb.sigma_err_nb)),
+        n_events=pa.n_events + pb.n_events,
+        decay=decays,
+    )
+    return replace(joined, process=proc)
 
 
 def _joined(a: SignalPoint, b: SignalPoint, path: Path) -> SignalPoint:

@@ -25,6 +25,7 @@ MODELS = Registry(
         "leptophilic_scalar": "fastsim.models.leptophilic_scalar:LeptophilicScalar",
         "dark_higgs": "fastsim.models.dark_higgs:DarkHiggs",
         "alp": "fastsim.models.alp:ALP",
+        "alp_w": "fastsim.models.alp_w:ALPW",
         "hnl_tau": "fastsim.models.hnl_tau:HNLTau",
         "hnl_majorana": "fastsim.models.hnl_tau:HNLTauMajorana",
         "hnl_dirac": "fastsim.models.hnl_tau:HNLTauDirac",

@@ -58,7 +58,7 @@ from fastsim.models.muonphilic_scalar import a_half
 from fastsim.models.qcd import alpha_s, running_mass
 from fastsim.schema import Field
 
-__all__ = ["DarkHiggs", "winkler_width"]
+__all__ = ["DarkHiggs", "a0_b_to_kstar", "f0_b_to_k", "kallen", "winkler_width"]
 
 ELECTRON, MUON, TAU = 11, 13, 15
 PI_PLUS, PI_ZERO, K_PLUS, K_SHORT, K_LONG, D_ZERO = 211, 111, 321, 310, 130, 421
@@ -101,8 +101,21 @@ def _beta(m_s: float, m: float) -> float:
     return math.sqrt(max(1.0 - 4.0 * m * m / (m_s * m_s), 0.0))
 
 
-def _kallen(a: float, b: float, c: float) -> float:
+def kallen(a: float, b: float, c: float) -> float:
+    """Kallen function lambda(a, b, c) = a^2 + b^2 + c^2 - 2 (ab + ac + bc)."""
     return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
+
+
+def f0_b_to_k(q2: float) -> float:
+    """Scalar B -> K form factor f_0(q^2) = 0.330 / (1 - q^2 / 37.46 GeV^2) (Ball-Zwicky,
+    hep-ph/0406232, as EOS fits it); ``q2`` in GeV^2."""
+    return 0.330 / (1 - q2 / 37.46)
+
+
+def a0_b_to_kstar(q2: float, m_b: float) -> float:
+    """B -> K* form factor A_0(q^2) = 1.364 / (1 - q^2 / m_B^2) - 0.990 / (1 - q^2 / 36.78 GeV^2)
+    (Ball-Zwicky, hep-ph/0412079); ``q2`` in GeV^2, ``m_b`` (the B mass) in GeV."""
+    return 1.364 / (1 - q2 / (m_b * m_b)) - 0.990 / (1 - q2 / 36.78)
 
 
 class DarkHiggs(Model):
@@ -203,13 +216,13 @@ class DarkHiggs(Model):
         if m >= m_b - m_k:
             return 0.0
         q2 = m * m
-        lam = _kallen(m_b * m_b, m_k * m_k, q2)
+        lam = kallen(m_b * m_b, m_k * m_k, q2)
         xi2 = self.coupling**2 * self.xi_bs() ** 2
         if vector:
-            a0 = 1.364 / (1 - q2 / (m_b * m_b)) - 0.990 / (1 - q2 / 36.78)
+            a0 = a0_b_to_kstar(q2, m_b)
             width = xi2 * a0 * a0 * lam**1.5 / (64 * math.pi * VEV_GEV**2 * m_b**3)
         else:
-            f0 = 0.330 / (1 - q2 / 37.46)
+            f0 = f0_b_to_k(q2)
             width = (
                 xi2
                 * (m_b * m_b - m_k * m_k) ** 2

@@ -289,3 +289,26 @@ def test_isr_cuts_describe_and_the_card_point() -> None:
     assert [k for k, _ in bad.check()] == ["decay"]
     with pytest.raises(ValueError, match="dark_photon point"):
         EEGammaAPrime({"isr": False}, _beams(), ParticleTable())
+
+
+def test_a_point_other_than_the_cards_is_refused(tmp_path) -> None:
+    """The particle table (c tau, the decay table) is the card's dark_photon point: a generator
+    mass or coupling that differs from it is an error, not a silent mix (session-10 review)."""
+    from fastsim.cards import load_card
+    from fastsim.run import run
+    from tests.conftest import REPO
+
+    card = tmp_path / "mismatch.yaml"
+    card.write_text(
+        f"""
+include: [{REPO}/cards/detectors/belle2.yaml, {REPO}/cards/beams/superkekb_y4s.yaml]
+dataset: {{name: test, luminosity_fb: 1.0}}
+run: {{seed: 1, events: 10, chunk_size: 10, output: {tmp_path / "x.h5"}}}
+models:
+  dark_photon: {{mass: 1.0, coupling: 1.0e-3}}
+processes:
+  sig: {{generator: ee_gamma_aprime, decay: mumu, mass: 2.0}}
+"""
+    )
+    with pytest.raises(Exception, match="differs from the card's dark_photon point"):
+        run(load_card(card), progress=False)

@@ -23,8 +23,10 @@ matter.  The mass is kept in spinors, propagators and kinematics; spinors of par
 sqrt(E - |p|) = m / sqrt(E + |p|) (as in ``ee_eell``).  The gauge cancellation of the
 quasi-real photon (J^mu ~ (k1 + p1)^mu, whose contraction with the Compton tensor is
 O(p_T / E) of the individual terms) costs ~ log10(E / sqrt|t|) ~ 5 digits at |t|_min: double
-precision leaves ~ 1e-11 relative, checked in tests/test_ee_eegamma.py against a 40-digit
-mpmath evaluation with Dirac matrices and a different spinor basis.
+precision leaves ~ 1e-10 relative at |t| ~ 1e-9 GeV^2 and ~ 1e-8 at |t| ~ 1e-11 GeV^2, checked in
+tests/test_ee_eegamma.py against a 50-digit ``decimal`` evaluation with Dirac matrices and a
+different spinor basis.  The unweighting efficiency is low (0.4-2 % with both electrons lost):
+the peripheral channels are not shaped to that cut.
 
 Z exchange is neglected: at sqrt(s) = 10.58 GeV the s-channel Z interference is
 O(s / M_Z^2) ~ 1.3 % of the s-channel diagrams, which are < 1e-3 of the cross section in the

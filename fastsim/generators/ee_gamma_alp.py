@@ -149,6 +149,11 @@ class EEGammaALP(MEProcess):
 
     def check(self) -> list[tuple[str, str]]:
         out = list(super().check())
+        points = [p for name, p in getattr(self.particles, "models", {}).values() if name == ALP.name]
+        for key, mine in (("mass", self.mx), ("coupling", self.g)):
+            if len(points) == 1 and not math.isclose(float(points[0][key]), mine, rel_tol=1e-12):
+                # the particle table (c tau) is the card point's: they must agree
+                out.append((key, f"{mine:g} differs from the card's alp point ({points[0][key]:g})"))
         if self.mx >= self.beams.sqrt_s:
             out.append(("mass", f"m = {self.mx} GeV is above the kinematic limit sqrt(s)"))
         return out

@@ -49,7 +49,10 @@ and optionally ``photon_energy_min``; ``lepton_cos_theta_max`` cuts both leptons
 
 ISR (``isr``, the Kuraev-Fadin structure function of :mod:`fastsim.generators.process`): the
 hard process at s_hat > m_A'^2; the ISR photons are separate record entries (along the beams);
-the matrix-element photon is the recoil photon and the cuts act on it in the CM frame.
+the matrix-element photon is the recoil photon and the cuts act on it in the CM frame;
+``photon_energy_min`` also bounds the hard frame (the ISR threshold s_hat > (E_min +
+sqrt(E_min^2 + m^2))^2), which drops events whose photon passes the cut only after the boost:
++1.0 % at m = 5 GeV with E_min = 0.1 GeV, 0.2 % at 9 GeV with 0.2 GeV (session-10 review).
 FSR (``fsr``): PHOTOS-style radiation off the A' decay leptons (:mod:`fastsim.generators.fsr`).
 alpha = alpha(0) at every vertex.
 
@@ -335,6 +338,9 @@ class EEGammaAPrime(MEProcess):
         self.decay = str(cfg["decay"])
         self.model = DarkPhoton({**point, "mass": self.mx, "coupling": self.eps}, self.particles)
         self.gamma_tot = self.model.width_gev
+        # the training cache's key: the model point too (the weight has 1 / Gamma_tot, which
+        # alpha_D, m_chi and invisible change without changing the generator's parameters)
+        self.cache_key_extra = (repr(sorted(self.model.params.items())),)
         self.ce = float(ew_couplings().c_gamma)
         self.ca = self.eps * self.ce
         m2 = self.mx**2
@@ -390,6 +396,11 @@ class EEGammaAPrime(MEProcess):
 
     def check(self) -> list[tuple[str, str]]:
         out = list(super().check())
+        point = self._card_point(required=False)
+        for key, mine in (("mass", self.mx), ("coupling", self.eps)):
+            if key in point and not math.isclose(float(point[key]), mine, rel_tol=1e-12):
+                # the particle table (c tau, decay table) is the card point's: they must agree
+                out.append((key, f"{mine:g} differs from the card's dark_photon point ({point[key]:g})"))
         if self.mx >= self.beams.sqrt_s:
             out.append(("mass", f"m = {self.mx} GeV is above the kinematic limit sqrt(s)"))
         elif self.decay != "table" and self.mx <= 2 * self.m_l:

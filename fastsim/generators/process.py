@@ -307,6 +307,7 @@ class MEProcess(Generator):
             type(self).__name__,
             getattr(self, "fast", None),
             repr(sorted((k, repr(v)) for k, v in self.config.items() if not k.startswith("fsr"))),
+            getattr(self, "cache_key_extra", ()),  # what else sets the weights (e.g. a model point)
             self.beams,
         )
         self._trained = True

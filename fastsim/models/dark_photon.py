@@ -342,7 +342,9 @@ class DarkPhoton(Model):
 
     def rate_scale(self, coupling: np.ndarray | float) -> np.ndarray:
         """sigma x BF at ``coupling`` over this point's: (g/eps)^2 for the visible model; with the
-        dark channel, sigma x BR(invisible) = (g/eps)^2 BR_inv(g) / BR_inv(eps)."""
+        dark channel, sigma x BR(invisible) = (g/eps)^2 BR_inv(g) / BR_inv(eps) -- the scaling of
+        the invisible signal; a visible decay of an invisible-benchmark point (BR(ll) ~ eps^2)
+        scales with one more (g/eps)^2, which this method does not give (no search uses it)."""
         x = (np.asarray(coupling, np.float64) / self.coupling) ** 2
         inv = self.invisible_width()
         if inv <= 0:
@@ -369,6 +371,8 @@ class DarkPhoton(Model):
         return sigma_ee_gamma_aprime_nb(s, self.mass, self.coupling, cos_max)
 
     def production(self) -> dict[str, float]:
+        # no photon-energy cut: the closed form grows as 1/(1 - m^2/s) towards sqrt(s) (the soft
+        # recoil photon), e.g. 1065 nb x eps^2 at 10.5 GeV; generators cut E* (ee_gamma_aprime)
         s = SQRT_S_Y4S**2
         key = "sigma(e+e- -> gamma A') [nb], |cos theta*| < cos 20 deg, at sqrt(s) = m(Upsilon(4S))"
         return {key: self.sigma_ee_gamma_aprime_nb(s)}

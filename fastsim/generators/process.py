@@ -307,9 +307,13 @@ class MEProcess(Generator):
             type(self).__name__,
             getattr(self, "fast", None),
             repr(sorted((k, repr(v)) for k, v in self.config.items() if not k.startswith("fsr"))),
-            getattr(self, "cache_key_extra", ()),  # what else sets the weights (e.g. a model point)
             self.beams,
         )
+        # what else sets the weights (e.g. a model point's width); appended only when a
+        # generator declares it, so that the others' keys -- which seed the training -- stay
+        extra = getattr(self, "cache_key_extra", ())
+        if extra:
+            key = (*key, extra)
         self._trained = True
         if key in _TRAIN_CACHE:
             self.phase_space.alpha, self.w_max = _TRAIN_CACHE[key]

@@ -28,7 +28,8 @@ def test_every_shipped_card_runs(
         for name, proc in (raw.get("processes") or {}).items():  # per-process counts too
             if isinstance(proc, dict) and "events" in proc:
                 cmd += ["--set", f"processes.{name}.events=200"]
-        cmd += ["-o", str(tmp_path / "grid")]
+        # both cores of the CI machine (a grid's tasks are independent)
+        cmd += ["--workers", "2", "-o", str(tmp_path / "grid")]
     else:
         cmd = ["run", str(card), "--quiet", "--events", "200", "-o", str(tmp_path / "out.h5")]
     # the command line's own entry point, in this process (a subprocess per card would add

@@ -63,7 +63,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.events is not None:
         for params in card["processes"].values():
             params["events"] = None
-    summary = run(card, output=args.output, resume=args.resume, progress=not args.quiet, compile_ahead=True)
+    summary = run(
+        card,
+        output=args.output,
+        resume=args.resume,
+        progress=not args.quiet,
+        compile_ahead=True,
+        profile=args.profile,
+    )
+    if args.quiet and args.profile:
+        print(next(line for line in summary.lines() if line.startswith("profile")))
     if not args.quiet:
         print("\n".join(summary.lines()))
     return 0
@@ -299,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, help="events per process (overrides the card)")
     p.add_argument("--workers", type=int, help="worker processes (overrides run.workers)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its .part file")
+    p.add_argument(
+        "--profile", action="store_true", help="print the seconds spent in each stage and in the writer"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a card value, e.g. run.seed=7"

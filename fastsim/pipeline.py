@@ -13,6 +13,7 @@ Units: GeV, cm, ns.
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,9 @@ class _Context:
         # Later pipeline stages: each package exposes ``build_stage(card, particles)``
         # returning ``stage(batch, rng) -> batch`` or None when the card switches it off.
         self.stages: list[tuple[int, Any]] = []
+        #: seconds per stage (``fastsim run --profile``), summed over this process's chunks;
+        #: None: not measured
+        self.timings: dict[str, float] | None = None
         #: called once before the first stage call (fastsim.warmup: wait for kernels compiled ahead)
         self.before_stages: Callable[[], None] | None = None
         for slot, module in (
@@ -121,15 +125,29 @@ class _Context:
                 self.stages.append((slot, stage))
 
 
+_STAGE_NAMES = {STAGE_DETECTOR: "detector", STAGE_TRIGGER: "trigger", STAGE_RECO: "reco"}
+
+
+def _timed(ctx: _Context, name: str, t0: float) -> float:
+    """Add the seconds since ``t0`` to ``ctx.timings[name]`` (when profiling); the time now."""
+    t1 = time.perf_counter()
+    if ctx.timings is not None:
+        ctx.timings[name] = ctx.timings.get(name, 0.0) + (t1 - t0)
+    return t1
+
+
 def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
-    """Generate one chunk and pass it through the pipeline stages."""
+    """Generate one chunk and pass it through the pipeline stages (their seconds summed into
+    ``ctx.timings`` when it is a dict)."""
     seed = ctx.card["run"]["seed"]
+    t = time.perf_counter()
     gen = ctx.generators[task.process]
     rng = stage_rng(seed, task.index, STAGE_GENERATOR)
     if getattr(gen, "reads_files", False):
         batch, tally = gen.read_events(task.first_event, task.n_events, rng)
     else:
         batch, tally = gen.generate(task.n_events, rng)
+    t = _timed(ctx, "generator", t)
     # a generator's tau spin state (fastsim.spin) is for the decays only: not written
     spin = batch.collections.pop("spin", None)
     if ctx.decays_enabled:
@@ -148,13 +166,17 @@ def run_chunk(ctx: _Context, task: ChunkTask) -> tuple[EventBatch, XsecTally]:
         from fastsim.decays import without_spin_columns
 
         batch.collections["mc"] = without_spin_columns(batch["mc"])
+    t = _timed(ctx, "decays", t)
     if ctx.before_stages is not None and ctx.stages:
         ctx.before_stages()
         ctx.before_stages = None
+        t = time.perf_counter()  # waiting for kernels compiled ahead is not a stage's time
     for slot, stage in ctx.stages:
         batch = stage(batch, stage_rng(seed, task.index, slot))
+        t = _timed(ctx, _STAGE_NAMES.get(slot, str(slot)), t)
     if ctx.selection is not None:
         batch.events["selected"] = np.asarray(ctx.selection(batch), dtype=bool)
+        t = _timed(ctx, "selection", t)
     events = {
         "weight": batch.events.get("weight", np.ones(batch.n_events)),
         "process_id": np.full(batch.n_events, task.process_id, np.int32),

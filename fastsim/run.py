@@ -68,10 +68,13 @@ def _init_worker(card: dict[str, Any]) -> None:
     _WORKER_CONTEXT = _Context(card)
 
 
-def _run_in_worker(task: ChunkTask) -> tuple[dict[str, Any], XsecTally]:
+def _run_in_worker(
+    task: ChunkTask, profile: bool = False
+) -> tuple[dict[str, Any], XsecTally, dict[str, float]]:
     assert _WORKER_CONTEXT is not None
+    _WORKER_CONTEXT.timings = {} if profile else None
     batch, tally = run_chunk(_WORKER_CONTEXT, task)
-    return _batch_to_shared_memory(batch), tally
+    return _batch_to_shared_memory(batch), tally, dict(_WORKER_CONTEXT.timings or {})
 
 
 def _batch_to_shared_memory(batch: EventBatch) -> dict[str, Any]:
@@ -130,6 +133,9 @@ class RunSummary:
     seconds: float
     processes: list[dict[str, Any]] = field(default_factory=list)
     resumed_chunks: int = 0
+    #: seconds per stage (``profile``): generator, decays, detector, trigger, reco, selection,
+    #: writer -- summed over chunks and workers (CPU seconds of each stage, not wall time)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"{'process':<20} {'generator':<16} {'sigma [nb]':>22} {'events':>10} {'expected (L)':>14}"]
@@ -154,6 +160,10 @@ class RunSummary:
         out.append(
             f"{self.n_events} events in {self.seconds:.1f} s ({rate:,.0f} events/s){skim} -> {self.output}"
         )
+        if self.timings:
+            tot = sum(self.timings.values())
+            split = ", ".join(f"{k} {v:.2f} s ({100 * v / tot:.0f} %)" for k, v in self.timings.items())
+            out.append(f"profile (CPU seconds per stage, summed over workers): {split}")
         if self.resumed_chunks:
             out.append(f"(resumed: {self.resumed_chunks} chunks were already written)")
         return out
@@ -167,12 +177,15 @@ def run(
     progress: bool = True,
     on_chunk: Callable[[int], None] | None = None,
     compile_ahead: bool = False,
+    profile: bool = False,
 ) -> RunSummary:
     """Run the whole card and write the HDF5 file.  Returns the summary.
 
     ``compile_ahead``: on a cold numba cache, compile the detector, trigger and reco kernels
     in a second process meanwhile (:mod:`fastsim.warmup`; the ``fastsim run`` command sets it;
-    off by default because a spawned process imports the caller's main module)."""
+    off by default because a spawned process imports the caller's main module).
+
+    ``profile``: measure the seconds of every stage and of the writer (``RunSummary.timings``)."""
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -192,6 +205,14 @@ def run(
     weights2: dict[str, float] = dict.fromkeys(card["processes"], 0.0)
     generated: dict[str, int] = dict.fromkeys(card["processes"], 0)
     skim = bool(run_cfg.get("skim"))
+    timings: dict[str, float] = {}
+
+    def append(batch: EventBatch, rec: dict[str, Any]) -> None:
+        """The writer's append, timed when profiling (it runs in the writer thread)."""
+        t_w = time.perf_counter()
+        writer.append(batch, rec)
+        if profile:
+            timings["writer"] = timings.get("writer", 0.0) + (time.perf_counter() - t_w)
 
     def add_flags(process: str, rec: dict[str, Any]) -> None:
         weights[process] += rec["sum_weight"]
@@ -232,7 +253,7 @@ def run(
 
     def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
         batch, rec = record(batch, tally)
-        writer.append(batch, rec)
+        append(batch, rec)
         written(task, batch, tally, rec)
 
     def written(task: ChunkTask, batch: EventBatch, tally: XsecTally, rec: dict[str, Any]) -> None:
@@ -251,6 +272,7 @@ def run(
 
             ahead = start_compile_ahead(card, 1) if todo and compile_ahead else None
             ctx = _Context(card)
+            ctx.timings = timings if profile else None
             if ahead is not None:
                 # meanwhile compile (and train) the generators here: a few throw-away events
                 # from a private stream, so that the wait below overlaps the two compilations
@@ -275,7 +297,7 @@ def run(
                         pending[0].result()
                         written(*pending[1])
                     batch, rec = record(batch, tally)
-                    pending = (io.submit(writer.append, batch, rec), (task, batch, tally, rec))
+                    pending = (io.submit(append, batch, rec), (task, batch, tally, rec))
                     del batch
                 if pending is not None:
                     pending[0].result()
@@ -288,12 +310,14 @@ def run(
                 window: deque[tuple[ChunkTask, Future]] = deque()
                 it = iter(todo)
                 for task in it:
-                    window.append((task, pool.submit(_run_in_worker, task)))
+                    window.append((task, pool.submit(_run_in_worker, task, profile)))
                     if len(window) >= 2 * workers:
                         break
                 while window:
                     task, fut = window.popleft()
-                    manifest, tally = fut.result()
+                    manifest, tally, chunk_times = fut.result()
+                    for k, v in chunk_times.items():
+                        timings[k] = timings.get(k, 0.0) + v
                     batch, shm = _batch_from_shared_memory(manifest)
                     try:
                         consume(task, batch, tally)
@@ -303,7 +327,7 @@ def run(
                         shm.unlink()
                     nxt = next(it, None)
                     if nxt is not None:
-                        window.append((nxt, pool.submit(_run_in_worker, nxt)))
+                        window.append((nxt, pool.submit(_run_in_worker, nxt, profile)))
     except BaseException:
         writer.close()
         bar.close()
@@ -366,4 +390,4 @@ def run(
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     path = writer.finalize(meta)
-    return RunSummary(path, sum(generated.values()), time.perf_counter() - t0, processes, done)
+    return RunSummary(path, sum(generated.values()), time.perf_counter() - t0, processes, done, dict(timings))

@@ -68,6 +68,23 @@ def test_bit_identical_across_worker_counts(tmp_path: Path) -> None:
     assert not np.array_equal(datasets(tmp_path / "w1.h5")["mc/px"], datasets(tmp_path / "w3.h5")["mc/px"])
 
 
+def test_profile_times_every_stage_and_changes_nothing(tmp_path: Path) -> None:
+    """``run(profile=True)`` (``fastsim run --profile``): seconds for the generator, decays,
+    detector, trigger, reco and the writer, with one and two workers; the files are the same
+    bits as without profiling."""
+    card = load_card(write_card(tmp_path, SMALL_CARD.format(events=3000, chunk=1000)))
+    plain = run(card, output=tmp_path / "plain.h5", workers=1, progress=False)
+    assert plain.timings == {}
+    stages = {"generator", "decays", "detector", "trigger", "reco", "writer"}
+    for workers in (1, 2):
+        out = tmp_path / f"profiled{workers}.h5"
+        s = run(card, output=out, workers=workers, progress=False, profile=True)
+        assert set(s.timings) == stages
+        assert all(v >= 0 for v in s.timings.values()) and sum(s.timings.values()) > 0
+        assert any(line.startswith("profile") for line in s.lines())
+        assert_same_file(tmp_path / "plain.h5", out)
+
+
 def test_compile_ahead_helper_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cold-cache helper process (fastsim.warmup) runs to completion and the file is
     bit-identical to a run without it."""

@@ -136,6 +136,11 @@ def test_ups4s_run_carries_the_models_rate(tmp_path: Path) -> None:
         assert p.model == "alp_w" and p.x_pdg == 9900029
         assert p.mass_gev == 1.0 and p.coupling == G
         assert p.signal_br == pytest.approx(prod[key], rel=1e-12)
+    # /meta names the signal particle's width (the Upsilon(4S)'s under upsilon_width_gev)
+    with open_events(out) as f:
+        meta = f.summary()["processes"][0]["model"]
+    assert meta["width_gev"] == pytest.approx(ALPW(mass=1.0, coupling=G).width_gev, rel=1e-12)
+    assert meta["upsilon_width_gev"] > 0.01
     # every a_W of the record decays into two photons
     with open_events(out) as f:
         mc = next(f.iter_chunks(10_000))["mc"]

@@ -376,7 +376,12 @@ class Ups4SBBbar(Generator):
         return {
             "signal_model": point.name,
             "x_pdg": point.particle.pdg,
+            # the signal particle's mass and width replace the Upsilon(4S)'s (which stay under
+            # upsilon_*): mass_gev names the signal point for the analysis layer
+            "upsilon_mass_gev": self.M,
+            "upsilon_width_gev": self.gamma0,
             "mass_gev": point.mass,
+            "width_gev": point.width_gev,
             "coupling": point.coupling,
             "decay": self.config["signal_decay"],
             "ctau_cm": point.ctau_cm,

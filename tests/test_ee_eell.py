@@ -18,11 +18,11 @@ from fastsim.generators.ee_eell import (
     EEEELL,
     TwoPhotonChannel,
     _externals,
-    _uv,
     me2_eell,
     me2_eell_direct,
 )
 from fastsim.generators.helicity import bslash, current, fprop, sdot, slash, tadd, tneg, vprop
+from fastsim.generators.helicity import spinor_collinear as _uv
 from fastsim.particles import ParticleTable
 from tests.conftest import CARDS
 
@@ -178,7 +178,8 @@ def test_fast_kernel_equals_diagram_sum_and_fermi_symmetry() -> None:
 
 
 def test_stable_spinors_agree_with_helicity_module() -> None:
-    """``_uv`` equals helicity.uspinor/vspinor away from the beam axis (same conventions)."""
+    """``helicity.spinor_collinear`` equals helicity.uspinor/vspinor away from the beam axis
+    (same conventions)."""
     from fastsim.generators.helicity import uspinor, vspinor
 
     rng = np.random.default_rng(4)

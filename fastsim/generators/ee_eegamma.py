@@ -19,7 +19,7 @@ Electron mass.  In the single-photon configuration one e+- is scattered by a qua
 photon (|t| down to |t|_min = m_e^2 x^2 / (1 - x), x the energy fraction it loses) at angles
 ~ m_e/E from its beam, where the massless formulas diverge and the helicity-flip amplitudes
 matter.  The mass is kept in spinors, propagators and kinematics; spinors of particles close to
--z use the cancellation-free two-component spinor ``_chi`` (p + p_z = p_T^2 / (p - p_z)) and
+-z use the cancellation-free two-component spinor ``helicity.chi_collinear`` (p + p_z = p_T^2 / (p - p_z)) and
 sqrt(E - |p|) = m / sqrt(E + |p|) (as in ``ee_eell``).  The gauge cancellation of the
 quasi-real photon (J^mu ~ (k1 + p1)^mu, whose contraction with the Compton tensor is
 O(p_T / E) of the individual terms) costs ~ log10(E / sqrt|t|) ~ 5 digits at |t|_min: double
@@ -75,6 +75,7 @@ from fastsim.generators.helicity import (
     polvec,
     sdot,
     slash,
+    spinor_collinear,
     tadd,
     tneg,
 )
@@ -91,42 +92,6 @@ N_HEL = 32
 
 
 # ====================================================================== amplitudes
-@njit(cache=True)
-def _chi(px: float, py: float, pz: float, lam: int) -> tuple:
-    """Two-component helicity eigenstate chi_lam along p (phases of ``helicity._chi``), with
-    p + p_z = p_T^2 / (p - p_z) for p_z < 0 (no cancellation near -z; from ``ee_eell``)."""
-    pt2 = px * px + py * py
-    pp = math.sqrt(pt2 + pz * pz)
-    if pp == 0.0:
-        return (1.0 + 0j, 0j) if lam > 0 else (0j, 1.0 + 0j)
-    a = pp + pz if pz >= 0.0 else pt2 / (pp - pz)
-    if a <= 1e-300:
-        return (0j, 1.0 + 0j) if lam > 0 else (-1.0 + 0j, 0j)
-    norm = 1.0 / math.sqrt(2.0 * pp * a)
-    if lam > 0:
-        return (a * norm + 0j, complex(px, py) * norm)
-    return (complex(-px, py) * norm, a * norm + 0j)
-
-
-@njit(cache=True)
-def _uv(p: tuple, m: float, lam: int, anti: bool) -> tuple:
-    """u(p, lam) or v(p, lam) (Peskin & Schroeder eq. 3.53; ``helicity.uspinor``/``vspinor``
-    conventions) for p = (E, px, py, pz) of mass m, with sqrt(E - |p|) = m / sqrt(E + |p|)."""
-    e = p[0]
-    pp = math.sqrt(p[1] * p[1] + p[2] * p[2] + p[3] * p[3])
-    big = math.sqrt(e + pp)
-    small = m / big if big > 0.0 else 0.0
-    if anti:
-        c0, c1 = _chi(p[1], p[2], p[3], -lam)
-        a = -lam * (big if lam > 0 else small)
-        b = lam * (small if lam > 0 else big)
-        return (a * c0, a * c1, b * c0, b * c1)
-    c0, c1 = _chi(p[1], p[2], p[3], lam)
-    a = small if lam > 0 else big
-    b = big if lam > 0 else small
-    return (a * c0, a * c1, b * c0, b * c1)
-
-
 @njit(cache=True)
 def _t_beam(e: float, pb: float, p: np.ndarray, m: float, side: float) -> float:
     """t = (k - p)^2 of a beam lepton (energy e, momentum pb along side * z) scattered to p
@@ -159,12 +124,17 @@ def _amps_one(p: np.ndarray, M: float, m: float, ce: float, gauge: bool, out: np
     p2 = (p[1, 3], p[1, 0], p[1, 1], p[1, 2])
     kg = (p[2, 3], p[2, 0], p[2, 1], p[2, 2])
     rows = (
-        bar(_uv(p1, m, -1, False)),
-        bar(_uv(p1, m, 1, False)),
-        bar(_uv(k2, m, -1, True)),
-        bar(_uv(k2, m, 1, True)),
+        bar(spinor_collinear(p1, m, -1, False)),
+        bar(spinor_collinear(p1, m, 1, False)),
+        bar(spinor_collinear(k2, m, -1, True)),
+        bar(spinor_collinear(k2, m, 1, True)),
     )
-    cols = (_uv(k1, m, -1, False), _uv(k1, m, 1, False), _uv(p2, m, -1, True), _uv(p2, m, 1, True))
+    cols = (
+        spinor_collinear(k1, m, -1, False),
+        spinor_collinear(k1, m, 1, False),
+        spinor_collinear(p2, m, -1, True),
+        spinor_collinear(p2, m, 1, True),
+    )
     prow = (p1, tneg(k2))
     pcol = (tneg(k1), p2)
     if gauge:

@@ -36,7 +36,7 @@ anti-tagged cross section of tests/test_ee_eell.py, and the exact amplitude repr
 (< 1 %).  So all 2^6 = 64 helicity configurations are summed, no beam-helicity skipping (``helicity.E_HEL_SKIP`` of ``ee_4mu`` drops flips suppressed by (m_e/E)^2 in pure
 annihilation, which is wrong here), the electron mass is kept in spinors, propagators and
 kinematics, and the spinors of particles within ~ m_e/E of the -z axis are built from a
-cancellation-free form (``_chi``: p + p_z = p_T^2 / (p - p_z)).
+cancellation-free form (``helicity.chi_collinear``: p + p_z = p_T^2 / (p - p_z)).
 
 Z exchange is neglected: in the s-channel pairings it is O(s / M_Z^2) ~ 1.3 % of diagrams that
 are themselves < 1e-3 of the cross section, and in the t-channel photons O(Q^2 / M_Z^2) < 1e-5.
@@ -62,7 +62,18 @@ import numpy as np
 from numba import njit
 
 from fastsim import kinematics
-from fastsim.generators.helicity import bar, bslash, current, fprop, sdot, slash, tadd, tneg, vprop
+from fastsim.generators.helicity import (
+    bar,
+    bslash,
+    current,
+    fprop,
+    sdot,
+    slash,
+    spinor_collinear,
+    tadd,
+    tneg,
+    vprop,
+)
 from fastsim.generators.phase_space import Channel, Mass, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess, cm_to_lab_fast
 from fastsim.schema import Field
@@ -73,43 +84,6 @@ ELECTRON, MUON = 11, 13
 
 
 # ====================================================================== amplitudes
-@njit(cache=True)
-def _chi(px: float, py: float, pz: float, lam: int) -> tuple:
-    """Two-component helicity eigenstate chi_lam along p (same phases as ``helicity._chi``),
-    with p + p_z = p_T^2 / (p - p_z) for p_z < 0 (no cancellation near the -z axis)."""
-    pt2 = px * px + py * py
-    pp = math.sqrt(pt2 + pz * pz)
-    if pp == 0.0:
-        return (1.0 + 0j, 0j) if lam > 0 else (0j, 1.0 + 0j)
-    a = pp + pz if pz >= 0.0 else pt2 / (pp - pz)
-    if a <= 1e-300:
-        return (0j, 1.0 + 0j) if lam > 0 else (-1.0 + 0j, 0j)
-    norm = 1.0 / math.sqrt(2.0 * pp * a)
-    if lam > 0:
-        return (a * norm + 0j, complex(px, py) * norm)
-    return (complex(-px, py) * norm, a * norm + 0j)
-
-
-@njit(cache=True)
-def _uv(p: tuple, m: float, lam: int, anti: bool) -> tuple:
-    """u(p, lam) or v(p, lam) (Peskin & Schroeder eq. 3.53, v by charge conjugation, as in
-    ``helicity.uspinor``/``vspinor``) for p = (E, px, py, pz) of mass m, with
-    E - |p| = m^2 / (E + |p|) instead of the difference of two nearly equal numbers."""
-    e = p[0]
-    pp = math.sqrt(p[1] * p[1] + p[2] * p[2] + p[3] * p[3])
-    big = math.sqrt(e + pp)
-    small = m / big if big > 0.0 else 0.0  # sqrt(E - |p|)
-    if anti:
-        c0, c1 = _chi(p[1], p[2], p[3], -lam)
-        a = -lam * (big if lam > 0 else small)
-        b = lam * (small if lam > 0 else big)
-        return (a * c0, a * c1, b * c0, b * c1)
-    c0, c1 = _chi(p[1], p[2], p[3], lam)
-    a = small if lam > 0 else big
-    b = big if lam > 0 else small
-    return (a * c0, a * c1, b * c0, b * c1)
-
-
 @njit(cache=True)
 def _line2(
     row: tuple, col: tuple, ea: tuple, eb: tuple, prow: tuple, pcol: tuple, qa: tuple, m: float, c: float
@@ -152,17 +126,17 @@ def _externals(p: np.ndarray, M: float, m_e: float, m_l: float) -> tuple:
     rows = []
     cols = []
     for h in range(2):
-        rows.append(bar(_uv(p1, m_e, 2 * h - 1, False)))
+        rows.append(bar(spinor_collinear(p1, m_e, 2 * h - 1, False)))
     for h in range(2):
-        rows.append(bar(_uv(p3, m_l, 2 * h - 1, False)))
+        rows.append(bar(spinor_collinear(p3, m_l, 2 * h - 1, False)))
     for h in range(2):
-        rows.append(bar(_uv(k2, m_e, 2 * h - 1, True)))
+        rows.append(bar(spinor_collinear(k2, m_e, 2 * h - 1, True)))
     for h in range(2):
-        cols.append(_uv(k1, m_e, 2 * h - 1, False))
+        cols.append(spinor_collinear(k1, m_e, 2 * h - 1, False))
     for h in range(2):
-        cols.append(_uv(p2, m_e, 2 * h - 1, True))
+        cols.append(spinor_collinear(p2, m_e, 2 * h - 1, True))
     for h in range(2):
-        cols.append(_uv(p4, m_l, 2 * h - 1, True))
+        cols.append(spinor_collinear(p4, m_l, 2 * h - 1, True))
     prow = (p1, p3, tneg(k2))
     pcol = (tneg(k1), p2, p4)
     mrow = (m_e, m_l, m_e)

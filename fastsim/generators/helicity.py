@@ -83,6 +83,45 @@ def _chi(px: float, py: float, pz: float, lam: int) -> tuple[complex, complex]:
 
 
 @njit(cache=True)
+def chi_collinear(px: float, py: float, pz: float, lam: int) -> tuple:
+    """Two-component helicity eigenstate chi_lam along p (the phases of :func:`_chi`), with
+    p + p_z = p_T^2 / (p - p_z) for p_z < 0: no cancellation near the -z axis, for particles
+    collinear with a beam (ee_eell, ee_eegamma).  :func:`_chi` itself is kept as it is, so that
+    the other generators' samples stay bit-identical."""
+    pt2 = px * px + py * py
+    pp = math.sqrt(pt2 + pz * pz)
+    if pp == 0.0:
+        return (1.0 + 0j, 0j) if lam > 0 else (0j, 1.0 + 0j)
+    a = pp + pz if pz >= 0.0 else pt2 / (pp - pz)
+    if a <= 1e-300:
+        return (0j, 1.0 + 0j) if lam > 0 else (-1.0 + 0j, 0j)
+    norm = 1.0 / math.sqrt(2.0 * pp * a)
+    if lam > 0:
+        return (a * norm + 0j, complex(px, py) * norm)
+    return (complex(-px, py) * norm, a * norm + 0j)
+
+
+@njit(cache=True)
+def spinor_collinear(p: tuple, m: float, lam: int, anti: bool) -> tuple:
+    """u(p, lam) or v(p, lam) (Peskin & Schroeder eq. 3.53, v by charge conjugation, as in
+    ``helicity.uspinor``/``vspinor``) for p = (E, px, py, pz) of mass m, with
+    E - |p| = m^2 / (E + |p|) instead of the difference of two nearly equal numbers."""
+    e = p[0]
+    pp = math.sqrt(p[1] * p[1] + p[2] * p[2] + p[3] * p[3])
+    big = math.sqrt(e + pp)
+    small = m / big if big > 0.0 else 0.0  # sqrt(E - |p|)
+    if anti:
+        c0, c1 = chi_collinear(p[1], p[2], p[3], -lam)
+        a = -lam * (big if lam > 0 else small)
+        b = lam * (small if lam > 0 else big)
+        return (a * c0, a * c1, b * c0, b * c1)
+    c0, c1 = chi_collinear(p[1], p[2], p[3], lam)
+    a = small if lam > 0 else big
+    b = big if lam > 0 else small
+    return (a * c0, a * c1, b * c0, b * c1)
+
+
+@njit(cache=True)
 def uspinor(e: float, px: float, py: float, pz: float, lam: int) -> tuple:
     """Dirac spinor u(p, lam) of an incoming fermion / outgoing (before barring)."""
     pp = math.sqrt(px * px + py * py + pz * pz)

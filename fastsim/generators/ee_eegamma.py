@@ -79,6 +79,7 @@ from fastsim.generators.helicity import (
     tadd,
     tneg,
 )
+from fastsim.generators.peripheral import one_minus_cos, orthonormal_basis, t_range
 from fastsim.generators.phase_space import Channel, Mass, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess, cm_to_lab_fast
 from fastsim.schema import Field
@@ -221,24 +222,6 @@ def me2_eegamma(p: np.ndarray, M: np.ndarray, m: float, ce: float) -> np.ndarray
 
 
 # ====================================================================== phase space
-def _tmin_tmax(e: np.ndarray, pb: np.ndarray, e1: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
-    """|t| range of a beam lepton (energy e, momentum pb) scattered to energy e1 (mass m),
-    |t|_min = 2 m^2 (e - e1)^2 / (e e1 - m^2 + pb p1) without cancellation (as in ``ee_eell``)."""
-    p1 = np.sqrt(np.maximum((e1 - m) * (e1 + m), 0.0))
-    tmin = 2 * m * m * (e - e1) ** 2 / (e * e1 - m * m + pb * p1)
-    tmax = 2 * (e * e1 + pb * p1 - m * m)
-    return np.maximum(tmin, 1e-300), tmax
-
-
-def _one_minus_cos(v: np.ndarray, sign: float) -> np.ndarray:
-    """1 - cos(theta) of three-vectors v (n, 3) w.r.t. sign * z, without cancellation."""
-    pt2 = v[:, 0] ** 2 + v[:, 1] ** 2
-    pz = sign * v[:, 2]
-    pp = np.sqrt(pt2 + pz * pz)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(pz > 0, pt2 / (pp * (pp + pz)), 1.0 - pz / pp)
-
-
 def _one_minus_cos_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - cos of the angle between three-vectors a, b (n, 3), without cancellation."""
     na = np.linalg.norm(a, axis=1)
@@ -247,17 +230,6 @@ def _one_minus_cos_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     cr2 = np.sum(np.cross(a, b) ** 2, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(ab > 0, cr2 / (na * nb * (na * nb + ab)), 1.0 - ab / (na * nb))
-
-
-def _basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two unit vectors (n, 3) orthogonal to the unit vectors n and to each other."""
-    ref = np.zeros_like(n)
-    use_x = np.abs(n[:, 0]) < 0.9
-    ref[use_x, 0] = 1.0
-    ref[~use_x, 1] = 1.0
-    e1 = np.cross(n, ref)
-    e1 /= np.linalg.norm(e1, axis=1)[:, None]
-    return e1, np.cross(n, e1)
 
 
 class PeripheralChannel:
@@ -347,7 +319,7 @@ class PeripheralChannel:
             sx = y + m * m
             e1 = np.maximum((M * M - y) / (2 * M), m)
             p1 = np.sqrt(np.maximum((e1 - m) * (e1 + m), 0.0))
-            tmin, tmax = _tmin_tmax(e, pb, e1, m)
+            tmin, tmax = t_range(e, pb, e1, m)
             t = tmin * (tmax / tmin) ** u[:, 1]
             omc = np.clip((t - tmin) / (2 * pb * p1), 0.0, 2.0)
             st = np.sqrt(omc * (2 - omc))
@@ -375,7 +347,7 @@ class PeripheralChannel:
                 cc = 2 * uc - 1
             ss = np.sqrt(np.maximum(1 - cc * cc, 0.0))
             ph = 2 * np.pi * u[:, 4]
-            b1, b2 = _basis(axis)
+            b1, b2 = orthonormal_basis(axis)
             dirn = cc[:, None] * axis + ss[:, None] * (np.cos(ph)[:, None] * b1 + np.sin(ph)[:, None] * b2)
             rest = np.empty((n, 2, 4))
             rest[:, 0, :3] = -w[:, None] * dirn
@@ -407,8 +379,8 @@ class PeripheralChannel:
             w = k[:, 3]
             y = 2 * w * (m * m / (lb[:, 3] + pbn) + pbn * _one_minus_cos_between(lb[:, :3], k[:, :3]))
             g = 2 * np.pi * self._g_s(y, lo, hi)
-            tmin, tmax = _tmin_tmax(e, pb, e1, m)
-            t = tmin + 2 * pb * p1 * _one_minus_cos(sp[:, :3], self.side)
+            tmin, tmax = t_range(e, pb, e1, m)
+            t = tmin + 2 * pb * p1 * one_minus_cos(sp[:, :3], self.side)
             inside = (t >= tmin * (1 - 1e-9)) & (t <= tmax * (1 + 1e-9))
             g = g * np.where(inside, 16 * np.pi * M * pb / (np.maximum(t, tmin) * np.log(tmax / tmin)), 0.0)
             sx = y + m * m

@@ -74,6 +74,7 @@ from fastsim.generators.helicity import (
     tneg,
     vprop,
 )
+from fastsim.generators.peripheral import one_minus_cos, orthonormal_basis, t_range
 from fastsim.generators.phase_space import Channel, Mass, MultiChannel, Node
 from fastsim.generators.process import COMMON_PARAMS, MEProcess, cm_to_lab_fast
 from fastsim.schema import Field
@@ -276,36 +277,6 @@ def me2_eell(
 
 
 # ====================================================================== phase space
-def _tmin_tmax(e: np.ndarray, pb: np.ndarray, e1: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
-    """|t| range of a beam lepton (energy e, momentum pb) scattered to energy e1 (mass m):
-    |t|_min = 2 m^2 (e - e1)^2 / (e e1 - m^2 + p p1) (the identity
-    (e e1 - m^2)^2 - p^2 p1^2 = m^2 (e - e1)^2, no cancellation), |t|_max = 2 (e e1 + p p1 - m^2)."""
-    p1 = np.sqrt(np.maximum((e1 - m) * (e1 + m), 0.0))
-    tmin = 2 * m * m * (e - e1) ** 2 / (e * e1 - m * m + pb * p1)
-    tmax = 2 * (e * e1 + pb * p1 - m * m)
-    return np.maximum(tmin, 1e-300), tmax
-
-
-def _one_minus_cos(v: np.ndarray, sign: float) -> np.ndarray:
-    """1 - cos(theta) of three-vectors v (n, 3) w.r.t. sign * z, without cancellation."""
-    pt2 = v[:, 0] ** 2 + v[:, 1] ** 2
-    pz = sign * v[:, 2]
-    pp = np.sqrt(pt2 + pz * pz)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(pz > 0, pt2 / (pp * (pp + pz)), 1.0 - pz / pp)
-
-
-def _basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two unit vectors (n, 3) orthogonal to the unit vectors n and to each other."""
-    ref = np.zeros_like(n)
-    use_x = np.abs(n[:, 0]) < 0.9
-    ref[use_x, 0] = 1.0
-    ref[~use_x, 1] = 1.0
-    e1 = np.cross(n, ref)
-    e1 /= np.linalg.norm(e1, axis=1)[:, None]
-    return e1, np.cross(n, e1)
-
-
 class TwoPhotonChannel:
     """Phase-space channel of the multiperipheral diagrams: e-(k1) -> e-(p_a) + gamma*(q1),
     e+(k2) -> e+(p_b) + gamma*(q2), gamma* gamma* -> l-(p_c) l+(p_d).
@@ -382,7 +353,7 @@ class TwoPhotonChannel:
             ):
                 e1 = np.clip(e * (1 - x), self.m, None)
                 p1 = np.sqrt(np.maximum((e1 - self.m) * (e1 + self.m), 0.0))
-                tmin, tmax = _tmin_tmax(e, pb, e1, self.m)
+                tmin, tmax = t_range(e, pb, e1, self.m)
                 t = tmin * (tmax / tmin) ** ut
                 omc = np.clip((t - tmin) / (2 * pb * p1), 0.0, 2.0)  # 1 - cos(theta)
                 st = np.sqrt(omc * (2 - omc))
@@ -417,7 +388,7 @@ class TwoPhotonChannel:
                 c = 2 * uc - 1
             s = np.sqrt(np.maximum(1 - c * c, 0.0))
             ph = 2 * np.pi * u[:, 7]
-            b1, b2 = _basis(axis)
+            b1, b2 = orthonormal_basis(axis)
             d = c[:, None] * axis + s[:, None] * (np.cos(ph)[:, None] * b1 + np.sin(ph)[:, None] * b2)
             rest = np.empty((n, 2, 4))
             rest[:, 0, :3] = pst[:, None] * d
@@ -442,8 +413,8 @@ class TwoPhotonChannel:
                 x = 1 - e1 / e
                 xs.append(x)
                 p1 = np.sqrt(np.maximum((e1 - self.m) * (e1 + self.m), 0.0))
-                tmin, tmax = _tmin_tmax(e, pb, e1, self.m)
-                t = tmin + 2 * pb * p1 * _one_minus_cos(v[:, :3], 1.0 if side == 0 else -1.0)
+                tmin, tmax = t_range(e, pb, e1, self.m)
+                t = tmin + 2 * pb * p1 * one_minus_cos(v[:, :3], 1.0 if side == 0 else -1.0)
                 inside = (t >= tmin * (1 - 1e-9)) & (t <= tmax * (1 + 1e-9)) & (x > 0) & (x <= xmax)
                 g = g * np.where(inside, 1.0 / (np.maximum(t, tmin) * np.log(tmax / tmin)), 0.0)
             tau = xs[0] * xs[1]

@@ -110,7 +110,8 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = (APR
     c_ev = cand.event_index()
     her, ler = nominal_beams(batch)
     p4 = np.stack([cand["px"], cand["py"], cand["pz"], cand["e"]], axis=-1)
-    e_cm = lab_to_cm(p4[:, None, :], np.repeat(her, len(p4), 0), np.repeat(ler, len(p4), 0))[:, 0, 3]
+    p4_cm = lab_to_cm(p4[:, None, :], np.repeat(her, len(p4), 0), np.repeat(ler, len(p4), 0))[:, 0]
+    e_cm = p4_cm[:, 3]
     theta = np.degrees(np.arctan2(np.hypot(cand["px"], cand["py"]), cand["pz"]))
     thr = np.full(len(theta), np.inf)
     for lo, hi, e_min in cuts.regions[::-1]:  # the tightest region last, so it wins
@@ -124,7 +125,7 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = (APR
     s = float(tot[0, 3] ** 2 - np.sum(tot[0, :3] ** 2))
     m2 = s - 2.0 * np.sqrt(s) * e_cm[g]
     obs = np.sign(m2) * np.sqrt(np.abs(m2))
-    cm = lab_to_cm(p4[g][:, None, :], np.repeat(her, len(g), 0), np.repeat(ler, len(g), 0))[:, 0]
+    cm = p4_cm[g]
     pt_cm = np.hypot(cm[:, 0], cm[:, 1])
     reach = np.sin(np.radians(cuts.beam_hole_cm_deg)) * (np.sqrt(s) - e_cm[g])
     category = np.where(pt_cm > reach, 0, 1)

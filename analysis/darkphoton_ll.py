@@ -47,7 +47,7 @@ import numpy as np
 from analysis.kinfit import fit_to_beams, photon_covariance, track_covariance
 from analysis.search import MassWindows, Search, Selected, Statistics, nominal_beams, pdg_mass
 from analysis.tracks import material_conversion
-from fastsim.events import EventBatch
+from fastsim.events import EventBatch, covariances_from_fields
 from fastsim.models.dark_photon import APRIME_ID
 
 __all__ = ["Cuts", "DarkPhotonLL", "grid_selection", "select"]
@@ -55,15 +55,8 @@ __all__ = ["Cuts", "DarkPhotonLL", "grid_selection", "select"]
 M_E, M_MU = pdg_mass(11), pdg_mass(13)
 GAMMA_LIST = 6  # the reco photon list's code (fastsim.reco.lists.LIST_CODES, a test checks it)
 CATEGORIES = ("ee", "mumu")
-#: the helix covariance entries of (phi0, omega, tanl), in matrix order
-_COV = (
-    ("phi0", "phi0"),
-    ("phi0", "omega"),
-    ("phi0", "tanl"),
-    ("omega", "omega"),
-    ("omega", "tanl"),
-    ("tanl", "tanl"),
-)
+#: the helix parameters the momentum depends on, in the file's covariance order
+MOMENTUM_HELIX = ("phi0", "omega", "tanl")
 
 
 @dataclass(frozen=True)
@@ -80,17 +73,6 @@ class Cuts:
     ecl_position_resolution: float = 0.5
     ecl_distance: float = 150.0
     require_trigger: bool = True
-
-
-def _helix_cov(tr: object, idx: np.ndarray) -> np.ndarray:
-    """(n, 3, 3) covariance of (phi0, omega, tanl) of the tracks ``idx``."""
-    names = ("phi0", "omega", "tanl")
-    out = np.zeros((len(idx), 3, 3))
-    for a, b in _COV:
-        v = tr[f"cov_{a}_{b}"][idx]
-        i, j = names.index(a), names.index(b)
-        out[:, i, j] = out[:, j, i] = v
-    return out
 
 
 def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = (APRIME_ID,)) -> Selected:
@@ -136,8 +118,9 @@ def select(batch: EventBatch, cuts: Cuts = Cuts(), x_ids: tuple[int, ...] = (APR
     cov[:, 0] = photon_covariance(
         p_g, np.full(n, cuts.ecl_distance), cuts.ecl_resolution, cuts.ecl_position_resolution
     )
+    helix_cov = covariances_from_fields(tr.fields, MOMENTUM_HELIX)  # (n_tracks, 3, 3)
     for k in (0, 1):
-        cov[:, k + 1] = track_covariance(p_tr[:, k], tr["omega"][t[:, k]], _helix_cov(tr, t[:, k]))
+        cov[:, k + 1] = track_covariance(p_tr[:, k], tr["omega"][t[:, k]], helix_cov[t[:, k]])
     masses = np.stack([np.zeros(n), m_l, m_l], axis=1)
     fitted, chi2 = fit_to_beams(np.concatenate([p_g[:, None], p_tr], axis=1), cov, masses, beams)
     e_l = np.sqrt(np.sum(fitted[:, 1:] ** 2, axis=2) + m_l[:, None] ** 2)

@@ -31,6 +31,7 @@ __all__ = [
     "VETO_MATERIAL",
     "Collection",
     "EventBatch",
+    "covariances_from_fields",
 ]
 
 # HepMC3 status codes (HepMC3 manual, "status codes"): 1 undecayed final state,
@@ -277,3 +278,18 @@ class EventBatch:
             for k in self.events
         )
         return same_events and all(self.collections[k].equals(other.collections[k]) for k in self.collections)
+
+
+def covariances_from_fields(fields: Mapping[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """(n, k, k) symmetric covariance of the k parameters ``names`` from the file's
+    upper-triangle fields ``cov_<a>_<b>`` (a before b in the writer's parameter order, e.g. the
+    helix's d0, phi0, omega, z0, tanl): the whole helix or any ordered subset of it."""
+    k = len(names)
+    n = len(fields[f"cov_{names[0]}_{names[0]}"])
+    out = np.empty((n, k, k))
+    for i in range(k):
+        for j in range(i, k):
+            v = fields[f"cov_{names[i]}_{names[j]}"]
+            out[:, i, j] = v
+            out[:, j, i] = v
+    return out

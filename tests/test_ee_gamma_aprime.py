@@ -185,7 +185,7 @@ def test_decay_integrated_me2_equals_production_times_width(mass: float, decay: 
             a = kinematics.boost_to_frame_of(rest, q, np.full(n, mass))
             b = kinematics.boost_to_frame_of(anti, q, np.full(n, mass))
             full = me2_gamma_aprime_ll(
-                kin, np.ascontiguousarray(np.stack([p[:, 0], a, b], 1)), gen.m_e, gen.m_l, gen.ce, gen.ca
+                kin, np.ascontiguousarray(np.stack([p[:, 0], a, b], 1)), gen.m_e, gen.ce, gen.ca
             )
             integral += full * wx / 2 / len(phis)  # average over dOmega / 4 pi
     # dPhi_2 = |p*| / (4 pi m) dOmega / (4 pi)
@@ -226,7 +226,7 @@ def test_ward_identity(mass: float, decay: str) -> None:
     pts = gen._points(2000, np.random.default_rng(10))
     ok = pts["w"] > 0
     p = np.ascontiguousarray(pts["p_cm"][ok][:300])
-    r = ward_ratio_gamma_aprime_ll(p, np.full(len(p), gen.beams.sqrt_s), gen.m_e, gen.m_l, gen.ce, gen.ca)
+    r = ward_ratio_gamma_aprime_ll(p, np.full(len(p), gen.beams.sqrt_s), gen.m_e, gen.ce, gen.ca)
     assert len(r) == 300 and np.max(r) < 1e-8, np.max(r)
 
 

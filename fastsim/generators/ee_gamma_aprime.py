@@ -142,13 +142,13 @@ def amp_gamma_aprime_ll(
     eps: tuple,
     hel: tuple,
     m_e: float,
-    m_l: float,
     ce: float,
     ca: float,
 ) -> complex:
     """i M (narrow width: without the A' propagator's denominator) of e-(k1) e+(k2) -> gamma(kg)
     A'(-> l-(a) l+(b)) for helicities hel = (e-, e+, l-, l+) and photon vector eps (conjugated);
-    A' couplings ca = eps ce at both vertices, the A' mass m^2 = (a + b)^2."""
+    A' couplings ca = eps ce at both vertices, the A' mass m^2 = (a + b)^2; the lepton mass enters
+    through the momenta (on shell)."""
     je = _electron_current(k1, k2, kg, eps, hel[0], hel[1], m_e, ce, ca)
     ub3 = bar(uspinor(a[0], a[1], a[2], a[3], hel[2]))
     v4 = vspinor(b[0], b[1], b[2], b[3], hel[3])
@@ -162,9 +162,7 @@ def amp_gamma_aprime_ll(
 
 
 @njit(cache=True)
-def me2_gamma_aprime_ll(
-    kin: np.ndarray, p: np.ndarray, m_e: float, m_l: float, ce: float, ca: float
-) -> np.ndarray:
+def me2_gamma_aprime_ll(kin: np.ndarray, p: np.ndarray, m_e: float, ce: float, ca: float) -> np.ndarray:
     """Spin-averaged |M|^2 (n,) (A' propagator denominator removed) of e-(kin[:, 0]) e+(kin[:, 1])
     -> gamma(p[:, 0]) l-(p[:, 1]) l+(p[:, 2]), beams (n, 2, 4) and final (n, 3, 4) in any frame,
     photon polarisations and lepton helicities summed."""
@@ -178,7 +176,7 @@ def me2_gamma_aprime_ll(
             eps = polvec(kg[0], kg[1], kg[2], kg[3], hg, True)
             for h in range(16):
                 hel = (2 * (h // 8) - 1, 2 * ((h // 4) % 2) - 1, 2 * ((h // 2) % 2) - 1, 2 * (h % 2) - 1)
-                amp = amp_gamma_aprime_ll(k1, k2, a, b, kg, eps, hel, m_e, m_l, ce, ca)
+                amp = amp_gamma_aprime_ll(k1, k2, a, b, kg, eps, hel, m_e, ce, ca)
                 tot += amp.real**2 + amp.imag**2
         out[i] = 0.25 * tot
     return out
@@ -207,9 +205,7 @@ def me2_gamma_aprime(kin: np.ndarray, p: np.ndarray, m_e: float, ce: float, ca: 
 
 
 @njit(cache=True)
-def ward_ratio_gamma_aprime_ll(
-    p: np.ndarray, M: np.ndarray, m_e: float, m_l: float, ce: float, ca: float
-) -> np.ndarray:
+def ward_ratio_gamma_aprime_ll(p: np.ndarray, M: np.ndarray, m_e: float, ce: float, ca: float) -> np.ndarray:
     """max_hel |M(eps -> k/E_gamma)| / max_hel |M(eps)| per event for gamma(p0) l-(p1) l+(p2) in
     the hard rest frame of mass M (0 for a gauge-invariant amplitude)."""
     n = p.shape[0]
@@ -222,10 +218,10 @@ def ward_ratio_gamma_aprime_ll(
         den = 0.0
         for h in range(16):
             hel = (2 * (h // 8) - 1, 2 * ((h // 4) % 2) - 1, 2 * ((h // 2) % 2) - 1, 2 * (h % 2) - 1)
-            num = max(num, abs(amp_gamma_aprime_ll(k1, k2, a, b, kg, kc, hel, m_e, m_l, ce, ca)))
+            num = max(num, abs(amp_gamma_aprime_ll(k1, k2, a, b, kg, kc, hel, m_e, ce, ca)))
             for hg in range(-1, 2, 2):
                 eps = polvec(kg[0], kg[1], kg[2], kg[3], hg, True)
-                den = max(den, abs(amp_gamma_aprime_ll(k1, k2, a, b, kg, eps, hel, m_e, m_l, ce, ca)))
+                den = max(den, abs(amp_gamma_aprime_ll(k1, k2, a, b, kg, eps, hel, m_e, ce, ca)))
         out[i] = num / den
     return out
 
@@ -386,7 +382,7 @@ class EEGammaAPrime(MEProcess):
         kin = _kin(M, self.m_e)
         if self.decay == "table":
             return me2_gamma_aprime(kin, p, self.m_e, self.ce, self.ca)
-        return me2_gamma_aprime_ll(kin, p, self.m_e, self.m_l, self.ce, self.ca)
+        return me2_gamma_aprime_ll(kin, p, self.m_e, self.ce, self.ca)
 
     def weight_factor(self) -> float:
         if self.decay == "table":

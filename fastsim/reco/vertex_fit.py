@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from fastsim.events import covariances_from_fields
 from fastsim.reco.helix import KAPPA, circle_seeds, helix_and_jacobian, phi_at_point
 
 __all__ = [
@@ -327,15 +328,3 @@ def fit_vertices(
         status, vtx, vcov, chi2, ndf, mom,
     )  # fmt: skip
     return VertexFit(status, vtx, vcov, chi2, ndf, mom)
-
-
-def covariances_from_fields(fields: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    """(n, 5, 5) symmetric covariance from the 15 upper-triangle fields ``cov_<a>_<b>``."""
-    n = len(fields[f"cov_{names[0]}_{names[0]}"])
-    out = np.empty((n, 5, 5))
-    for i in range(5):
-        for j in range(i, 5):
-            v = fields[f"cov_{names[i]}_{names[j]}"]
-            out[:, i, j] = v
-            out[:, j, i] = v
-    return out

@@ -377,7 +377,8 @@ def test_stage_output_written_to_hdf5(env, tmp_path):
     for name in ("vertices", "candidates"):
         assert name in batch.collections
     assert "reco_m_miss" in batch.events and "reco_thrust" in batch.events
-    writer = EventFileWriter(tmp_path / "r.h5", identity="reco-test")
+    # every float64 kept: the round trip is exact (the float32 storage: tests/test_io.py)
+    writer = EventFileWriter(tmp_path / "r.h5", identity="reco-test", float32=False)
     writer.append(batch)
     path = writer.finalize({})
     with open_events(path) as f:
@@ -427,3 +428,23 @@ def test_fastsim_run_writes_reco_output(tmp_path):
     # e+e- -> mu+ mu- (gamma): visible CM energy near sqrt(s) for most events
     e_vis = batch.events["reco_e_vis_cm"][batch.events["reco_n_tracks"] == 2]
     assert np.median(e_vis) > 0.9 * 10.58
+
+
+def test_event_shapes_against_numpy_eigenvalues_and_the_pair_sum():
+    """Sphericity and aplanarity from the closed-form 3x3 eigenvalues against numpy's
+    eigvalsh, Fox-Wolfram R2 from the tensor identity against the direct pair sum
+    sum_ij |p_i||p_j| P2(cos_ij) / (sum |p|)^2, on random events of 1-12 momenta."""
+    rng = np.random.default_rng(12)
+    sizes = rng.integers(1, 13, 300)
+    p = rng.normal(0, 1, (sizes.sum(), 3)) * rng.exponential(1.0, (sizes.sum(), 1))
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    shp = event_shapes(p, offsets)
+    for e in range(len(sizes)):
+        q = p[offsets[e] : offsets[e + 1]]
+        lam = np.linalg.eigvalsh(q.T @ q / (q**2).sum())
+        assert abs(shp["reco_sphericity"][e] - 1.5 * (lam[0] + lam[1])) < 1e-12
+        assert abs(shp["reco_aplanarity"][e] - 1.5 * lam[0]) < 1e-12
+        mag = np.linalg.norm(q, axis=1)
+        c = (q @ q.T) / np.outer(mag, mag)
+        r2 = (np.outer(mag, mag) * 0.5 * (3 * c**2 - 1)).sum() / mag.sum() ** 2
+        assert abs(shp["reco_fw_r2"][e] - r2) < 1e-12

@@ -250,6 +250,13 @@ def _check_run(entry: dict[str, Any], path: tuple, origin: Any) -> None:
     if entry["skim"] and not entry["selection"]:
         p = (*path, "skim")
         raise CardError("a skim needs run.selection (the events it keeps)", p, origin(p))
+    for i, name in enumerate(entry["drop"]):
+        p = (*path, "drop", i)
+        parts = name.split(".")
+        if len(parts) > 2 or not all(part.isidentifier() for part in parts):
+            raise CardError(f"{name!r} is not COLLECTION or COLLECTION.FIELD", p, origin(p))
+        if name in ("events", "events.weight", "events.process_id") or parts[-1] == "offsets":
+            raise CardError(f"{name!r} cannot be dropped: every reader needs it", p, origin(p))
 
 
 def _check_particle(entry: dict[str, Any], path: tuple, origin: Any) -> None:
@@ -455,6 +462,18 @@ CARD_SCHEMA = Section(
                     False,
                     "write only the events run.selection accepts (a background skim: /meta keeps the "
                     "generated counts and weight sums that normalise it; not for signal samples)",
+                ),
+                "float32": Field(
+                    bool,
+                    True,
+                    "store the measured quantities as float32 (fastsim.io.FLOAT32_FIELDS, reasons per "
+                    "field in docs/file_format.md; read back as float64); false keeps every float64",
+                ),
+                "drop": ListOf(
+                    Field(str),
+                    [],
+                    "collections (klm) or fields (mc.vt, events.reco_thrust) left out of the file; "
+                    "a search that needs one of them cannot read the file",
                 ),
             },
             extra_check=_check_run,

@@ -68,8 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         output=args.output,
         resume=args.resume,
         progress=not args.quiet,
-        compile_ahead=True,
+        compile_ahead=args.scheduler is None and not args.dask_local,
         profile=args.profile,
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
     )
     if args.quiet and args.profile:
         print(next(line for line in summary.lines() if line.startswith("profile")))
@@ -312,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", action="store_true", help="print the seconds spent in each stage and in the writer"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument(
+        "--scheduler", help="run the chunks on a dask.distributed cluster (address, e.g. tcp://host:8786)"
+    )
+    p.add_argument(
+        "--dask-local", type=int, metavar="N", help="run the chunks on a dask LocalCluster of N workers"
+    )
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a card value, e.g. run.seed=7"
     )

@@ -11,6 +11,13 @@ Layout (schema version :data:`SCHEMA_VERSION`)::
                                where a trial on the first chunk says it pays (``_compresses``)
     /<collection>/offsets      n_events + 1 entries; items of event i are offsets[i]:offsets[i+1]
 
+Schema 2.0 stores the measured quantities of :data:`FLOAT32_FIELDS` as float32 (their
+resolution is far coarser than float32's relative precision of 6e-8; the reason per field is
+in docs/file_format.md), marked by the dataset attribute ``read_as = "float64"``; the reader
+returns them as float64, their type in memory, so a search computes the same way on a file as
+on a live batch.  Schema 1.0 files (everything float64) read as before.  ``run.drop`` leaves
+collections or fields out of the file.
+
 Every dataset carries ``unit`` (and ``doc`` where known) attributes.  A file is written
 under ``<name>.part`` and renamed when complete, so a file under the final name is always
 complete; a killed run leaves the ``.part`` file, from which ``--resume`` continues.
@@ -23,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -33,6 +40,7 @@ import numpy as np
 from fastsim.events import MC_UNITS, Collection, EventBatch
 
 __all__ = [
+    "FLOAT32_FIELDS",
     "SCHEMA_VERSION",
     "EventFile",
     "EventFileWriter",
@@ -42,11 +50,82 @@ __all__ = [
     "probe_hdf5",
 ]
 
-SCHEMA_VERSION = "1.0"
-_READABLE_MAJOR = {"1"}
+SCHEMA_VERSION = "2.0"
+_READABLE_MAJOR = {"1", "2"}
 _ITEM_CHUNK = 1 << 14  # HDF5 chunk length (items) of the 1-D datasets (128 kB of float64: cheaper to
 # compress than 2^16, measured: docs/hadronic.md, "The writer")
 _UNITS = {"mc": MC_UNITS}
+
+_TRACK_HELIX = ("d0", "phi0", "omega", "z0", "tanl")
+_TRACK_COV = tuple(f"cov_{a}_{b}" for i, a in enumerate(_TRACK_HELIX) for b in _TRACK_HELIX[i:])
+
+#: float64 fields stored as float32 (schema 2.0), by group: detector-level measurements and
+#: quantities derived from them, whose resolution (docs/file_format.md, per field) is at least
+#: 1e3 times float32's relative rounding (2^-24 = 6e-8), and the truth record's mass, vertex,
+#: time and proper decay length (rounding <= 2e-5 cm at 3 m, 6 fs at 100 ns).  Kept float64:
+#: ``events/weight`` (sums over 1e9 events), the truth momenta and energies (``mc`` px, py, pz,
+#: e: a truth invariant mass of a collimated pair is a difference of large numbers), and every
+#: field not listed (a new field stays float64 until it is added here with its reason).
+FLOAT32_FIELDS: dict[str, frozenset[str]] = {
+    "mc": frozenset({"m", "vx", "vy", "vz", "vt", "lifetime"}),
+    "tracks": frozenset({*_TRACK_HELIX, *_TRACK_COV, "px", "py", "pz"}),
+    "clusters": frozenset({"energy", "theta", "phi", "x", "y", "z", "time"}),
+    "klm": frozenset({"theta", "phi"}),
+    "vertices": frozenset(
+        [
+            "x",
+            "y",
+            "z",
+            "cov_xx",
+            "cov_xy",
+            "cov_xz",
+            "cov_yy",
+            "cov_yz",
+            "cov_zz",
+            "chi2",
+            "r",
+            "sigma_r",
+            "dca",
+            "cos_pointing",
+            "px",
+            "py",
+            "pz",
+            "p1x",
+            "p1y",
+            "p1z",
+            "p2x",
+            "p2y",
+            "p2z",
+            "m_pipi",
+            "m_ppi",
+            "m_ee",
+            "m_mumu",
+            "opening_angle",
+            "mc_vx",
+            "mc_vy",
+            "mc_vz",
+        ]
+    ),
+    "candidates": frozenset({"px", "py", "pz", "e", "m", "m_recoil", "e_extra"}),
+    "events": frozenset(
+        [
+            "reco_e_vis_cm",
+            "reco_p_miss_x_cm",
+            "reco_p_miss_y_cm",
+            "reco_p_miss_z_cm",
+            "reco_e_miss_cm",
+            "reco_m2_miss",
+            "reco_m_miss",
+            "reco_cos_theta_miss_cm",
+            "reco_thrust",
+            "reco_cos_theta_thrust_cm",
+            "reco_sphericity",
+            "reco_aplanarity",
+            "reco_fw_r2",
+            "reco_e_extra",
+        ]
+    ),
+}
 
 
 class OutputError(Exception):
@@ -113,12 +192,22 @@ class EventFileWriter:
     """
 
     def __init__(
-        self, path: str | Path, identity: str, compression: str = "lzf", resume: bool = False
+        self,
+        path: str | Path,
+        identity: str,
+        compression: str = "lzf",
+        resume: bool = False,
+        float32: bool = True,
+        drop: Iterable[str] = (),
     ) -> None:
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".part")
         self.identity = identity
         self.filters = _compression(compression)
+        #: narrow the fields of :data:`FLOAT32_FIELDS` (``run.float32``)
+        self.float32 = float32
+        #: collections (``"klm"``) and fields (``"mc.vt"``, ``"events.reco_thrust"``) left out
+        self.drop = frozenset(drop)
         self.chunks_done = 0
         self.n_events = 0
         self.resumed = False
@@ -268,6 +357,7 @@ class EventFileWriter:
         values: np.ndarray,
         dtype: np.dtype | None = None,
         initial: np.ndarray | None = None,
+        narrowed: bool = False,
     ) -> h5py.Dataset:
         """The dataset ``group/name``, created on first use with the filters its first
         ``values`` call for: the run's compression where a trial says it pays
@@ -286,7 +376,15 @@ class EventFileWriter:
         unit = _UNITS.get(group, {}).get(name)
         if unit:
             ds.attrs["unit"] = unit
+        if narrowed:
+            ds.attrs["read_as"] = "float64"
         return ds
+
+    def _stored(self, group: str, name: str, values: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The values as stored, and whether they were narrowed to float32."""
+        if self.float32 and values.dtype == np.float64 and name in FLOAT32_FIELDS.get(group, ()):
+            return values.astype(np.float32), True
+        return values, False
 
     @staticmethod
     def _append(ds: h5py.Dataset, values: np.ndarray) -> None:
@@ -356,15 +454,22 @@ class EventFileWriter:
         assert self._file is not None
         progress = json.loads(self._file.attrs["progress"])
         progress.setdefault("records", []).append(record)
+        drop = self.drop
         for name, arr in batch.events.items():
-            self._append(self._dataset("events", name, arr), arr)
+            if f"events.{name}" not in drop:
+                values, narrowed = self._stored("events", name, arr)
+                self._append(self._dataset("events", name, values, narrowed=narrowed), values)
         for cname, col in batch.collections.items():
+            if cname in drop:
+                continue
             start = progress["items"].get(cname, 0)
             offsets = col.offsets[1:] + start
             off = self._dataset(cname, "offsets", offsets, np.dtype(np.int64), initial=np.zeros(1, np.int64))
             self._append(off, offsets)
             for fname, arr in col.fields.items():
-                self._append(self._dataset(cname, fname, arr), arr)
+                if f"{cname}.{fname}" not in drop:
+                    values, narrowed = self._stored(cname, fname, arr)
+                    self._append(self._dataset(cname, fname, values, narrowed=narrowed), values)
             progress["items"][cname] = start + col.n_items
         self.n_events += batch.n_events
         self.chunks_done += 1
@@ -618,11 +723,16 @@ class EventFile:
         decrease, every field of a collection has ``offsets[-1]`` entries, every per-event field
         ``n_events``, every dataset is one-dimensional and numeric."""
 
+        #: datasets stored as float32 and read as float64 (schema 2.0, ``read_as``)
+        self._widen: set[str] = set()
+
         def field(ds: object, where: str, length: int) -> None:
             if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or ds.dtype.kind not in "biuf":
                 raise FileFormatError(self.path, f"{where} is not a one-dimensional numeric dataset")
             if ds.shape[0] != length:
                 raise FileFormatError(self.path, f"{where} has {ds.shape[0]} entries, expected {length}")
+            if ds.dtype == np.float32 and ds.attrs.get("read_as") == "float64":
+                self._widen.add(ds.name)
 
         events = self._file.get("events")
         if events is not None and not isinstance(events, h5py.Group):
@@ -659,10 +769,12 @@ class EventFile:
         return list(self._file["events"]) if "events" in self._file else []
 
     def _read(self, ds: h5py.Dataset, a: int, b: int) -> np.ndarray:
+        """Entries ``a:b`` of a dataset, narrowed fields widened back to float64."""
         try:
-            return ds[a:b]
+            values = ds[a:b]
         except _CORRUPT as exc:
             raise FileFormatError(self.path, f"corrupt dataset {ds.name} ({_short(exc)})") from None
+        return values.astype(np.float64) if ds.name in self._widen else values
 
     def read(self, collection: str, start: int = 0, stop: int | None = None) -> Collection:
         """Events ``start:stop`` of one collection."""
@@ -769,6 +881,9 @@ class EventFile:
             df["process"] = pd.Categorical.from_codes(codes, categories=names)
         return df
 
+    def _dtype_name(self, ds: h5py.Dataset) -> str:
+        return f"{ds.dtype} (read as float64)" if ds.name in self._widen else str(ds.dtype)
+
     def summary(self) -> dict[str, Any]:
         """What the file holds, as a JSON-friendly dict (used by ``fastsim info``)."""
         cols = {}
@@ -776,7 +891,7 @@ class EventFile:
             g = self._file[name]
             cols[name] = {
                 "n_items": int(g["offsets"][-1]),
-                "fields": {k: str(ds.dtype) for k, ds in g.items() if k != "offsets"},
+                "fields": {k: self._dtype_name(ds) for k, ds in g.items() if k != "offsets"},
             }
         keep = (
             "schema_version",
@@ -791,7 +906,7 @@ class EventFile:
         )
         out = {"path": str(self.path), "n_events": self.n_events}
         out.update({k: self.meta[k] for k in keep if k in self.meta})
-        out["event_fields"] = {k: str(ds.dtype) for k, ds in self._file.get("events", {}).items()}
+        out["event_fields"] = {k: self._dtype_name(ds) for k, ds in self._file.get("events", {}).items()}
         out["collections"] = cols
         return out
 

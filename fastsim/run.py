@@ -11,12 +11,13 @@ streams, :func:`run_chunk`) is :mod:`fastsim.pipeline`; the names are re-exporte
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import multiprocessing
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from fastsim.pipeline import (
     run_chunk,
     stage_rng,
 )
+from fastsim.schema import CardError
 
 # the STAGE_* constants, ChunkTask, plan_chunks, run_chunk and stage_rng are re-exported
 # from fastsim.pipeline
@@ -75,6 +77,26 @@ def _run_in_worker(
     _WORKER_CONTEXT.timings = {} if profile else None
     batch, tally = run_chunk(_WORKER_CONTEXT, task)
     return _batch_to_shared_memory(batch), tally, dict(_WORKER_CONTEXT.timings or {})
+
+
+#: contexts of the cards a dask worker process has run chunks of, by the card's text (a worker
+#: builds a card's generators, decay tables and stages once, as a pool worker does)
+_DASK_CONTEXTS: dict[str, _Context] = {}
+
+
+def _run_on_dask(
+    card_text: str, card: dict[str, Any], task: ChunkTask, profile: bool
+) -> tuple[EventBatch, XsecTally, dict[str, float]]:
+    """One chunk on a dask.distributed worker: the same :func:`run_chunk` with the same stage
+    streams as a local worker, so the file is bit-identical whichever executor ran it."""
+    ctx = _DASK_CONTEXTS.get(card_text)
+    if ctx is None:
+        keep_freed_memory()
+        _DASK_CONTEXTS.clear()  # one card at a time per worker process
+        ctx = _DASK_CONTEXTS[card_text] = _Context(card)
+    ctx.timings = {} if profile else None
+    batch, tally = run_chunk(ctx, task)
+    return batch, tally, dict(ctx.timings or {})
 
 
 def _batch_to_shared_memory(batch: EventBatch) -> dict[str, Any]:
@@ -124,6 +146,77 @@ def _batch_from_shared_memory(manifest: dict[str, Any]) -> tuple[EventBatch, Any
         offsets = fields.pop("__offsets__")
         collections[cname] = Collection(fields, offsets)
     return EventBatch(manifest["n_events"], events, collections), shm
+
+
+def _check_drop(names: list[str], batch: EventBatch, card: Card) -> None:
+    """Every name of ``run.drop`` is a collection or a field of the run's first chunk."""
+    have = {"events": set(batch.events), **{c: set(col.fields) for c, col in batch.collections.items()}}
+    for i, name in enumerate(names):
+        group, _, fname = name.partition(".")
+        if group not in have or (fname and fname not in have[group]):
+            where = sorted(have[group]) if group in have else sorted(have)
+            raise CardError(
+                f"no {'field' if fname and group in have else 'collection'} {name!r} in the output "
+                f"(it has {', '.join(where)})",
+                ("run", "drop", i),
+                str(card.path),
+            )
+
+
+def _run_chunks_on_dask(
+    card: Card,
+    card_text: str,
+    todo: list[ChunkTask],
+    scheduler: str | None,
+    n_local: int | None,
+    profile: bool,
+) -> Iterator[tuple[ChunkTask, EventBatch, XsecTally, dict[str, float]]]:
+    """The chunks ``todo`` run on a dask.distributed cluster, yielded in index order.  At most
+    two chunks per worker are submitted ahead of the one to be written next, so the client holds
+    O(workers) chunks whatever the run's length; a chunk whose worker dies is re-run (dask's
+    ``retries``) with the same streams."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=n_local or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        card_dict = dict(card)
+        window: deque[tuple[ChunkTask, Any]] = deque()
+        it = iter(todo)
+
+        def submit(task: ChunkTask) -> None:
+            fut = client.submit(
+                _run_on_dask, card_text, card_dict, task, profile, retries=_DASK_RETRIES, pure=False
+            )
+            window.append((task, fut))
+
+        for task in it:
+            submit(task)
+            if len(window) >= 2 * n_workers:
+                break
+        while window:
+            task, fut = window.popleft()
+            batch, tally, chunk_times = fut.result()
+            fut.release()
+            nxt = next(it, None)
+            if nxt is not None:
+                submit(nxt)
+            yield task, batch, tally, chunk_times
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+#: times dask re-runs a chunk whose worker died
+_DASK_RETRIES = 2
 
 
 @dataclass
@@ -178,6 +271,8 @@ def run(
     on_chunk: Callable[[int], None] | None = None,
     compile_ahead: bool = False,
     profile: bool = False,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
 ) -> RunSummary:
     """Run the whole card and write the HDF5 file.  Returns the summary.
 
@@ -185,7 +280,12 @@ def run(
     in a second process meanwhile (:mod:`fastsim.warmup`; the ``fastsim run`` command sets it;
     off by default because a spawned process imports the caller's main module).
 
-    ``profile``: measure the seconds of every stage and of the writer (``RunSummary.timings``)."""
+    ``profile``: measure the seconds of every stage and of the writer (``RunSummary.timings``).
+
+    ``scheduler`` (a dask.distributed address, ``tcp://HOST:PORT``) or ``dask_local`` (a
+    LocalCluster of that many one-thread worker processes): the chunks run on dask workers and
+    this process writes them in order, holding at most two chunks per worker
+    (:func:`_run_chunks_on_dask`); the file is bit-identical to a local run's."""
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -195,7 +295,15 @@ def run(
     workers = workers or run_cfg["workers"]
     tasks = plan_chunks(card)
     card_text = card.text()
-    writer = EventFileWriter(output, identity=card_text, compression=run_cfg["compression"], resume=resume)
+    writer = EventFileWriter(
+        output,
+        identity=card_text,
+        compression=run_cfg["compression"],
+        resume=resume,
+        float32=run_cfg["float32"],
+        drop=run_cfg["drop"],
+    )
+    unchecked_drop = list(run_cfg["drop"])
     done = writer.chunks_done
     tallies: dict[str, XsecTally] = {name: XsecTally() for name in card["processes"]}
     counts: dict[str, int] = dict.fromkeys(card["processes"], 0)
@@ -249,6 +357,9 @@ def run(
         if skim:
             batch = batch.select_events(np.flatnonzero(batch.events["selected"]))
         rec["n_written"] = batch.n_events
+        if unchecked_drop:
+            _check_drop(unchecked_drop, batch, card)
+            unchecked_drop.clear()
         return batch, rec
 
     def consume(task: ChunkTask, batch: EventBatch, tally: XsecTally) -> None:
@@ -267,7 +378,15 @@ def run(
 
     todo = tasks[done:]
     try:
-        if workers <= 1 or len(todo) <= 1:
+        if scheduler is not None or dask_local:
+            chunks = _run_chunks_on_dask(card, card_text, todo, scheduler, dask_local, profile)
+            with contextlib.closing(chunks):
+                for task, batch, tally, chunk_times in chunks:
+                    for k, v in chunk_times.items():
+                        timings[k] = timings.get(k, 0.0) + v
+                    consume(task, batch, tally)
+                    del batch
+        elif workers <= 1 or len(todo) <= 1:
             from fastsim.warmup import start_compile_ahead
 
             ahead = start_compile_ahead(card, 1) if todo and compile_ahead else None

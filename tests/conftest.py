@@ -71,3 +71,17 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp / "sample.h5"
     run(card, output=out, workers=1, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_float64(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same sample stored with every float64 kept (``run.float32: false``): the events of
+    ``sample`` without the float32 rounding of the measured quantities."""
+    from fastsim.cards import load_card
+    from fastsim.run import run
+
+    tmp = tmp_path_factory.mktemp("zp4mu64")
+    card = load_card(write_card(tmp, ZP4MU_CARD), {"run": {"float32": False}})
+    out = tmp / "sample64.h5"
+    run(card, output=out, workers=1, progress=False)
+    return out

@@ -140,24 +140,33 @@ def test_meta_json_and_units(tmp_path: Path) -> None:
 
 
 def test_filters_chosen_per_dataset_from_the_first_chunk(tmp_path: Path) -> None:
-    """lzf where a trial on the first chunk saves >= 20 % (integers in a small range, mostly
-    zero vertices), raw where it cannot (random doubles: lzf saves ~5 %); every dataset keeps
-    its Fletcher-32 checksum; the values read back exactly."""
+    """lzf where a trial on the first chunk saves >= 20 % (mostly zero vertices, a constant
+    weight), raw where it cannot (random doubles: lzf saves ~5 %), and for integers the smaller
+    of lzf and HDF5's lossless scale-offset packing (small codes: packing; widely spread ids:
+    lzf); every dataset keeps its Fletcher-32 checksum; the values read back exactly, also
+    through plain h5py."""
     rng = np.random.default_rng(7)
     n = 5000
     counts = np.full(n, 4)
     m = int(counts.sum())
     vx = np.where(rng.random(m) < 0.9, 0.0, rng.normal(size=m))
-    fields = {"px": rng.normal(size=m), "id": rng.integers(-20, 20, m).astype(np.int32), "vx": vx}
+    status = rng.choice(np.array([1, 2, 4], np.int32), m)
+    pdg = rng.choice(np.array([22, 211, -211, 111, 9900022, -9900022, 1000022], np.int32), m)
+    fields = {"px": rng.normal(size=m), "id": pdg, "status": status, "vx": vx}
     b = EventBatch(n, {"weight": np.ones(n)}, {"mc": Collection.from_counts(counts, fields)})
     write(tmp_path / "f.h5", [b, b])
     with h5py.File(tmp_path / "f.h5") as f:
-        assert f["mc/px"].compression is None
-        assert f["mc/id"].compression == "lzf" and f["mc/vx"].compression == "lzf"
-        assert f["events/weight"].compression == "lzf"
-        assert all(f[k].fletcher32 for k in ("mc/px", "mc/id", "mc/vx", "mc/offsets", "events/weight"))
+        assert f["mc/px"].compression is None and f["mc/px"].scaleoffset is None
+        assert f["mc/vx"].compression == "lzf" and f["events/weight"].compression == "lzf"
+        assert f["mc/status"].scaleoffset == 0 and f["mc/status"].compression is None
+        assert f["mc/id"].compression == "lzf" and f["mc/id"].scaleoffset is None
+        assert f["mc/status"].id.get_storage_size() < 0.15 * f["mc/status"].nbytes  # 3 bits of 32
+        checked = ("mc/px", "mc/id", "mc/status", "mc/vx", "mc/offsets", "events/weight")
+        assert all(f[k].fletcher32 for k in checked)
         np.testing.assert_array_equal(f["mc/px"][:m], fields["px"])
         np.testing.assert_array_equal(f["mc/vx"][m:], vx.astype(np.float32))  # narrowed (schema 2.0)
+        np.testing.assert_array_equal(f["mc/status"][m:], status)
+        np.testing.assert_array_equal(f["mc/id"][:m], pdg)
 
 
 # ------------------------------------------------------------------ schema 2.0: float32 storage

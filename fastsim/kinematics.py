@@ -4,7 +4,7 @@ Four-vectors are float64 arrays whose last axis is ``(px, py, pz, E)``: shape ``
 for one vector per event, ``(n, k, 4)`` for ``k`` vectors (e.g. daughters) per event.
 Units: GeV (c = 1 in the kinematics; lengths and times are handled by the callers).
 
-Hot loops are numba kernels (``@njit(cache=True)``) over flat arrays; the public
+Hot loops are numba kernels (``@njit(cache=True, nogil=True)``) over flat arrays; the public
 functions are thin typed wrappers that check shapes.  All randomness comes from the
 ``numpy.random.Generator`` passed in: the kernels take pre-drawn uniforms, so the same
 generator state gives bit-identical results.
@@ -90,7 +90,7 @@ def two_body_momentum(M: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> np.ndarr
     return np.where(open_, p, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pdk(a: float, b: float, c: float) -> float:
     # two-body momentum of a -> b c, 0 below threshold (PDG "Kinematics" 49.4.2)
     if a <= 0.0 or a < b + c:
@@ -102,7 +102,7 @@ def _pdk(a: float, b: float, c: float) -> float:
 
 
 # ====================================================================== boosts
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _boost_kernel(p4: np.ndarray, gam: np.ndarray, eta: np.ndarray) -> np.ndarray:
     """Boost p4 (n, k, 4) by the boost with gamma (n,) and eta = gamma*beta (n, 3).
 
@@ -274,7 +274,7 @@ def two_body_decay(M: np.ndarray, m1: np.ndarray, m2: np.ndarray, rng: np.random
 
 
 # ====================================================================== n-body (GENBOD)
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _genbod_kernel(M: np.ndarray, masses: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One GENBOD draw per event (F. James, CERN 68-15; ROOT TGenPhaseSpace).
 
@@ -357,7 +357,7 @@ def _genbod_kernel(M: np.ndarray, masses: np.ndarray, u: np.ndarray) -> tuple[np
     return out, w
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _genbod_wmax_kernel(M: np.ndarray, masses: np.ndarray) -> np.ndarray:
     """Analytic upper bound of the GENBOD weight: the smaller of two bounds.
 
@@ -392,7 +392,7 @@ def _genbod_wmax_kernel(M: np.ndarray, masses: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rambo_kernel(M: np.ndarray, masses: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One RAMBO draw per event (R. Kleiss, W.J. Stirling, S.D. Ellis, Comput. Phys. Commun.
     40 (1986) 359): massless momenta with exactly flat phase space, rescaled to the

@@ -119,7 +119,7 @@ def spin_from_helicity_density(
     return _spin_kernel(np.ascontiguousarray(rho, np.complex128), U1, U2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spin_ops(U: np.ndarray) -> np.ndarray:
     """(4, 2, 2): the unit matrix and U^dagger sigma_i U (helicity basis)."""
     X = np.zeros((4, 2, 2), np.complex128)
@@ -143,7 +143,7 @@ def _spin_ops(U: np.ndarray) -> np.ndarray:
     return X
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spin_kernel(rho: np.ndarray, U1: np.ndarray, U2: np.ndarray) -> tuple:
     n = rho.shape[0]
     P1 = np.zeros((n, 3))
@@ -203,7 +203,7 @@ def spin_to_lab(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _wigner_row(ax: np.ndarray, p: np.ndarray, W: np.ndarray) -> None:
     """W[i] = spatial part of lab axis image ax[i] (3, 4) boosted into the rest frame of p
     by -eta: a + eta (eta.a / (gamma + 1) - a_t)."""
@@ -218,7 +218,7 @@ def _wigner_row(ax: np.ndarray, p: np.ndarray, W: np.ndarray) -> None:
         W[i, 2] = ax[i, 2] + ez * f
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _to_lab_kernel(P1, P2, C, axes, p1, p2) -> tuple:
     n = P1.shape[0]
     oP1 = np.zeros((n, 3))

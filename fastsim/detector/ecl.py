@@ -54,7 +54,7 @@ def ecl_region(ecl: dict[str, Any], theta: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _merge(ev, pos, order, dist, seed_of, seeds):  # fmt: skip
     """Greedy merging in decreasing energy: each deposit joins the first seed of its event
     within ``dist`` (cm).  Writes the seed index of every deposit into ``seed_of`` (-1 for
@@ -84,7 +84,7 @@ def _merge(ev, pos, order, dist, seed_of, seeds):  # fmt: skip
             seed_of[i] = found
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _event_order(ev, dep, out):  # fmt: skip
     """Indices of the positive deposits by event, then by decreasing energy (stable): the
     order of ``np.lexsort((-dep, ev))`` for ``ev`` non-decreasing (insertion sort within an
@@ -110,7 +110,7 @@ def _event_order(ev, dep, out):  # fmt: skip
     return k
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _sums(ev, dep, pos, order, dist, seed_of, work, seeds, e_sum, cxyz, cnt):  # fmt: skip
     """Merging (:func:`_merge`; ``seed_of`` per deposit, ``work`` work space) and per cluster
     (seeds in deposit order): seed index, energy sum, energy-weighted x, y, z (rows of
@@ -169,7 +169,7 @@ _FACE_CHUNK = 256  # particles per pass of the face kernel
 _N_FACE_ROWS = 15
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _face_kernel(idx, end, mass, q, pdg, t0, path, ecl_r, length, mip_dedx, lam, seed, out):  # fmt: skip
     """Deposit (GeV), face position (n, 3; cm) and arrival time (ns) of the particles ``idx``
     at the ECL face (``end``: x, y, z, px, py, pz there), written into the arrays of ``out``.
@@ -256,7 +256,7 @@ _E, _CX, _CY, _CZ, _G, _A, _R = 0, 1, 2, 3, 4, 8, 14
 _N_ROWS = _R + 5
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _smear_kernel(e_sum, cxyz, cnt, seeds, t_arrival, seed, ra, rb, rc, pos_res, ta, tb, z_fwd, z_bwd, thr, th_lo, th_hi, f8, seed_o, cnt_o, reg_o):  # fmt: skip
     """Smearing of the merged deposits (energy sums e_sum (GeV), face positions (rows of
     ``cxyz``, columns beyond len(e_sum) unused; cm), arrival times ``t_arrival[seeds]`` (ns)) with four standard normals per

@@ -52,7 +52,7 @@ _R = 13  # theta, phi, layers (muon-like), layers (hadron), K_L detected
 _N_ROWS = _R + 5
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _klm_kernel(end, end_code, code_ecl, mass, q, pdg, mu_mass, par, seed, theta, phi, n_mu, n_had, kl_det):  # fmt: skip
     """Per particle: polar angle and azimuth at the end point (rad), layers reached (muon-like
     range and with hadronic interactions; range model of the module doc) for charged

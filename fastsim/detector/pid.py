@@ -64,7 +64,7 @@ def pid_cube(pid: dict[str, Any]) -> np.ndarray:
 _CHUNK = 512  # tracks per pass of the PID kernel
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _pid_kernel(cube, p_bins, theta_bins, spec_pdg, mu_h, pdg, p, theta, klm_ok, seed, out):  # fmt: skip
     """Scores written into ``out`` (n_hyp, n) float32: 0.5 (pass + v), pass = u < probability
     (u, v uniform from a splitmix64 stream per track: draws 2h and 2h + 1 for hypothesis h);

@@ -96,7 +96,7 @@ def _seed(seed: np.uint64, i: int) -> np.uint64:
     return s
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def helix_from_state(
     x: float, y: float, z: float, px: float, py: float, pz: float, q: float, bz: float
 ) -> tuple:
@@ -119,7 +119,7 @@ def helix_from_state(
     return w, phi0, d0, z - tanl * s, tanl, s
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def arc_at_radius(w: float, d0: float, r: float) -> float:
     """Transverse arc length from the POCA to radius r on the outgoing half turn; -1 if unreachable."""
     num = (r * r - d0 * d0) / (1.0 - w * d0)
@@ -131,7 +131,7 @@ def arc_at_radius(w: float, d0: float, r: float) -> float:
     return 2.0 * math.asin(a) / w
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _helix(x: float, y: float, z: float, px: float, py: float, pz: float, q: float, bz: float) -> tuple:
     """As :func:`helix_from_state`, with the POCA direction as (cos phi0, sin phi0) and one
     atan2: (w, cos phi0, sin phi0, d0, z0, tanl, s)."""
@@ -151,7 +151,7 @@ def _helix(x: float, y: float, z: float, px: float, py: float, pz: float, q: flo
     return w, c0, s0, d0, z - tanl * s, tanl, s
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _pos(w: float, c0: float, s0: float, d0: float, ha: float, hc: float) -> tuple:
     """Transverse point and unit direction at arc s of the helix, from ha = sin(w s/2) and
     hc = cos(w s/2) (no trigonometric call; 1 - cos(w s) = 2 ha^2 avoids the cancellation
@@ -163,7 +163,7 @@ def _pos(w: float, c0: float, s0: float, d0: float, ha: float, hc: float) -> tup
     return x, y, c0 * (1.0 - omc) - s0 * sw, s0 * (1.0 - omc) + c0 * sw
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _geometric(state: np.uint64, log_eff: float) -> tuple:
     """Number of successes before the first failure of Bernoulli(eff) trials,
     floor(ln u / ln eff) with u uniform in (0, 1] (inversion of P(K >= k) = eff^k; Devroye,
@@ -175,7 +175,7 @@ def _geometric(state: np.uint64, log_eff: float) -> tuple:
     return state, int(min(g, 1073741824.0))
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _record_hit(k, R, pxd_i, svd_i, mask, nh0, nh1, nh2, rf, rl):  # fmt: skip
     """Count a hit in a layer of kind k at radius R (cm): (mask, nh0, nh1, nh2, rf, rl) updated."""
     if k == KIND_CDC:
@@ -191,7 +191,7 @@ def _record_hit(k, R, pxd_i, svd_i, mask, nh0, nh1, nh2, rf, rl):  # fmt: skip
     return mask, nh0, nh1, nh2, rf, R
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: skip
     """Energy loss and multiple scattering in a layer (x/X0 = x0_l at normal incidence, radius
     R cm) crossed at (X, Y) with transverse direction (cph, sph), tanLambda, sec = 1/cos(lambda)
@@ -227,7 +227,7 @@ def _scatter(st, X, Y, cph, sph, tanl, sec, pt, m, R, x0_l, dedx_l):  # fmt: ski
     return st, de, p_new, nx, ny, nz, nn
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, PX, PY, PZ, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
     """End of the stepping: the ECL front face (barrel cylinder or endcap plane), a looper or
     the decay point, on the helix (w, c0, s0, d0, z0, tanl) from arc ``s_cur``.  Returns
@@ -270,7 +270,7 @@ def _end_state(code, w, c0, s0, d0, z0, tanl, s_cur, sec, s3_left, pt, X, Y, Z, 
     return code, X, Y, Z, PX, PY, PZ, dpath
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     """Outward crossing of the radius R with dr2 = R^2 - X^2 - Y^2 > 0 (cm^2) from the point
     (X, Y) with transverse direction (cph, sph) on a circle of radius rw = 1/(2 k) (cm) turning
@@ -281,7 +281,7 @@ def _cross_out(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     return (t if real else np.nan), ds
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _turn(X, Y, cph, sph, t, sg, rw):  # fmt: skip
     """Point (cm) and transverse direction after the turning angle psi, t = tan(psi/2), on
     the circle of radius rw (cm) turning to the side sg (rational in t)."""
@@ -293,7 +293,7 @@ def _turn(X, Y, cph, sph, t, sg, rw):  # fmt: skip
     return X, Y, (1.0 - omc) * cph - sn * sg * sph, (1.0 - omc) * sph + sn * sg * cph
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     """pT (GeV), transverse direction, tanLambda and 1/cos(lambda) of momentum p_new along
     (nx, ny, nz) / nn."""
@@ -302,7 +302,7 @@ def _redirect(p_new, nx, ny, nz, nn):  # fmt: skip
     return p_new * nt / nn, nx * int_, ny * int_, nz * int_, nn * int_
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
     """:func:`_end_state` from the local state of a track moving away from the axis inside the
     ECL volume (X^2 + Y^2 < ecl_r^2, ecl_zb < Z < ecl_zf; cm): the barrel crossing from the
@@ -352,7 +352,7 @@ def _end_local(code, X, Y, Z, cph, sph, tanl, sec, pt, cq, s3_left, ecl_r, ecl_z
     return code, xe, ye, Z + tanl * ds, pt * ce, pt * se, pt * tanl, ds * sec
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _run_consts(w, d0, z0, tanl, s_cur, sec, s3_left):  # fmt: skip
     """Per-helix constants of the CDC runs (:func:`propagate_charged`): d0^2, q4 (reachable iff (R^2 - d0^2) q4 <= 1), the largest radius^2, the decay point's radius^2,
     a_scale (a = sin(w s/2) = a_scale sqrt(R^2 - d0^2)), z_arc (z = z0 + z_arc asin a) and z of
@@ -392,7 +392,7 @@ def _cross_out_simd(X, Y, cph, sph, rw, sg, dr2):  # fmt: skip
     return t, 2.0 * half * rw, disc >= 0.0
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _init_block(fb, sta, nb, base, x, y, z, px, py, pz, q, mass, s3_max, seed, bz, r_inner, l_in):  # fmt: skip
     """Local state of the particles ``base`` to ``base + nb - 1`` at their production point
     (rows of :func:`propagate_charged`), in SIMD lanes: no stepping without transverse
@@ -423,7 +423,7 @@ def _init_block(fb, sta, nb, base, x, y, z, px, py, pz, q, mass, s3_max, seed, b
         fb[_ROW_MODE * _CHUNK + j] = _MODE_NONE if pt < 1e-6 else mode
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, bit):  # fmt: skip
     """One layer before the CDC (radius R, z extent [z_lo, z_hi], x/X0 = x0_l, cm) for the
     tracks of a chunk (rows of the chunk buffer of :func:`propagate_charged`), without a
@@ -526,7 +526,7 @@ def _step_block(fb, sta, nb, R, z_lo, z_hi, x0_l, dedx_l, eff_l, detector, pxd, 
         fb[_ROW_MODE * _CHUNK + j] = _MODE_DONE if ended else fb[_ROW_MODE * _CHUNK + j]
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
     """:func:`_end_local` in SIMD lanes for the tracks of a chunk whose stepping ended
     (``_MODE_DONE``) without stopping or escaping, moving away from the axis inside the ECL
@@ -576,7 +576,7 @@ def _end_block(fb, nb, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
         fb[(_ROW_END + 7) * _CHUNK + j] = ds * sec if moves else 0.0
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _block_helices(fb, nb, bz):  # fmt: skip
     """POCA helix (rows 15-21) and CDC run constants (rows 22-28) of the outgoing tracks of a
     chunk from their local state, in SIMD lanes: the formulas of :func:`_helix` and
@@ -639,7 +639,7 @@ def _z_inside(aa: float, z0: float, z_arc: float, z_lo: float, z_hi: float) -> b
     return z_lo <= zc <= z_hi
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi_all, zlo_any, zhi_any):  # fmt: skip
     """The CDC layers ``cur`` to ``bend - 1`` (one superlayer's run, no material, cm) for the
     outgoing tracks of a chunk, in SIMD lanes like :func:`_step_block`, with the radius cuts
@@ -756,7 +756,7 @@ def _run_block(fb, sta, nb, cur, bend, radius, z_min, z_max, eff_l, zlo_all, zhi
         fb[11 * _CHUNK + j], fb[12 * _CHUNK + j] = rf, rl
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def propagate_charged(
     x, y, z, px, py, pz, q, mass, s3_max, seed,
     radius, z_min, z_max, x0, dedx_x0, eff, kind, superlayer, pxd_index, svd_index,
@@ -1149,7 +1149,7 @@ def propagate_charged(
     return end_code, end, path, vxd_mask, n_hits, sl_hits, r_first, r_last, e_lost
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def propagate_neutral(x, y, z, px, py, pz, convert, seed, radius, z_min, z_max, x0, kind, ecl_r, ecl_zf, ecl_zb):  # fmt: skip
     """Straight lines to the ECL face; photons (``convert``) may convert in material layers.
 

@@ -171,7 +171,7 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return dict(zip(_OUT_KEYS, arrays, strict=True))
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _event_and_local(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every item of a collection with these offsets: its event and its index within the
     event (as :meth:`Collection.event_index` and :meth:`Collection.local_index`)."""
@@ -185,7 +185,7 @@ def _event_and_local(offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ev, local
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _flight_lengths(idx, at, aid, px, py, pz, m, ctau_pi, ctau_k, expo, s3):  # fmt: skip
     """Decay lengths (cm) of the pi+- / K+- ``idx`` (MC indices; |PDG id| ``aid``) written to
     ``s3[at]``: Exp(1) draws ``expo`` times c tau p / m (c tau of pi+- and K+- given)."""
@@ -196,7 +196,7 @@ def _flight_lengths(idx, at, aid, px, py, pz, m, ctau_pi, ctau_k, expo, s3):  # 
         s3[at[j]] = expo[j] * ctau * p / max(m[i], 1e-9)
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _links(idx: np.ndarray, ev: np.ndarray, n_events: int) -> tuple[np.ndarray, np.ndarray]:
     """Objects made from the particles ``idx`` (in a stable order by event; ``ev`` the
     particles' events): the number of objects per event and, per particle, the event-local
@@ -210,7 +210,7 @@ def _links(idx: np.ndarray, ev: np.ndarray, n_events: int) -> tuple[np.ndarray, 
     return counts, of_sim
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _counts(idx: np.ndarray, ev: np.ndarray, n_events: int) -> np.ndarray:
     """Number of objects per event for objects made from the particles ``idx`` (``ev``: the
     particles' events)."""
@@ -220,7 +220,7 @@ def _counts(idx: np.ndarray, ev: np.ndarray, n_events: int) -> np.ndarray:
     return counts
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _links_of(idx, mc, pdg, track_of_sim, out):  # fmt: skip
     """Truth and track links of the objects made from the particles ``idx``: rows of ``out``
     (int32) mc_index, true_pdg, track_index."""
@@ -229,7 +229,7 @@ def _links_of(idx, mc, pdg, track_of_sim, out):  # fmt: skip
         out[0, j], out[1, j], out[2, j] = mc[i], pdg[i], track_of_sim[i]
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _klm_columns(ik, kl_det, theta_face, phi_end, layers_had, dk, lo, hi, blo, bhi, f8, n_layers, region):  # fmt: skip
     """KLM objects from the particles ``ik``: polar angle (at the ECL face) and azimuth of the
     end point, K_L ones displaced by the normals ``dk`` (2, number of K_L) in order; layers
@@ -254,7 +254,7 @@ def _klm_columns(ik, kl_det, theta_face, phi_end, layers_had, dk, lo, hi, blo, b
         f8[1, j] = ph
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _track_columns(it, n_hits, r_first, mc, origin, pdg, cluster_of_sim, layers_mu, min_layers, f4, i4, i2, i1):  # fmt: skip
     """Per track ``it[j]``: hit counts, first-hit radius, truth links, cluster link and KLM
     layers written into the track columns (``f4[0]``: first_hit_r; ``i4``: mc_index,

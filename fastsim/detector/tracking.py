@@ -69,7 +69,7 @@ def helix_params(x, y, z, px, py, pz, q, bz: float) -> tuple[np.ndarray, ...]:
     return d0, phi0, -w, z - tanl * s, tanl
 
 
-@njit(cache=True, fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _find_kernel(px, py, q, sl_hits, vxd_mask, axial, seg_min, n_seg_min, n_ax_min, n_svd_min, vxd_pt_min, pt_min):  # fmt: skip
     """Finder rule (module doc) per particle; neutral particles are never found."""
     n = len(px)
@@ -201,7 +201,7 @@ _O = 18  # outputs: 5 helix, 7 covariance entries, px, py, pz, charge, true p an
 _N_ROWS = _O + 18
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _track_kernel(
     idx, x, y, z, px, py, pz, q, m, n_hits, r_first, r_last, seed,
     radius, sigma_rphi, l_ref, n_ref, r_ref, s_ref, res, bz, f8, charge, truth,

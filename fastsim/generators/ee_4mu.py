@@ -46,7 +46,7 @@ from fastsim.schema import Field
 MUON = 13
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _line2(
     ub: tuple, v: tuple, e1: tuple, e2: tuple, pa: tuple, pb: tuple, q1: tuple, m: float, c: float
 ) -> complex:
@@ -58,7 +58,7 @@ def _line2(
     return t1 + sdot(bslash(ub, e2, c, c), y)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_4mu_direct(p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ce: float) -> np.ndarray:
     """Spin-averaged |M|^2 of e-(k1) e+(k2) -> mu-(p0) mu-(p1) mu+(p2) mu+(p3), QED: every
     diagram evaluated for every helicity configuration (the reference of ``me2_4mu``)."""
@@ -131,7 +131,7 @@ def me2_4mu_direct(p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ce: fl
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_4mu(p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ce: float) -> np.ndarray:
     """Spin-averaged |M|^2 of e-(k1) e+(k2) -> mu-(p0) mu-(p1) mu+(p2) mu+(p3), QED.
 

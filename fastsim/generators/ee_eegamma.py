@@ -93,7 +93,7 @@ N_HEL = 32
 
 
 # ====================================================================== amplitudes
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _t_beam(e: float, pb: float, p: np.ndarray, m: float, side: float) -> float:
     """t = (k - p)^2 of a beam lepton (energy e, momentum pb along side * z) scattered to p
     (px, py, pz, E), mass m, without cancellation (|t| down to 1e-12 GeV^2 from components of
@@ -107,7 +107,7 @@ def _t_beam(e: float, pb: float, p: np.ndarray, m: float, side: float) -> float:
     return -2.0 * (m * m * (e - e1) ** 2 / (e * e1 - m * m + pb * pp) + pb * pp * omc)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _amps_one(p: np.ndarray, M: float, m: float, ce: float, gauge: bool, out: np.ndarray) -> None:
     """i M for the 32 helicity configurations of one event into ``out`` (32,) complex.
 
@@ -192,7 +192,7 @@ def _amps_one(p: np.ndarray, M: float, m: float, ce: float, gauge: bool, out: np
         out[h] = amp
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def amps_eegamma(p: np.ndarray, M: np.ndarray, m: float, ce: float, gauge: bool) -> np.ndarray:
     """Helicity amplitudes (n, 32) of e-(k1) e+(k2) -> e-(p0) e+(p1) gamma(p2) for momenta
     p (n, 3, 4) (px, py, pz, E) in the rest frame of mass M (e- beam along +z); ``ce`` the
@@ -206,7 +206,7 @@ def amps_eegamma(p: np.ndarray, M: np.ndarray, m: float, ce: float, gauge: bool)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_eegamma(p: np.ndarray, M: np.ndarray, m: float, ce: float) -> np.ndarray:
     """Spin-averaged |M|^2 (n,) (beam helicities averaged, final ones and the photon's summed)."""
     n = p.shape[0]

@@ -85,7 +85,7 @@ ELECTRON, MUON = 11, 13
 
 
 # ====================================================================== amplitudes
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _line2(
     row: tuple, col: tuple, ea: tuple, eb: tuple, prow: tuple, pcol: tuple, qa: tuple, m: float, c: float
 ):
@@ -113,7 +113,7 @@ def pairings(identical: bool) -> tuple[np.ndarray, np.ndarray]:
     return np.array(perms, np.int64), np.array(signs)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _externals(p: np.ndarray, M: float, m_e: float, m_l: float) -> tuple:
     """Row/column spinors [end][helicity], end momenta (outgoing) and the row flavour masses."""
     e = 0.5 * M
@@ -144,7 +144,7 @@ def _externals(p: np.ndarray, M: float, m_e: float, m_l: float) -> tuple:
     return rows, cols, prow, pcol, mrow
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_eell_direct(
     p: np.ndarray,
     M: np.ndarray,
@@ -203,7 +203,7 @@ def me2_eell_direct(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_eell(
     p: np.ndarray, M: np.ndarray, m_e: float, m_l: float, ce: float, perms: np.ndarray, signs: np.ndarray
 ) -> np.ndarray:

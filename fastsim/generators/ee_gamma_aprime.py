@@ -118,7 +118,7 @@ COS_20_DEG = math.cos(math.radians(20.0))
 
 
 # --------------------------------------------------------------------------- amplitudes
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _electron_current(
     k1: tuple, k2: tuple, kg: tuple, eps: tuple, h1: int, h2: int, m_e: float, ce: float, ca: float
 ) -> tuple:
@@ -132,7 +132,7 @@ def _electron_current(
     return vadd(current(vb2, x1, ca, ca), current(y2, u1, ca, ca))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def amp_gamma_aprime_ll(
     k1: tuple,
     k2: tuple,
@@ -161,7 +161,7 @@ def amp_gamma_aprime_ll(
     return -1j * dot(jl, num)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_gamma_aprime_ll(kin: np.ndarray, p: np.ndarray, m_e: float, ce: float, ca: float) -> np.ndarray:
     """Spin-averaged |M|^2 (n,) (A' propagator denominator removed) of e-(kin[:, 0]) e+(kin[:, 1])
     -> gamma(p[:, 0]) l-(p[:, 1]) l+(p[:, 2]), beams (n, 2, 4) and final (n, 3, 4) in any frame,
@@ -182,7 +182,7 @@ def me2_gamma_aprime_ll(kin: np.ndarray, p: np.ndarray, m_e: float, ce: float, c
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_gamma_aprime(kin: np.ndarray, p: np.ndarray, m_e: float, ce: float, ca: float) -> np.ndarray:
     """Spin-averaged |M|^2 (n,) of e-(kin[:, 0]) e+(kin[:, 1]) -> gamma(p[:, 0]) A'(p[:, 1]),
     photon and A' polarisations summed: sum_pol |eps*.J|^2 = -J.J* + |q.J|^2 / m^2."""
@@ -204,7 +204,7 @@ def me2_gamma_aprime(kin: np.ndarray, p: np.ndarray, m_e: float, ce: float, ca: 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ward_ratio_gamma_aprime_ll(p: np.ndarray, M: np.ndarray, m_e: float, ce: float, ca: float) -> np.ndarray:
     """max_hel |M(eps -> k/E_gamma)| / max_hel |M(eps)| per event for gamma(p0) l-(p1) l+(p2) in
     the hard rest frame of mass M (0 for a gauge-invariant amplitude)."""

@@ -75,7 +75,7 @@ PHOTON = 22
 
 
 # --------------------------------------------------------------------------- amplitudes
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _chain2(
     u1: tuple, vb2: tuple, k1: tuple, qa: tuple, ea: tuple, eb: tuple, m_e: float, ce: float
 ) -> complex:
@@ -84,7 +84,7 @@ def _chain2(
     return sdot(bslash(vb2, eb, ce, ce), x)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _chain3(
     u1: tuple,
     vb2: tuple,
@@ -104,7 +104,7 @@ def _chain3(
     return sdot(bslash(vb2, ec, ce, ce), y)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def amp_2gamma(
     k1: tuple, k2: tuple, q1: tuple, q2: tuple, e1: tuple, e2: tuple, h1: int, h2: int, m_e: float, ce: float
 ) -> complex:
@@ -115,7 +115,7 @@ def amp_2gamma(
     return _chain2(u1, vb2, k1, q1, e1, e2, m_e, ce) + _chain2(u1, vb2, k1, q2, e2, e1, m_e, ce)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def amp_3gamma(
     k1: tuple,
     k2: tuple,
@@ -143,7 +143,7 @@ def amp_3gamma(
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_2gamma(p: np.ndarray, M: np.ndarray, m_e: float, ce: float) -> np.ndarray:
     """Spin-averaged |M|^2 (n,) of e+e- -> gamma(p0) gamma(p1), p (n, 2, 4) in the rest frame of
     mass M (e- along +z), photon polarisations summed."""
@@ -165,7 +165,7 @@ def me2_2gamma(p: np.ndarray, M: np.ndarray, m_e: float, ce: float) -> np.ndarra
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_3gamma(p: np.ndarray, M: np.ndarray, m_e: float, ce: float) -> np.ndarray:
     """Spin-averaged |M|^2 (n,) of e+e- -> gamma(p0) gamma(p1) gamma(p2), p (n, 3, 4) in the
     rest frame of mass M (e- along +z), photon polarisations summed."""
@@ -189,7 +189,7 @@ def me2_3gamma(p: np.ndarray, M: np.ndarray, m_e: float, ce: float) -> np.ndarra
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ward_ratio_3gamma(p: np.ndarray, M: np.ndarray, m_e: float, ce: float, j: int) -> np.ndarray:
     """max_hel |M(eps_j -> q_j / E_j)| / max_hel |M| per event (0 for a gauge-invariant sum)."""
     n = p.shape[0]

@@ -67,7 +67,7 @@ _DECAY_STATES = {
 }
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_llx(
     p: np.ndarray,
     M: np.ndarray,
@@ -208,7 +208,7 @@ def me2_llx(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pair_density(
     A: np.ndarray, rho_l: np.ndarray, rho_d: np.ndarray, i: int, want_l: bool, want_d: bool
 ) -> None:

@@ -70,7 +70,7 @@ from fastsim.schema import Field
 MUON = 13
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_mumu(
     p: np.ndarray,
     M: np.ndarray,

@@ -46,7 +46,7 @@ from fastsim.schema import Field
 MUON, PHOTON = 13, 22
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def amp_mumugamma(
     k1: tuple,
     k2: tuple,
@@ -84,7 +84,7 @@ def amp_mumugamma(
     return amp
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_mumugamma_frame(
     kin: np.ndarray, p: np.ndarray, m_e: float, m_mu: float, ew: tuple, z_on: bool
 ) -> np.ndarray:
@@ -105,7 +105,7 @@ def me2_mumugamma_frame(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def me2_mumugamma(p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ew: tuple, z_on: bool) -> np.ndarray:
     """Spin-averaged |M|^2 of e+e- -> mu-(p0) mu+(p1) gamma(p2), photon polarisations summed."""
     n = p.shape[0]
@@ -124,7 +124,7 @@ def me2_mumugamma(p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ew: tup
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ward_ratio_mumugamma(
     p: np.ndarray, M: np.ndarray, m_e: float, m_mu: float, ew: tuple, z_on: bool
 ) -> np.ndarray:

@@ -36,7 +36,7 @@ from fastsim.spin import spin_from_helicity_density, spin_to_lab
 TAU = 15
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def density_ll(
     p: np.ndarray,
     M: np.ndarray,

@@ -117,7 +117,7 @@ def emission_density(x: np.ndarray, c: np.ndarray, mass_ratio2: float, alpha: fl
 
 
 # ---------------------------------------------------------------------------- kernels
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _uniform(state: np.ndarray) -> float:
     """SplitMix64 step on state[0]; a double in (0, 1)."""
     state[0] += np.uint64(0x9E3779B97F4A7C15)
@@ -128,7 +128,7 @@ def _uniform(state: np.ndarray) -> float:
     return ((z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _boost(px: float, py: float, pz: float, e: float, ex: float, ey: float, ez: float, g: float) -> tuple:
     """Boost (px, py, pz, e) by eta = gamma*beta = (ex, ey, ez), gamma = g (PDG "Kinematics" 49.1)."""
     q = ex * px + ey * py + ez * pz
@@ -136,7 +136,7 @@ def _boost(px: float, py: float, pz: float, e: float, ex: float, ey: float, ez: 
     return px + ex * f, py + ey * f, pz + ez * f, g * e + q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _radiate_dipole(
     p: np.ndarray,
     m: float,
@@ -249,7 +249,7 @@ def _radiate_dipole(
     return n_ph
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fsr_kernel(
     px: np.ndarray,
     py: np.ndarray,
@@ -328,7 +328,7 @@ def _fsr_kernel(
     return counts, ks[:tot], mothers[:tot], lep[:n_mod], lep_p[:n_mod]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spread(
     src: np.ndarray, old_offsets: np.ndarray, new_offsets: np.ndarray, radiating: np.ndarray, out: np.ndarray
 ) -> None:
@@ -346,7 +346,7 @@ def _spread(
         out[j + sh] = src[j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spread_regular(src: np.ndarray, new_offsets: np.ndarray, out: np.ndarray) -> None:
     """Copy the rows of ``src`` (n, k) (any strides, e.g. broadcast) to the starts of the
     events' ranges in ``out``."""

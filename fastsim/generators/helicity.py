@@ -65,7 +65,7 @@ __all__ = [
 _MI = -1j  # -i of the vertices
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _chi(px: float, py: float, pz: float, lam: int) -> tuple[complex, complex]:
     """Two-component helicity eigenstate chi_lam of sigma.p/|p| (eigenvalue lam)."""
     pp = math.sqrt(px * px + py * py + pz * pz)
@@ -82,7 +82,7 @@ def _chi(px: float, py: float, pz: float, lam: int) -> tuple[complex, complex]:
     return (complex(-px, py) * norm, a * norm + 0j)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def chi_collinear(px: float, py: float, pz: float, lam: int) -> tuple:
     """Two-component helicity eigenstate chi_lam along p (the phases of :func:`_chi`), with
     p + p_z = p_T^2 / (p - p_z) for p_z < 0: no cancellation near the -z axis, for particles
@@ -101,7 +101,7 @@ def chi_collinear(px: float, py: float, pz: float, lam: int) -> tuple:
     return (complex(-px, py) * norm, a * norm + 0j)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def spinor_collinear(p: tuple, m: float, lam: int, anti: bool) -> tuple:
     """u(p, lam) or v(p, lam) (Peskin & Schroeder eq. 3.53, v by charge conjugation, as in
     ``helicity.uspinor``/``vspinor``) for p = (E, px, py, pz) of mass m, with
@@ -121,7 +121,7 @@ def spinor_collinear(p: tuple, m: float, lam: int, anti: bool) -> tuple:
     return (a * c0, a * c1, b * c0, b * c1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def uspinor(e: float, px: float, py: float, pz: float, lam: int) -> tuple:
     """Dirac spinor u(p, lam) of an incoming fermion / outgoing (before barring)."""
     pp = math.sqrt(px * px + py * py + pz * pz)
@@ -131,7 +131,7 @@ def uspinor(e: float, px: float, py: float, pz: float, lam: int) -> tuple:
     return (a * c0, a * c1, b * c0, b * c1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vspinor(e: float, px: float, py: float, pz: float, lam: int) -> tuple:
     """Dirac spinor v(p, lam) of an antifermion of helicity lam/2."""
     pp = math.sqrt(px * px + py * py + pz * pz)
@@ -141,19 +141,19 @@ def vspinor(e: float, px: float, py: float, pz: float, lam: int) -> tuple:
     return (a * c0, a * c1, b * c0, b * c1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bar(s: tuple) -> tuple:
     """psi-bar = psi^dagger gamma^0 (a row spinor)."""
     return (s[2].conjugate(), s[3].conjugate(), s[0].conjugate(), s[1].conjugate())
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dot(a: tuple, b: tuple) -> complex:
     """Minkowski product a.b of two (contravariant) four-vectors."""
     return a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def current(sb: tuple, s: tuple, cl: complex, cr: complex) -> tuple:
     """psibar (-i gamma^mu (cL P_L + cR P_R)) psi: a contravariant vector (4-tuple)."""
     a0, a1, b0, b1 = sb[0], sb[1], sb[2], sb[3]
@@ -170,7 +170,7 @@ def current(sb: tuple, s: tuple, cl: complex, cr: complex) -> tuple:
     return (_MI * (A0 + B0), _MI * (A1 - B1), _MI * (A2 - B2), _MI * (A3 - B3))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vs(
     v0: complex, v1: complex, v2: complex, v3: complex, x0: complex, x1: complex
 ) -> tuple[complex, complex]:
@@ -178,7 +178,7 @@ def _vs(
     return ((v0 - v3) * x0 - (v1 - 1j * v2) * x1, -(v1 + 1j * v2) * x0 + (v0 + v3) * x1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vsb(
     v0: complex, v1: complex, v2: complex, v3: complex, x0: complex, x1: complex
 ) -> tuple[complex, complex]:
@@ -186,7 +186,7 @@ def _vsb(
     return ((v0 + v3) * x0 + (v1 - 1j * v2) * x1, (v1 + 1j * v2) * x0 + (v0 - v3) * x1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row_vs(
     v0: complex, v1: complex, v2: complex, v3: complex, a0: complex, a1: complex
 ) -> tuple[complex, complex]:
@@ -194,7 +194,7 @@ def _row_vs(
     return (a0 * (v0 - v3) - a1 * (v1 + 1j * v2), -a0 * (v1 - 1j * v2) + a1 * (v0 + v3))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row_vsb(
     v0: complex, v1: complex, v2: complex, v3: complex, a0: complex, a1: complex
 ) -> tuple[complex, complex]:
@@ -202,7 +202,7 @@ def _row_vsb(
     return (a0 * (v0 + v3) + a1 * (v1 + 1j * v2), a0 * (v1 - 1j * v2) + a1 * (v0 - v3))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def slash(v: tuple, cl: complex, cr: complex, s: tuple) -> tuple:
     """(-i gamma^mu V_mu (cL P_L + cR P_R)) psi for a column spinor psi."""
     u0, u1 = _vs(v[0], v[1], v[2], v[3], cr * s[2], cr * s[3])
@@ -210,7 +210,7 @@ def slash(v: tuple, cl: complex, cr: complex, s: tuple) -> tuple:
     return (_MI * u0, _MI * u1, _MI * d0, _MI * d1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bslash(sb: tuple, v: tuple, cl: complex, cr: complex) -> tuple:
     """psibar (-i gamma^mu V_mu (cL P_L + cR P_R)) for a row spinor psibar."""
     l0, l1 = _row_vsb(v[0], v[1], v[2], v[3], sb[2], sb[3])
@@ -218,13 +218,13 @@ def bslash(sb: tuple, v: tuple, cl: complex, cr: complex) -> tuple:
     return (_MI * cl * l0, _MI * cl * l1, _MI * cr * r0, _MI * cr * r1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sbil(sb: tuple, s: tuple, c: complex) -> complex:
     """psibar (-i c) psi: the scalar vertex closed between two spinors."""
     return _MI * c * (sb[0] * s[0] + sb[1] * s[1] + sb[2] * s[2] + sb[3] * s[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fprop(q: tuple, m: float, w: float, s: tuple) -> tuple:
     """i (qslash + m) / (q^2 - m^2 + i m w) psi (column) for momentum q along the fermion flow."""
     q2 = q[0] * q[0] - q[1] * q[1] - q[2] * q[2] - q[3] * q[3]
@@ -234,7 +234,7 @@ def fprop(q: tuple, m: float, w: float, s: tuple) -> tuple:
     return (f * (u0 + m * s[0]), f * (u1 + m * s[1]), f * (d0 + m * s[2]), f * (d1 + m * s[3]))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bfprop(sb: tuple, q: tuple, m: float, w: float) -> tuple:
     """psibar i (qslash + m) / (q^2 - m^2 + i m w) (row) for momentum q along the fermion flow."""
     q2 = q[0] * q[0] - q[1] * q[1] - q[2] * q[2] - q[3] * q[3]
@@ -244,7 +244,7 @@ def bfprop(sb: tuple, q: tuple, m: float, w: float) -> tuple:
     return (f * (l0 + m * sb[0]), f * (l1 + m * sb[1]), f * (r0 + m * sb[2]), f * (r1 + m * sb[3]))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vprop(j: tuple, q: tuple, m: float, w: float) -> tuple:
     """D^{mu nu} J_nu = -i (J^mu - q^mu (q.J)/M^2) / (q^2 - M^2 + i M w); M = 0: -i J^mu / q^2."""
     q2 = q[0] * q[0] - q[1] * q[1] - q[2] * q[2] - q[3] * q[3]
@@ -260,13 +260,13 @@ def vprop(j: tuple, q: tuple, m: float, w: float) -> tuple:
     return (f * j[0], f * j[1], f * j[2], f * j[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sprop(q2: float, m: float, w: float) -> complex:
     """Scalar propagator i / (q^2 - M^2 + i M w)."""
     return 1j / complex(q2 - m * m, m * w)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def polvec(e: float, px: float, py: float, pz: float, lam: int, outgoing: bool) -> tuple:
     """Transverse polarisation vector eps^mu(k, lam) of a massless vector (conjugated if outgoing)."""
     pt = math.sqrt(px * px + py * py)
@@ -289,49 +289,49 @@ def polvec(e: float, px: float, py: float, pz: float, lam: int, outgoing: bool) 
     return (0j, e1, e2, e3)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def p4t(p: np.ndarray) -> tuple[float, float, float, float]:
     """Array row (px, py, pz, E) -> tuple (E, px, py, pz)."""
     return (p[3], p[0], p[1], p[2])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tadd(a: tuple, b: tuple) -> tuple:
     """Sum of two four-vectors (tuples)."""
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tneg(a: tuple) -> tuple:
     """Minus a four-vector."""
     return (-a[0], -a[1], -a[2], -a[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def msq(a: tuple) -> float:
     """Invariant square of a real four-vector tuple."""
     return a[0] * a[0] - a[1] * a[1] - a[2] * a[2] - a[3] * a[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vadd(a: tuple, b: tuple) -> tuple:
     """Sum of two complex four-vectors."""
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sadd(a: tuple, b: tuple) -> tuple:
     """Sum of two spinors."""
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vscale(a: tuple, c: complex) -> tuple:
     """c times a complex four-vector."""
     return (c * a[0], c * a[1], c * a[2], c * a[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def spinors(p: tuple, hel: int, anti: bool) -> tuple:
     """u(p, hel) or v(p, hel)."""
     if anti:
@@ -340,7 +340,7 @@ def spinors(p: tuple, hel: int, anti: bool) -> tuple:
 
 
 # ------------------------------------------------------------------ numpy-facing helpers
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _spinor_array(p: np.ndarray, lam: int, anti: bool) -> np.ndarray:
     n = p.shape[0]
     out = np.empty((n, 4), np.complex128)
@@ -356,13 +356,13 @@ def spinor_array(p4: np.ndarray, lam: int, anti: bool = False) -> np.ndarray:
     return _spinor_array(np.ascontiguousarray(p4, dtype=np.float64), int(lam), bool(anti))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sdot(sb: tuple, s: tuple) -> complex:
     """Row spinor times column spinor."""
     return sb[0] * s[0] + sb[1] * s[1] + sb[2] * s[2] + sb[3] * s[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def beams_cm(m_hat: float, m_e: float) -> tuple:
     """e- (along +z) and e+ momenta (tuples) in the hard rest frame of mass m_hat."""
     e = 0.5 * m_hat
@@ -370,7 +370,7 @@ def beams_cm(m_hat: float, m_e: float) -> tuple:
     return (e, 0.0, 0.0, pz), (e, 0.0, 0.0, -pz)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def schannel(
     vb2: tuple, u1: tuple, q: tuple, ce: float, zl: float, zr: float, mz: float, wz: float, z_on: bool
 ) -> tuple:
@@ -380,7 +380,7 @@ def schannel(
     return eg, ez
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sinsert(eg: tuple, ez: tuple, s: tuple, c: float, zl: float, zr: float, z_on: bool) -> tuple:
     """Insert the s-channel photon + Z on a charged-lepton column spinor."""
     a = slash(eg, c, c, s)
@@ -389,7 +389,7 @@ def sinsert(eg: tuple, ez: tuple, s: tuple, c: float, zl: float, zr: float, z_on
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bsinsert(sb: tuple, eg: tuple, ez: tuple, c: float, zl: float, zr: float, z_on: bool) -> tuple:
     """Insert the s-channel photon + Z on a charged-lepton row spinor."""
     a = bslash(sb, eg, c, c)
@@ -398,7 +398,7 @@ def bsinsert(sb: tuple, eg: tuple, ez: tuple, c: float, zl: float, zr: float, z_
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vnorm2(v: tuple) -> float:
     """Euclidean norm squared of a complex four-vector (for skipping negligible helicities)."""
     return abs(v[0]) ** 2 + abs(v[1]) ** 2 + abs(v[2]) ** 2 + abs(v[3]) ** 2

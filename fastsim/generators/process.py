@@ -68,7 +68,7 @@ COMMON_PARAMS: dict[str, Field] = {
 _TRAIN_CACHE: dict[Any, tuple[np.ndarray, float]] = {}
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cm_to_lab_fast(p_cm: np.ndarray, her: np.ndarray, ler: np.ndarray) -> np.ndarray:
     """Four-vectors (n, k, 4) in the CM frame (e- along +z) -> lab; the same transformation
     as :func:`fastsim.beams.cm_to_lab` (rotate +z onto the e- direction in the beams' rest

@@ -74,7 +74,7 @@ UNITS = {k: "cm" for k in ("x", "y", "z", "r", "sigma_r", "dca", "mc_vx", "mc_vy
 }
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pairs_kernel(offsets: np.ndarray, charge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_ev = len(offsets) - 1
     counts = np.zeros(n_ev, np.int64)
@@ -110,7 +110,7 @@ def opposite_charge_pairs(
     return _pairs_kernel(np.asarray(offsets, np.int64), np.asarray(charge, np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _dca_kernel(helix: np.ndarray, i1: np.ndarray, i2: np.ndarray, vtx: np.ndarray, out: np.ndarray) -> None:
     """3-D distance between the points of the two measured helices transversally nearest to
     the fitted vertex (the helix point at direction phi: P = C + (1/omega)(-sin phi, cos phi))."""

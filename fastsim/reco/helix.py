@@ -69,7 +69,7 @@ def z_at_phi(phi0: float, omega: float, z0: float, tanl: float, phi: float) -> f
     return z0 + tanl * s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def helix_and_jacobian(
     x: float, y: float, z: float, phi: float, om: float, tl: float, h: np.ndarray, jac: np.ndarray
 ) -> None:
@@ -114,7 +114,7 @@ def helix_and_jacobian(
     jac[4, 5] = 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pair_seed(h1: np.ndarray, h2: np.ndarray) -> tuple[float, float, float, float, int]:
     """Seed (x, y, z) from the intersection of the two transverse circles, the
     transverse gap between the circles (0 when they intersect) and the number of
@@ -170,7 +170,7 @@ def _pair_seed(h1: np.ndarray, h2: np.ndarray) -> tuple[float, float, float, flo
     return bx, by, bz, 0.0, 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _circle_seeds_kernel(
     h: np.ndarray, i1: np.ndarray, i2: np.ndarray, out: np.ndarray, gap: np.ndarray
 ) -> None:

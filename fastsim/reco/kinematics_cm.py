@@ -67,7 +67,7 @@ def recoil_mass(p4_lab: np.ndarray, her: np.ndarray, ler: np.ndarray) -> np.ndar
     return np.sign(m2) * np.sqrt(np.abs(m2))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _thrust_event(p: np.ndarray, axis: np.ndarray) -> float:
     """Thrust of one event's three-momenta (n, 3) and its axis (written into ``axis``): the
     exact maximum over the partitions fixed by the planes through pairs of momenta."""
@@ -120,7 +120,7 @@ def _thrust_event(p: np.ndarray, axis: np.ndarray) -> float:
     return best / tot
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def symmetric_eigenvalues_3x3(w: np.ndarray) -> tuple[float, float, float]:
     """Eigenvalues (ascending) of the real symmetric 3x3 matrix ``w`` (overwritten): cyclic
     Jacobi rotations (Golub and Van Loan, Matrix Computations, 4th ed., sec. 8.5) until the
@@ -168,7 +168,7 @@ def symmetric_eigenvalues_3x3(w: np.ndarray) -> tuple[float, float, float]:
     return a, b, d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _shapes_kernel(p: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
     axis = np.empty(3)
     w = np.empty((3, 3))

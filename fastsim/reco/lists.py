@@ -163,7 +163,7 @@ def photon_list(
     return mask, clusters.event_index()[sel], f
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pairs_in_events(offsets: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All pairs i < j of masked items within each event (global indices)."""
     total = 0

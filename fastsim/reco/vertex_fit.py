@@ -45,7 +45,7 @@ FIT_FAILED = 2
 _R_MAX = 300.0  # cm: a vertex estimate beyond this is a failed fit (outside the detector)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _cholesky_inverse(a: np.ndarray, n: int, out: np.ndarray, work: np.ndarray) -> bool:
     """Inverse of the symmetric positive-definite top-left n x n block of ``a`` (Cholesky)."""
     for i in range(n):
@@ -84,7 +84,7 @@ def _cholesky_inverse(a: np.ndarray, n: int, out: np.ndarray, work: np.ndarray) 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fit_kernel(
     helix, cov, members, offsets, seeds, bz, use_bs, bs_pos, bs_cov, max_iter, tol,
     status, vtx, vcov, chi2, ndf, mom,

@@ -212,7 +212,7 @@ def _accept(state: np.uint64, w: float, wmax: float) -> tuple:
 
 
 # ---------------------------------------------------------------- tau -> l nubar_l nu_tau
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_lnunu(n: int, seed: np.uint64, ml: float, mt: float, stats: np.ndarray) -> tuple:
     """tau- -> l- nubar_l nu_tau.  |M|^2 ~ (P.n)(l.nu) = (M^2 - s)(s - m^2)/4, s = m^2(l nu_tau),
     n = nubar_l (V-A; e.g. Okun, "Leptons and Quarks", muon decay).  With dPhi_3 ~ ds
@@ -254,7 +254,7 @@ def _k_lnunu(n: int, seed: np.uint64, ml: float, mt: float, stats: np.ndarray) -
 
 
 # ---------------------------------------------------------------- tau -> P nu
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_scalar(n: int, seed: np.uint64, m: float, mt: float, stats: np.ndarray) -> tuple:
     """tau- -> P- nu: two-body, isotropic; h = p_hat(P) (tau.md 2.3)."""
     p = np.empty((n, 2, 4))
@@ -301,7 +301,7 @@ def _vector_weight(s: float, m1: float, m2: float, mt: float, res: np.ndarray) -
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vector_pilot(
     u: np.ndarray, m1: float, m2: float, mt: float, res: np.ndarray, prop: np.ndarray
 ) -> np.ndarray:
@@ -318,7 +318,7 @@ def _vector_pilot(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_vector(
     n: int,
     seed: np.uint64,
@@ -535,7 +535,7 @@ def _trial_3pi(st: np.uint64, m: np.ndarray, mt: float, par: np.ndarray, tab: np
     return st, w, s, b3, b1, b2, nu, hx, hy, hz
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pilot_3pi(n: int, seed: np.uint64, m: np.ndarray, mt: float, par: np.ndarray, tab: np.ndarray) -> tuple:
     """(weights, s) of n trials (for the s table and the bound)."""
     out = np.empty(n)
@@ -548,7 +548,7 @@ def _pilot_3pi(n: int, seed: np.uint64, m: np.ndarray, mt: float, par: np.ndarra
     return out, ss
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_3pi(
     n: int,
     seed: np.uint64,
@@ -624,7 +624,7 @@ def _trial_omega_pi(st: np.uint64, m: np.ndarray, mt: float, res: np.ndarray, ta
     return st, w, s, pi, om, nu, v[0] / v[3], v[1] / v[3], v[2] / v[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pilot_omega_pi(
     n: int, seed: np.uint64, m: np.ndarray, mt: float, res: np.ndarray, tab: np.ndarray
 ) -> tuple:
@@ -638,7 +638,7 @@ def _pilot_omega_pi(
     return out, ss
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_omega_pi(
     n: int,
     seed: np.uint64,
@@ -725,7 +725,7 @@ def _row(pp: np.ndarray, k: int) -> tuple:
     return (pp[k, 0], pp[k, 1], pp[k, 2], pp[k, 3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _four_pion_ps_density(pp: np.ndarray, s: float, m: np.ndarray, ch: np.ndarray, prop: np.ndarray) -> float:
     """Density of the multichannel proposal at the 4-pion configuration pp (any frame), per
     unit of flat 4-body phase space.  Channel k (row of ``ch``: b, a, c, d, type, cumulative
@@ -759,7 +759,7 @@ def _four_pion_ps_density(pp: np.ndarray, s: float, m: np.ndarray, ch: np.ndarra
     return g
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _trial_4pi(
     st: np.uint64,
     m: np.ndarray,
@@ -851,7 +851,7 @@ def _nu_density(jr: tuple, ji: tuple, s: float, mt: float) -> tuple:
     return avg, top
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _finish_4pi(st: np.uint64, pp: np.ndarray, jr: tuple, ji: tuple, s: float, mt: float) -> tuple:
     """Stage 2: the neutrino direction n in the 4-pion rest frame from the exact density
     rho(n) = P.V / M by accept-reject against the bound of :func:`_nu_density` (acceptance
@@ -887,7 +887,7 @@ def _finish_4pi(st: np.uint64, pp: np.ndarray, jr: tuple, ji: tuple, s: float, m
     return st, nu, hx, hy, hz, over
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pilot_4pi(
     n: int,
     seed: np.uint64,
@@ -910,7 +910,7 @@ def _pilot_4pi(
     return out, ss
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_4pi(
     n: int,
     seed: np.uint64,
@@ -959,7 +959,7 @@ def _k_4pi(
 
 
 # ---------------------------------------------------------------- flat n-body phase space
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _k_phsp(n: int, seed: np.uint64, m: np.ndarray, mt: float, wmax: float, stats: np.ndarray) -> tuple:
     """Flat n-body phase space by GENBOD (F. James, CERN 68-15): sorted uniforms give the
     intermediate masses, weight prod_j p(M_j; M_{j-1}, m_j) against the analytic bound

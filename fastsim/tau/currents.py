@@ -366,7 +366,7 @@ def novo_hprime(s: float, m: float) -> float:
     return v / (math.pi * s) * (s * v + (2.0 * m2 + s) * math.log((1.0 + v) / (1.0 - v)))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def novo_rho_d(s: float, par: np.ndarray) -> complex:
     """rho denominator D(s) = s - m^2 - m G d(s) + i m G g(s)/g(m^2), d(s) = [h(s) - h(m^2)
     - (s - m^2) h'(m^2)] / g(m^2), g(s) = (s - 4 m_pi^2)^1.5 / sqrt(s) (p-wave)."""
@@ -378,7 +378,7 @@ def novo_rho_d(s: float, par: np.ndarray) -> complex:
     return complex(s - mr2 - mr * gr * d, mr * gr * gq / gm)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def novo_a1_d(s: float, par: np.ndarray) -> complex:
     """a1 denominator s - m_a1^2 + i sqrt(s) G(s) with the fitted running width of Pythia
     HMETau2FourPions::a1D (thresholds 0.16960 and 0.83425 GeV^2)."""
@@ -392,7 +392,7 @@ def novo_a1_d(s: float, par: np.ndarray) -> complex:
     return complex(s - par[4] * par[4], math.sqrt(s) * g)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def novo_sigma_d(s: float, par: np.ndarray) -> complex:
     """sigma denominator s - m^2 + i m G beta(s)/beta(m^2), beta = sqrt(1 - 4 m_pi^2/s) (s-wave)."""
     mp2 = par[3] * par[3]
@@ -402,7 +402,7 @@ def novo_sigma_d(s: float, par: np.ndarray) -> complex:
     return complex(s - ms * ms, ms * par[8] * bq / bm)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def novo_omega_d(s: float, par: np.ndarray) -> complex:
     """omega denominator s - m^2 + i m G g(sqrt s), g the TAUOLA fit quoted by Pythia omeD."""
     q = math.sqrt(s)
@@ -479,7 +479,7 @@ def novo_t2(q: tuple, q2: tuple, a: tuple) -> tuple:
     return (x * q2[0] - y * a[0], x * q2[1] - y * a[1], x * q2[2] - y * a[2], x * q2[3] - y * a[3])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def novo_t3(q: tuple, q1: tuple, q2: tuple, q3: tuple, q4: tuple, par: np.ndarray) -> tuple:
     """omega pi with omega -> rho pi: q1 the recoiling pion, q2 the omega's odd pion, rho ->
     (q3, q4).  v = [(q.q3)(q1.q4) - (q.q4)(q1.q3)] q2 + [(q.q4)(q1.q2) - (q.q2)(q1.q4)] q3
@@ -504,7 +504,7 @@ def novo_t3(q: tuple, q1: tuple, q2: tuple, q3: tuple, q4: tuple, par: np.ndarra
     return c, v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def four_pion_current(p0: tuple, p1: tuple, p2: tuple, p3: tuple, par: np.ndarray) -> tuple:
     """Novosibirsk 4-pion current (see the block comment above) for the pions in the channel's
     product order: mode 0 (p0, p1, p2, p3) = (pi-, pi-, pi+, pi0), mode 1 = (pi-, pi0, pi0, pi0).

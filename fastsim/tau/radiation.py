@@ -129,7 +129,7 @@ def charges_of(pdg_ids) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- kernels
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _boost(px: float, py: float, pz: float, e: float, ex: float, ey: float, ez: float, g: float) -> tuple:
     """Boost (px, py, pz, e) by eta = gamma*beta = (ex, ey, ez), gamma = g (PDG "Kinematics" 49.1)."""
     q = ex * px + ey * py + ez * pz
@@ -137,7 +137,7 @@ def _boost(px: float, py: float, pz: float, e: float, ex: float, ey: float, ez: 
     return px + ex * f, py + ey * f, pz + ez * f, g * e + q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _solve_lambda(m2: np.ndarray, pa: np.ndarray, m_new: float, e_new: np.ndarray) -> float:
     """lambda in [0, 1] with sum_i sqrt(m2_i + lambda^2 pa_i^2) = m_new (Newton from 1: the sum
     is convex and increasing in lambda, so the iteration decreases monotonically to the root).
@@ -167,7 +167,7 @@ def _solve_lambda(m2: np.ndarray, pa: np.ndarray, m_new: float, e_new: np.ndarra
     return lam
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _radiate_kernel(
     p: np.ndarray,
     q: np.ndarray,
@@ -335,7 +335,7 @@ def _radiate_kernel(
     return out, ph, ncrude, n_over
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _soft_kernel(p: np.ndarray, q: np.ndarray, nvec: np.ndarray) -> np.ndarray:
     """F(n) = |sum_i Q_i v_perp_i / (1 - v_i.n)|^2 per event (n, k, 4), directions (n, 3)."""
     n, k, _ = p.shape

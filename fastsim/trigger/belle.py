@@ -73,7 +73,7 @@ BELLE_TRACK_FIELDS: dict[str, np.dtype] = {
 }
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _crossings_kernel(x, y, z, px, py, pz, q, s3, seed, radius, z_min, z_max, eff, bz, hit, phi0_out):  # fmt: skip
     """hit[i, j] = 1 where particle i crosses cylinder j (radius, z range) before travelling
     the 3-D path s3[i], kept with probability eff[j]; phi0_out[i]: the helix azimuth at the
@@ -150,7 +150,7 @@ def axial_crossings(
     return hit[:, :-1].astype(bool), hit[:, -1].astype(bool), phi0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _distinct_segments(offsets, flag, phi, n_seg):  # fmt: skip
     """Per event: distinct azimuthal segments (of n_seg) among the flagged items."""
     n_ev = len(offsets) - 1

@@ -51,7 +51,7 @@ def cluster_cm(
     return e_cm, th, np.arctan2(p_cm[:, 1], p_cm[:, 0])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _bhabha_kernel(offsets, flag, e, th, ph, e_min, e_sum, dth, dph):  # fmt: skip
     n_ev = len(offsets) - 1
     out = np.zeros(n_ev, np.bool_)

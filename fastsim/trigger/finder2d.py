@@ -48,7 +48,7 @@ def measured_phi(wire: int, t: float, lr: int, n_wires: int, v_drift: float, R: 
     return wrap(wire * (_TWO_PI / n_wires) + lr * t * v_drift / R)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _fit2d_kernel(hit, wire, tdr, lr, radius, axial, n_wires, v_drift, tol, min_axial, min_pt, bz):  # fmt: skip
     """The circle fits, ``_BLOCK`` tracks at a time: one track's Gauss-Newton steps depend on
     each other (a chain of latencies), so the loops over the axial superlayers run over the
@@ -177,7 +177,7 @@ def find_2d(seg: Segments, sg: SegmentGeometry, cfg: dict) -> dict[str, np.ndarr
     }
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def event_pairs(offsets: np.ndarray, flag: np.ndarray, phi: np.ndarray) -> tuple:
     """Per event: the number of flagged items and the largest azimuthal opening angle
     (rad, in [0, pi]) between two flagged items (0 with fewer than two)."""

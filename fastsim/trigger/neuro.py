@@ -104,7 +104,7 @@ def _forward(x, w1t, b1, w2, b2, h):  # fmt: skip
     return o0, o1
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _inputs_kernel(idx, hit, wire, tdr, lr, w, phi0, radius, axial, n_wires, min_stereo, x, ok):  # fmt: skip
     """Fills the inputs ``x`` (len(idx), 27) float32 of the 2D tracks ``idx`` and the flags
     ``ok`` (enough stereo TS)."""
@@ -128,7 +128,7 @@ def nn_inputs(
     return x, ok
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _forward_kernel(x, w1t, b1, w2, b2, out):  # fmt: skip
     """Scaled outputs ``out`` (n, 2) for inputs x (n, 27) (see ``_forward``)."""
     h = np.empty(_N_HIDDEN_PAD, np.float32)
@@ -136,7 +136,7 @@ def _forward_kernel(x, w1t, b1, w2, b2, out):  # fmt: skip
         out[t, 0], out[t, 1] = _forward(x[t], w1t, b1, w2, b2, h)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _neuro_kernel(
     idx, hit, wire, tdr, lr, w, phi0, radius, axial, n_wires, min_stereo, w1t, b1, w2, b2, ok, z, theta,
 ):  # fmt: skip

@@ -118,7 +118,7 @@ class Segments:
     helix: np.ndarray  # (n, 5): w [1/cm], phi0, d0 [cm], z0 [cm], tanLambda (true)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
 def _segments_kernel(
     x, y, z, px, py, pz, q, s3, seed,
     radius, z_min, z_max, tan_st, n_wires, eff, bz, v_drift, sig_t, lr_ok, lr_bad,

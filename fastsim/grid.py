@@ -312,24 +312,14 @@ def _dask(
     n_local: int | None,
     progress: Callable[[dict], None],
 ) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=n_local or 1, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    else:
-        client = Client(scheduler)
-    try:
+    from fastsim.run import dask_client
+
+    with dask_client(scheduler, n_local) as client:
         futures = [client.submit(run_task, t, str(out), retries=MAX_RETRIES, pure=False) for t in tasks]
         for fut in as_completed(futures):
             progress(fut.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_grid(

@@ -11,7 +11,7 @@ Layout (schema version :data:`SCHEMA_VERSION`)::
                                where a trial on the first chunk says it pays (``_choose_filters``)
     /<collection>/offsets      n_events + 1 entries; items of event i are offsets[i]:offsets[i+1]
 
-Schema 2.0 stores the measured quantities of :data:`FLOAT32_FIELDS` as float32 (their
+Schema 2.0 stores the measured quantities (:func:`stored_as_float32`) as float32 (their
 resolution is far coarser than float32's relative precision of 6e-8; the reason per field is
 in docs/file_format.md), marked by the dataset attribute ``read_as = "float64"``; the reader
 returns them as float64, their type in memory, so a search computes the same way on a file as
@@ -48,6 +48,7 @@ __all__ = [
     "OutputError",
     "open_events",
     "probe_hdf5",
+    "stored_as_float32",
 ]
 
 SCHEMA_VERSION = "2.0"
@@ -59,7 +60,8 @@ _UNITS = {"mc": MC_UNITS}
 _TRACK_HELIX = ("d0", "phi0", "omega", "z0", "tanl")
 _TRACK_COV = tuple(f"cov_{a}_{b}" for i, a in enumerate(_TRACK_HELIX) for b in _TRACK_HELIX[i:])
 
-#: float64 fields stored as float32 (schema 2.0), by group: detector-level measurements and
+#: float64 fields stored as float32 (schema 2.0), by group (and every float64 ``events/reco_*``
+#: field: the event-level quantities fastsim.reco computes from tracks and clusters): detector-level measurements and
 #: quantities derived from them, whose resolution (docs/file_format.md, per field) is at least
 #: 1e3 times float32's relative rounding (2^-24 = 6e-8), and the truth record's mass, vertex,
 #: time and proper decay length (rounding <= 2e-5 cm at 3 m, 6 fs at 100 ns).  Kept float64:
@@ -107,25 +109,12 @@ FLOAT32_FIELDS: dict[str, frozenset[str]] = {
         ]
     ),
     "candidates": frozenset({"px", "py", "pz", "e", "m", "m_recoil", "e_extra"}),
-    "events": frozenset(
-        [
-            "reco_e_vis_cm",
-            "reco_p_miss_x_cm",
-            "reco_p_miss_y_cm",
-            "reco_p_miss_z_cm",
-            "reco_e_miss_cm",
-            "reco_m2_miss",
-            "reco_m_miss",
-            "reco_cos_theta_miss_cm",
-            "reco_thrust",
-            "reco_cos_theta_thrust_cm",
-            "reco_sphericity",
-            "reco_aplanarity",
-            "reco_fw_r2",
-            "reco_e_extra",
-        ]
-    ),
 }
+
+
+def stored_as_float32(group: str, name: str) -> bool:
+    """Whether schema 2.0 stores the float64 field ``group/name`` as float32."""
+    return name in FLOAT32_FIELDS.get(group, ()) or (group == "events" and name.startswith("reco_"))
 
 
 class OutputError(Exception):
@@ -428,7 +417,7 @@ class EventFileWriter:
 
     def _stored(self, group: str, name: str, values: np.ndarray) -> tuple[np.ndarray, bool]:
         """The values as stored, and whether they were narrowed to float32."""
-        if self.float32 and values.dtype == np.float64 and name in FLOAT32_FIELDS.get(group, ()):
+        if self.float32 and values.dtype == np.float64 and stored_as_float32(group, name):
             return values.astype(np.float32), True
         return values, False
 

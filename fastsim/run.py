@@ -55,6 +55,7 @@ __all__ = [
     "STAGE_TRIGGER",
     "ChunkTask",
     "RunSummary",
+    "dask_client",
     "plan_chunks",
     "run",
     "run_chunk",
@@ -163,18 +164,11 @@ def _check_drop(names: list[str], batch: EventBatch, card: Card) -> None:
             )
 
 
-def _run_chunks_on_dask(
-    card: Card,
-    card_text: str,
-    todo: list[ChunkTask],
-    scheduler: str | None,
-    n_local: int | None,
-    profile: bool,
-) -> Iterator[tuple[ChunkTask, EventBatch, XsecTally, dict[str, float]]]:
-    """The chunks ``todo`` run on a dask.distributed cluster, yielded in index order.  At most
-    two chunks per worker are submitted ahead of the one to be written next, so the client holds
-    O(workers) chunks whatever the run's length; a chunk whose worker dies is re-run (dask's
-    ``retries``) with the same streams."""
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, n_local: int | None) -> Iterator[Any]:
+    """A dask.distributed client of the cluster at ``scheduler`` (``tcp://HOST:PORT``), or of a
+    LocalCluster of ``n_local`` one-thread worker processes started (and stopped) here; used by
+    ``fastsim run`` and ``fastsim grid``."""
     from dask.distributed import Client, LocalCluster
 
     cluster = None
@@ -186,6 +180,26 @@ def _run_chunks_on_dask(
     else:
         client = Client(scheduler)
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_chunks_on_dask(
+    card: Card,
+    card_text: str,
+    todo: list[ChunkTask],
+    scheduler: str | None,
+    n_local: int | None,
+    profile: bool,
+) -> Iterator[tuple[ChunkTask, EventBatch, XsecTally, dict[str, float]]]:
+    """The chunks ``todo`` run on a dask.distributed cluster, yielded in index order.  At most
+    two chunks per worker are submitted ahead of the one to be written next; their results wait
+    on the workers and the client fetches one chunk at a time, whatever the run's length.  A
+    chunk whose worker dies is re-run (dask's ``retries``) with the same streams."""
+    with dask_client(scheduler, n_local) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         card_dict = dict(card)
         window: deque[tuple[ChunkTask, Any]] = deque()
@@ -209,10 +223,6 @@ def _run_chunks_on_dask(
             if nxt is not None:
                 submit(nxt)
             yield task, batch, tally, chunk_times
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 #: times dask re-runs a chunk whose worker died

@@ -66,6 +66,16 @@ _MI = -1j  # -i of the vertices
 
 
 @njit(cache=True, nogil=True)
+def _chi_from(px: float, py: float, pp: float, a: float, lam: int) -> tuple[complex, complex]:
+    """chi_lam from p_x, p_y, |p| and a = |p| + p_z (> 0): the normalised eigenvector shared by
+    :func:`_chi` and :func:`chi_collinear`, which differ only in how they get ``a``."""
+    norm = 1.0 / math.sqrt(2.0 * pp * a)
+    if lam > 0:
+        return (a * norm + 0j, complex(px, py) * norm)
+    return (complex(-px, py) * norm, a * norm + 0j)
+
+
+@njit(cache=True, nogil=True)
 def _chi(px: float, py: float, pz: float, lam: int) -> tuple[complex, complex]:
     """Two-component helicity eigenstate chi_lam of sigma.p/|p| (eigenvalue lam)."""
     pp = math.sqrt(px * px + py * py + pz * pz)
@@ -76,10 +86,7 @@ def _chi(px: float, py: float, pz: float, lam: int) -> tuple[complex, complex]:
     if a <= 1e-14 * pp:
         # along -z (the limit up to a phase)
         return (0j, 1.0 + 0j) if lam > 0 else (-1.0 + 0j, 0j)
-    norm = 1.0 / math.sqrt(2.0 * pp * a)
-    if lam > 0:
-        return (a * norm + 0j, complex(px, py) * norm)
-    return (complex(-px, py) * norm, a * norm + 0j)
+    return _chi_from(px, py, pp, a, lam)
 
 
 @njit(cache=True, nogil=True)
@@ -95,10 +102,7 @@ def chi_collinear(px: float, py: float, pz: float, lam: int) -> tuple:
     a = pp + pz if pz >= 0.0 else pt2 / (pp - pz)
     if a <= 1e-300:
         return (0j, 1.0 + 0j) if lam > 0 else (-1.0 + 0j, 0j)
-    norm = 1.0 / math.sqrt(2.0 * pp * a)
-    if lam > 0:
-        return (a * norm + 0j, complex(px, py) * norm)
-    return (complex(-px, py) * norm, a * norm + 0j)
+    return _chi_from(px, py, pp, a, lam)
 
 
 @njit(cache=True, nogil=True)

@@ -62,7 +62,8 @@ def _gun_card(card: dict[str, Any], detector_only: bool = False) -> dict[str, An
     from fastsim.cards import dump_card, validate_card
 
     raw = yaml.safe_load(dump_card(card))
-    raw["run"].update(events=_EVENTS, chunk_size=_EVENTS, workers=1, selection=None)
+    # no selection, hence no skim (a skim without its selection is refused)
+    raw["run"].update(events=_EVENTS, chunk_size=_EVENTS, workers=1, selection=None, skim=False)
     if detector_only:  # the trigger and reco kernels are compiled in the main process
         raw.setdefault("trigger", {})["enabled"] = False
         raw.setdefault("reco", {})["enabled"] = False

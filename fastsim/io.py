@@ -217,6 +217,20 @@ def _choose_filters(filters: dict[str, Any], values: np.ndarray) -> dict[str, An
     return best
 
 
+#: run chunks of fewer events are held by the writer and appended together: HDF5 rewrites the
+#: last, partly filled chunk of each of the ~190 datasets on every append (read back,
+#: decompressed, compressed again, moved), which with 200-event run chunks cost 130 ms per
+#: append and left the file 4.3x larger (measured; docs/file_format.md)
+COALESCE_EVENTS = 1 << 16
+#: ... or once this many chunks are held (a skim keeps few events of each chunk)
+COALESCE_CHUNKS = 64
+
+
+def _schema(batch: EventBatch) -> tuple:
+    """The layout of a batch (field names per group): batches of one layout concatenate."""
+    return (tuple(batch.events), tuple((c, tuple(col.fields)) for c, col in batch.collections.items()))
+
+
 class EventFileWriter:
     """Append event batches chunk by chunk; finalise atomically.
 
@@ -245,6 +259,8 @@ class EventFileWriter:
         self.chunks_done = 0
         self.n_events = 0
         self.resumed = False
+        #: chunks given to :meth:`append`, not yet written (with their records)
+        self._pending: list[tuple[EventBatch, Any]] = []
         self._file: h5py.File | None = None
         self._lock_fd: int | None = None
         self.lock = self.path.with_name(self.path.name + ".lock")
@@ -437,12 +453,35 @@ class EventFileWriter:
         """Write one chunk's events and record the progress (flushed to disk).
 
         ``record`` is any JSON-serialisable summary of the chunk (e.g. its cross-section
-        tally); it survives a resume through :attr:`chunk_records`.
+        tally); it survives a resume through :attr:`chunk_records`.  Chunks of fewer than
+        :data:`COALESCE_EVENTS` events are held (copied) and written together once the held
+        ones reach that many (or :data:`COALESCE_CHUNKS` chunks), at :meth:`finalize` and at
+        :meth:`close`: a chunk counts in :attr:`chunks_done` once it is on disk.
         """
+        assert self._file is not None
+        if not self._pending and batch.n_events >= COALESCE_EVENTS:
+            self._write(batch, [record])
+            return
+        if self._pending and _schema(self._pending[0][0]) != _schema(batch):
+            self.flush()  # another layout (e.g. another process's chunks): written apart
+        self._pending.append((EventBatch.concatenate([batch]), record))  # a copy: buffers get reused
+        if sum(b.n_events for b, _ in self._pending) >= COALESCE_EVENTS or len(self._pending) >= COALESCE_CHUNKS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the chunks held by :meth:`append`."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        whole = pending[0][0] if len(pending) == 1 else EventBatch.concatenate([b for b, _ in pending])
+        self._write(whole, [r for _, r in pending])
+
+    def _write(self, batch: EventBatch, records: list[Any]) -> None:
+        """Append ``batch`` (one or more whole chunks, one record each) and commit the progress."""
         assert self._file is not None
         self._check_space(batch)
         try:
-            self._append_chunk(batch, record)
+            self._append_chunk(batch, records)
         except _CORRUPT as exc:
             self._raise_damaged(exc)
             if not isinstance(exc, OSError):
@@ -485,10 +524,10 @@ class EventFileWriter:
                 "free space and rerun with --resume",
             )
 
-    def _append_chunk(self, batch: EventBatch, record: Any) -> None:
+    def _append_chunk(self, batch: EventBatch, records: list[Any]) -> None:
         assert self._file is not None
         progress = json.loads(self._file.attrs["progress"])
-        progress.setdefault("records", []).append(record)
+        progress.setdefault("records", []).extend(records)
         drop = self.drop
         for name, arr in batch.events.items():
             if f"events.{name}" not in drop:
@@ -507,7 +546,7 @@ class EventFileWriter:
                     self._append(self._dataset(cname, fname, values, narrowed=narrowed), values)
             progress["items"][cname] = start + col.n_items
         self.n_events += batch.n_events
-        self.chunks_done += 1
+        self.chunks_done += len(records)
         progress["n_events"] = self.n_events
         progress["chunks_done"] = self.chunks_done
         self._file.attrs["progress"] = json.dumps(progress)
@@ -527,6 +566,7 @@ class EventFileWriter:
 
     def _finalize(self, meta: dict[str, Any]) -> Path:
         assert self._file is not None
+        self.flush()
         m = self._file.require_group("meta")
         for key, value in meta.items():
             m.attrs[key] = json.dumps(value) if isinstance(value, dict | list) else value
@@ -542,7 +582,13 @@ class EventFileWriter:
         return self.path
 
     def close(self) -> None:
-        """Close without finalising (the ``.part`` file stays for ``--resume``)."""
+        """Close without finalising (the ``.part`` file stays for ``--resume``); the chunks
+        held by :meth:`append` are written first where the disk takes them (an interrupted
+        run keeps every chunk it finished)."""
+        if self._file is not None and self._pending:
+            with contextlib.suppress(OutputError, FileFormatError, *_CORRUPT):
+                self.flush()
+            self._pending = []
         if self._file is not None:
             with contextlib.suppress(OSError, RuntimeError):  # a full disk may refuse the last flush
                 self._file.close()

@@ -217,13 +217,20 @@ def _choose_filters(filters: dict[str, Any], values: np.ndarray) -> dict[str, An
     return best
 
 
-#: run chunks of fewer events are held by the writer and appended together: HDF5 rewrites the
-#: last, partly filled chunk of each of the ~190 datasets on every append (read back,
-#: decompressed, compressed again, moved), which with 200-event run chunks cost 130 ms per
-#: append and left the file 4.3x larger (measured; docs/file_format.md)
-COALESCE_EVENTS = 1 << 16
-#: ... or once this many chunks are held (a skim keeps few events of each chunk)
-COALESCE_CHUNKS = 64
+#: run chunks of fewer bytes than half this are held by the writer and appended together, up
+#: to this many bytes: HDF5 rewrites the last, partly filled chunk of each of the ~190 datasets
+#: on every append (read back, decompressed, compressed again, moved), which with 200-event
+#: run chunks cost 130 ms per append and left the file 4.3x larger (measured;
+#: docs/file_format.md).  The bound keeps the writer's memory small beside a chunk's.
+COALESCE_BYTES = 64 << 20
+#: ... and at most this many chunks (a skim keeps few events of each chunk)
+COALESCE_CHUNKS = 256
+
+
+def _nbytes(batch: EventBatch) -> int:
+    """The batch's bytes in memory (every field and offset array)."""
+    n = sum(a.nbytes for a in batch.events.values())
+    return n + sum(a.nbytes for c in batch.collections.values() for a in (*c.fields.values(), c.offsets))
 
 
 def _schema(batch: EventBatch) -> tuple:
@@ -261,6 +268,7 @@ class EventFileWriter:
         self.resumed = False
         #: chunks given to :meth:`append`, not yet written (with their records)
         self._pending: list[tuple[EventBatch, Any]] = []
+        self._pending_bytes = 0
         self._file: h5py.File | None = None
         self._lock_fd: int | None = None
         self.lock = self.path.with_name(self.path.name + ".lock")
@@ -453,26 +461,31 @@ class EventFileWriter:
         """Write one chunk's events and record the progress (flushed to disk).
 
         ``record`` is any JSON-serialisable summary of the chunk (e.g. its cross-section
-        tally); it survives a resume through :attr:`chunk_records`.  Chunks of fewer than
-        :data:`COALESCE_EVENTS` events are held (copied) and written together once the held
-        ones reach that many (or :data:`COALESCE_CHUNKS` chunks), at :meth:`finalize` and at
-        :meth:`close`: a chunk counts in :attr:`chunks_done` once it is on disk.
+        tally); it survives a resume through :attr:`chunk_records`.  Chunks under half of
+        :data:`COALESCE_BYTES` are held (copied) and written together, up to that many bytes or
+        :data:`COALESCE_CHUNKS` chunks, and at :meth:`finalize` and :meth:`close`: a chunk
+        counts in :attr:`chunks_done` once it is on disk.
         """
         assert self._file is not None
-        if not self._pending and batch.n_events >= COALESCE_EVENTS:
+        size = _nbytes(batch)
+        if size >= COALESCE_BYTES // 2:
+            self.flush()
             self._write(batch, [record])
             return
-        if self._pending and _schema(self._pending[0][0]) != _schema(batch):
-            self.flush()  # another layout (e.g. another process's chunks): written apart
+        if self._pending and (
+            self._pending_bytes + size > COALESCE_BYTES or _schema(self._pending[0][0]) != _schema(batch)
+        ):
+            self.flush()  # full, or another layout (e.g. another process's chunks): written apart
         self._pending.append((EventBatch.concatenate([batch]), record))  # a copy: buffers get reused
-        if sum(b.n_events for b, _ in self._pending) >= COALESCE_EVENTS or len(self._pending) >= COALESCE_CHUNKS:
+        self._pending_bytes += size
+        if len(self._pending) >= COALESCE_CHUNKS:
             self.flush()
 
     def flush(self) -> None:
         """Write the chunks held by :meth:`append`."""
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
         whole = pending[0][0] if len(pending) == 1 else EventBatch.concatenate([b for b, _ in pending])
         self._write(whole, [r for _, r in pending])
 
@@ -509,8 +522,7 @@ class EventFileWriter:
         crash when a write hits a full disk, so the chunk's uncompressed size plus a margin must
         be free (conservative: compression only shrinks it).  The ``.part`` file then ends at the
         last complete chunk, ready for ``--resume``."""
-        need = self.SPACE_MARGIN + sum(a.nbytes for a in batch.events.values())
-        need += sum(a.nbytes for c in batch.collections.values() for a in (*c.fields.values(), c.offsets))
+        need = self.SPACE_MARGIN + _nbytes(batch)
         try:
             st = os.statvfs(self.tmp.parent)
         except OSError:
@@ -588,7 +600,7 @@ class EventFileWriter:
         if self._file is not None and self._pending:
             with contextlib.suppress(OutputError, FileFormatError, *_CORRUPT):
                 self.flush()
-            self._pending = []
+            self._pending, self._pending_bytes = [], 0
         if self._file is not None:
             with contextlib.suppress(OSError, RuntimeError):  # a full disk may refuse the last flush
                 self._file.close()

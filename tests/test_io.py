@@ -304,7 +304,7 @@ def test_run_drop_names_are_checked(tmp_path: Path) -> None:
 
 
 def test_small_chunks_are_written_together(tmp_path: Path) -> None:
-    """Run chunks below COALESCE_EVENTS are held and appended together (HDF5 rewrites each
+    """Small run chunks (under COALESCE_BYTES / 2) are held and appended together (HDF5 rewrites each
     dataset's partly filled last chunk on every append: with 200-event chunks a file grew to
     4.3x its size); they count as done once on disk, and close() writes what is held."""
     from fastsim import io

@@ -58,14 +58,16 @@ Units: GeV, cm, ns.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -465,7 +467,7 @@ def _cache_dir() -> Path:
     return cache_dir()
 
 
-def save_table_npz(table: DecayTable, path: Path) -> None:
+def save_table_npz(table: DecayTable, path: Path | BinaryIO) -> None:
     """Write a decay table as a NumPy ``.npz`` of plain arrays (no pickled objects): the compact
     state of :meth:`DecayTable.__getstate__`, model names and dropped fractions as arrays.
     Matrix-element hooks (Python callables) are not stored; a table with hooks raises."""
@@ -473,7 +475,7 @@ def save_table_npz(table: DecayTable, path: Path) -> None:
     if state["hooks"]:
         raise ValueError("a decay table with matrix-element hooks cannot be stored as plain arrays")
     dropped = sorted(state["dropped"].items())
-    with path.open("wb") as fh:
+    with contextlib.nullcontext(path) if hasattr(path, "write") else path.open("wb") as fh:
         np.savez(
             fh,
             parents=state["parents"],
@@ -492,7 +494,7 @@ def save_table_npz(table: DecayTable, path: Path) -> None:
         )
 
 
-def load_table_npz(path: Path) -> DecayTable:
+def load_table_npz(path: Path | BinaryIO) -> DecayTable:
     """Read a table written by :func:`save_table_npz`.  ``allow_pickle=False``: a planted file
     can at worst fail to load (ValueError / KeyError / OSError), never execute code."""
     with np.load(path, allow_pickle=False) as z:
@@ -583,13 +585,23 @@ def _load_dec(path: str, mtime_ns: int, size: int, extra: tuple[tuple[str, int],
     except (OSError, ValueError, KeyError, EOFError):
         pass
     table = _parse_dec_cached(path, mtime_ns, extra)
+    # the table as the cache gives it back, the order of its mappings included (the parsed
+    # one listed Pythia's lines in file order, the cache by parent id, and the hadronisation's
+    # set-up follows that order): a run must not depend on whether the cache was warm
+    buf = io.BytesIO()
+    try:
+        save_table_npz(table, buf)
+    except ValueError:
+        return table  # matrix-element hooks: not storable, parsed every time
+    buf.seek(0)
+    table = load_table_npz(buf)
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_suffix(f".{os.getpid()}.part")
-        save_table_npz(table, tmp)
+        tmp.write_bytes(buf.getvalue())
         tmp.replace(entry)
-    except (OSError, ValueError):
-        pass  # a read-only home (or hooks): parse every time
+    except OSError:
+        pass  # a read-only home: parse every time
     return table
 
 

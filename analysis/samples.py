@@ -140,6 +140,33 @@ def file_dataset(path: Path) -> tuple[str, float]:
     return name, lumi
 
 
+#: ``run`` keys that do not change what a sample is: files of one card differing only in these
+#: are parts of one sample (:func:`sample_identity`)
+_SPLIT_KEYS = ("seed", "events", "output", "workers", "chunk_size", "float32", "drop", "compression")
+
+
+def sample_identity(path: Path) -> tuple[str, int | None]:
+    """(what the file's sample is, its seed): files whose cards differ only in ``run.seed``
+    and the other :data:`_SPLIT_KEYS` are parts of one sample -- a background simulated in
+    several runs with different seeds.  A file without its card (a converted external
+    sample) is a sample of its own."""
+    import hashlib
+    import json
+
+    import yaml
+
+    with open_events(path) as f:
+        text = f.meta.get("card")
+    card = yaml.safe_load(text) if isinstance(text, str) else None
+    if not isinstance(card, dict) or not isinstance(card.get("run"), dict):
+        return f"file:{Path(path).resolve()}", None
+    run = card["run"]
+    seed = run.get("seed")
+    card["run"] = {k: v for k, v in run.items() if k not in _SPLIT_KEYS}
+    digest = hashlib.sha256(json.dumps(card, sort_keys=True, default=str).encode()).hexdigest()
+    return digest, seed if isinstance(seed, int) else None
+
+
 def load_samples(
     search: Search, files: list[Path], lumi_fb: float | None, chunk_size: int = 50_000
 ) -> Samples:
@@ -151,7 +178,12 @@ def load_samples(
     becomes one point whose expected yield is sum_d sigma_d eps_d L_d -- stored as the
     luminosity-weighted cross section sigma_eff = sum_d sigma_d L_d / L (its ``sigma_nb``) and
     the efficiency sum_d sigma_d eps_d L_d / (sigma_eff L) over L = the data sets' total.
-    Every data set must then hold every signal point (with the same coupling)."""
+    Every data set must then hold every signal point (with the same coupling).
+
+    A background simulated in parts (files of one card with different ``run.seed``,
+    :func:`sample_identity`) is one sample: each part's events carry w sigma_f L / sum_w
+    with sum_w over all the parts of the process, so the parts add up to one luminosity
+    instead of one each; the same part twice (same seed) is refused."""
     per_file = lumi_fb is None
     datasets = {}
     if per_file:
@@ -170,9 +202,15 @@ def load_samples(
     br: list[np.ndarray] = []
     bs: list[np.ndarray] = []
     bp: list[np.ndarray] = []
+    #: background parts: (group, numerator sigma L, selected weights, process) per file and
+    #: process, scaled once the group's generated weight sum is known
+    parts: list[tuple[tuple, float, np.ndarray, ProcessInfo]] = []
+    group_sw: dict[tuple, float] = {}
+    part_seeds: dict[tuple, dict[int | None, Path]] = {}
     for path in files:
         file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
         dataset = file_dataset(path)[0] if per_file else ""
+        identity, seed = sample_identity(path)
         try:
             procs, signal_ids = file_processes(path, search.signal_ids)
             n_pid = max(procs) + 1
@@ -289,19 +327,29 @@ def load_samples(
                         seen.setdefault(key, set()).add(dataset)
                     out.signal[key] = point
                 elif not p.is_signal:
-                    scale = p.sigma_nb * file_lumi * NB_PER_FB / sw[i] if sw[i] > 0 else 0.0
+                    group = (dataset, p.name, identity)
+                    other = part_seeds.setdefault(group, {}).get(seed)
+                    if other is not None:
+                        raise ValueError(
+                            f"{path}: background {p.name!r} is the sample of {other} again (same card "
+                            "and seed): give each part of a sample its own run.seed"
+                        )
+                    part_seeds[group][seed] = path
+                    group_sw[group] = group_sw.get(group, 0.0) + float(sw[i])
+                    parts.append((group, p.sigma_nb * file_lumi * NB_PER_FB, wsel, p))
                     bo.append(obs)
-                    bw.append(wsel * scale)
                     bc.append(cat)
                     br.append(rad)
                     bs.append(side)
                     bp.append(_rows(per[i]["pp"], 0).astype(np.int64))
-                    out.bkg_processes.append(p)
-                    out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float(
-                        (wsel * scale).sum()
-                    )
+                    if len(part_seeds[group]) == 1:
+                        out.bkg_processes.append(p)
         except (KeyError, IndexError) as exc:  # a field or collection the file lacks
             raise ValueError(f"{path}: missing or malformed field ({exc})") from None
+    for group, numerator, wsel, p in parts:
+        scale = numerator / group_sw[group] if group_sw[group] > 0 else 0.0
+        bw.append(wsel * scale)
+        out.bkg_expected_total[p.name] = out.bkg_expected_total.get(p.name, 0.0) + float((wsel * scale).sum())
     if bo:
         out.bkg_observable = _rows(bo, np.nan)
         out.bkg_yield = np.concatenate(bw)

@@ -68,3 +68,42 @@ def test_a_signal_point_missing_in_one_data_set_is_an_error(sample: Path, tmp_pa
         f["meta"].attrs["processes"] = json.dumps(procs)
     with pytest.raises(ValueError, match="missing in data set"):
         analyze("zprime_4mu", [sample, other], None, tmp_path / "x")
+
+
+def _as_part(src: Path, dst: Path, seed: int | None) -> Path:
+    """A copy of ``src`` as another part of its background sample: its card's run.seed set to
+    ``seed`` (None: unchanged), its signal points hidden from the four-muon search (named as a
+    model it does not interpret: they are in ``src``)."""
+    import json
+
+    import yaml
+
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        if seed is not None:
+            card = yaml.safe_load(f["meta"].attrs["card"])
+            card["run"]["seed"] = seed
+            f["meta"].attrs["card"] = yaml.safe_dump(card)
+        procs = json.loads(f["meta"].attrs["processes"])
+        for p in procs:
+            if (p.get("model") or {}).get("signal_model"):
+                p["model"] = {"signal_model": "dark_photon"}
+        f["meta"].attrs["processes"] = json.dumps(procs)
+    return dst
+
+
+def test_parts_of_a_background_add_up_to_one_sample(sample: Path, tmp_path: Path) -> None:
+    """A background simulated in two runs of one card with different seeds is one sample: the
+    two parts (here the same events twice) give the background of one part, not twice it
+    (each part's events carry w sigma L / sum_w over both parts); the same seed twice is refused."""
+    one = _rows(analyze("zprime_4mu", [sample], 178.0, tmp_path / "one"))
+    part = _as_part(sample, tmp_path / "part2.h5", seed=2)
+    two = _rows(analyze("zprime_4mu", [sample, part], 178.0, tmp_path / "two"))
+    assert len(one) == len(two) == 2
+    for o, t in zip(one, two, strict=True):
+        assert float(o["background"]) > 0
+        assert float(t["background"]) == pytest.approx(float(o["background"]), rel=1e-9), o["mass_gev"]
+        assert float(t["efficiency"]) == pytest.approx(float(o["efficiency"]), rel=1e-12)
+    again = _as_part(sample, tmp_path / "again.h5", seed=None)
+    with pytest.raises(ValueError, match="same card and seed"):
+        analyze("zprime_4mu", [sample, again], 178.0, tmp_path / "x")

@@ -8,7 +8,7 @@ fails the case.
 
 ``FASTSIM_FUZZ_EXAMPLES`` sets the cases per reader and mutation kind (default 60, about two
 minutes for the whole file).  The long run, 1e4 cases per reader, is the ``fuzz_long`` marker,
-deselected by default: ``python -m pytest -m fuzz_long tests/test_fuzz.py -s`` (about two hours
+deselected by default: ``python -m pytest -m fuzz_long tests/test_fuzz.py -s -n 0`` (about two hours
 on 2 cores; ``FASTSIM_FUZZ_LONG_EXAMPLES`` changes its count; ``run --resume``, a subprocess
 per case, runs FASTSIM_FUZZ_LONG_RESUME_EXAMPLES, default 500; the counts are in docs/status.md).
 """

@@ -18,10 +18,13 @@ Units: GeV, cm, ns; cross sections in nb, luminosity in fb^-1 (1 fb^-1 = 1e6 nb^
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from analysis.io import ProcessInfo, file_processes, weighted_batches
 from analysis.search import Search
@@ -150,11 +153,6 @@ def sample_identity(path: Path) -> tuple[str, int | None]:
     and the other :data:`_SPLIT_KEYS` are parts of one sample -- a background simulated in
     several runs with different seeds.  A file without its card (a converted external
     sample) is a sample of its own."""
-    import hashlib
-    import json
-
-    import yaml
-
     with open_events(path) as f:
         text = f.meta.get("card")
     card = yaml.safe_load(text) if isinstance(text, str) else None
@@ -186,9 +184,11 @@ def load_samples(
     instead of one each; the same part twice (same seed) is refused."""
     per_file = lumi_fb is None
     datasets = {}
+    #: each file's (data set, luminosity): its own with per_file, the option's otherwise
+    file_ds = {path: file_dataset(path) if per_file else ("", float(lumi_fb)) for path in files}
     if per_file:
         for path in files:
-            name, lumi = file_dataset(path)
+            name, lumi = file_ds[path]
             if datasets.get(name, lumi) != lumi:
                 raise ValueError(
                     f"{path}: data set {name!r} with {lumi:g} fb^-1, another file says {datasets[name]:g}"
@@ -208,8 +208,7 @@ def load_samples(
     group_sw: dict[tuple, float] = {}
     part_seeds: dict[tuple, dict[int | None, Path]] = {}
     for path in files:
-        file_lumi = file_dataset(path)[1] if per_file else float(lumi_fb)
-        dataset = file_dataset(path)[0] if per_file else ""
+        dataset, file_lumi = file_ds[path]
         identity, seed = sample_identity(path)
         try:
             procs, signal_ids = file_processes(path, search.signal_ids)

@@ -61,8 +61,9 @@ _TRACK_HELIX = ("d0", "phi0", "omega", "z0", "tanl")
 _TRACK_COV = tuple(f"cov_{a}_{b}" for i, a in enumerate(_TRACK_HELIX) for b in _TRACK_HELIX[i:])
 
 #: float64 fields stored as float32 (schema 2.0), by group (and every float64 ``events/reco_*``
-#: field: the event-level quantities fastsim.reco computes from tracks and clusters): detector-level measurements and
-#: quantities derived from them, whose resolution (docs/file_format.md, per field) is at least
+#: field: the event-level quantities fastsim.reco computes from tracks and clusters):
+#: detector-level measurements and quantities derived from them, whose resolution
+#: (docs/file_format.md, per field) is at least
 #: 1e3 times float32's relative rounding (2^-24 = 6e-8), and the truth record's mass, vertex,
 #: time and proper decay length (rounding <= 2e-5 cm at 3 m, 6 fs at 100 ns).  Kept float64:
 #: ``events/weight`` (sums over 1e9 events), the truth momenta and energies (``mc`` px, py, pz,
@@ -420,7 +421,8 @@ class EventFileWriter:
         """The dataset ``group/name``, created on first use with the filters its first
         ``values`` call for: the run's compression where a trial says it pays
         (:func:`_choose_filters`), the checksum alone otherwise.  The choice depends on the data of
-        the first chunk only, so files stay identical whatever the number of workers."""
+        the first write only (the first chunk, or the first small chunks held together by
+        :meth:`append`), so files stay identical whatever the number of workers."""
         assert self._file is not None
         g = self._file[group] if group in self._file else self._file.create_group(group, track_order=True)
         if name in g:
